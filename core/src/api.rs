@@ -1,0 +1,224 @@
+//! The JSON wire types of the HTTP API, shared by the server and the mobile client so the two
+//! cannot drift. They carry serde derives (the wire format is their purpose) and, with the
+//! `openapi` feature, OpenAPI schemas.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// A municipality as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Municipality {
+    /// ISTAT code, the tenant id (`010025`).
+    #[cfg_attr(feature = "openapi", schema(example = "010025"))]
+    pub istat_code: String,
+    /// Official name.
+    #[cfg_attr(feature = "openapi", schema(example = "Genova"))]
+    pub name: String,
+    /// Belfiore cadastral code.
+    #[cfg_attr(feature = "openapi", schema(example = "D969"))]
+    pub belfiore_code: String,
+    /// Fiscal code, also the pagoPA creditor id.
+    #[cfg_attr(feature = "openapi", schema(example = "00856930102"))]
+    pub fiscal_code: String,
+    /// IndicePA code.
+    #[cfg_attr(feature = "openapi", schema(example = "c_d969"))]
+    pub ipa_code: String,
+    /// Province abbreviation.
+    pub province: String,
+    /// Latitude (WGS84) of a representative point.
+    pub lat: f64,
+    /// Longitude (WGS84) of a representative point.
+    pub lon: f64,
+    /// Legal population (census 2011).
+    pub population: u32,
+    /// Postal codes.
+    pub postal_codes: Vec<String>,
+}
+
+/// The municipalities served, ordered by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MunicipalityList {
+    /// Every municipality (a bounded list: 67 in the Città Metropolitana di Genova).
+    pub items: Vec<Municipality>,
+}
+
+/// A configured identity provider the apps can offer as a login button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuthProvider {
+    /// Path segment used in the login URL (`cie`, `spid`).
+    pub id: String,
+    /// Name to show.
+    pub display_name: String,
+}
+
+/// Identity providers available on this server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuthProviderList {
+    /// Configured providers.
+    pub items: Vec<AuthProvider>,
+    /// Whether `POST /v1/auth/dev-login` is enabled (local demos only).
+    pub dev_login: bool,
+}
+
+/// Body of `POST /v1/auth/token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TokenRequest {
+    /// Completes a login: the one-time code the server put on the app's redirect URI, and the
+    /// PKCE verifier whose S256 challenge the app sent when it started the login.
+    AuthorizationCode {
+        /// One-time code from the redirect.
+        code: String,
+        /// PKCE code verifier (RFC 7636, 43–128 characters).
+        code_verifier: String,
+    },
+    /// Exchanges a refresh token for a new token pair; the old refresh token stops working.
+    RefreshToken {
+        /// The current refresh token.
+        refresh_token: String,
+    },
+}
+
+/// Body of `POST /v1/auth/logout`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// The refresh token of the session to end.
+    pub refresh_token: String,
+}
+
+/// Body of `POST /v1/auth/dev-login` (only with `--dev-auth`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DevLoginRequest {
+    /// Fiscal code of the person to impersonate.
+    #[cfg_attr(feature = "openapi", schema(example = "RSSMRA85T10A562S"))]
+    pub fiscal_code: String,
+    /// Roles: `citizen`, `admin`, `operator:<istat_code>:<office>`. Citizen is always added.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// An access token and the refresh token that renews it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TokenPair {
+    /// Short-lived JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Opaque, single-use refresh token.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
+}
+
+/// The caller's identity (`GET /v1/me`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Me {
+    /// Opaque user id.
+    pub user_id: String,
+    /// Fiscal code.
+    pub fiscal_code: String,
+    /// Given name, when the identity provider sent it.
+    pub given_name: Option<String>,
+    /// Family name, when the identity provider sent it.
+    pub family_name: Option<String>,
+    /// Role strings.
+    pub roles: Vec<String>,
+}
+
+/// A role granted to a person in a municipality's back office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OperatorGrant {
+    /// Fiscal code of the operator.
+    pub fiscal_code: String,
+    /// Role string, `operator:<istat_code>:<office>`.
+    pub role: String,
+    /// Who granted it (a fiscal code, or `cli`).
+    pub granted_by: String,
+    /// When, RFC 3339 UTC.
+    pub granted_at: String,
+}
+
+/// Operators of one municipality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OperatorGrantList {
+    /// Grants, by role then fiscal code (at most 1000).
+    pub items: Vec<OperatorGrant>,
+}
+
+/// One invalid field in a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FieldError {
+    /// Field name or JSON pointer.
+    pub field: String,
+    /// What is wrong, in the request's language.
+    pub message: String,
+}
+
+/// An error response, RFC 9457 `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Problem {
+    /// Problem type URI (`/problems/<code>`), stable.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the type, in the request's language.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Human explanation of this occurrence, in the request's language.
+    pub detail: String,
+    /// Stable machine code (`not-found`, `validation`, …).
+    pub code: String,
+    /// Request id, to quote to support.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Field errors, for validation problems.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Readiness report (`GET /readyz`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Readiness {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// Database backend (`sqlite` or `postgres`).
+    pub database: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_requests_are_tagged_by_grant_type() {
+        let request: TokenRequest =
+            serde_json::from_str(r#"{"grant_type":"refresh_token","refresh_token":"abc"}"#).unwrap();
+        assert_eq!(
+            request,
+            TokenRequest::RefreshToken {
+                refresh_token: "abc".into()
+            }
+        );
+        assert!(serde_json::from_str::<TokenRequest>(r#"{"grant_type":"password"}"#).is_err());
+    }
+}

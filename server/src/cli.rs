@@ -1,0 +1,140 @@
+//! The `sportello` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Overrides;
+
+/// Sportello: the digital front desk of the municipalities of the Città Metropolitana di Genova.
+///
+/// Start here: `sportello serve --demo --dev-auth` runs the API on http://127.0.0.1:8080 with an
+/// embedded SQLite database in ./sportello-data; open http://127.0.0.1:8080/docs.
+///
+/// Configuration is layered: defaults, then the TOML file given with --config, then
+/// SPORTELLO__* environment variables (e.g. SPORTELLO__DATABASE_URL, SPORTELLO__ENV=production),
+/// then these flags.
+#[derive(Debug, Parser)]
+#[command(name = "sportello", version, max_term_width = 100)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, value_name = "FILE", env = "SPORTELLO_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where data lives (all commands).
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// Directory for the SQLite database, search indexes and uploads [default: ./sportello-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the data dir].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Grant, revoke and list operator and admin roles.
+    #[command(subcommand)]
+    Operators(OperatorsCommand),
+    /// Manage the keys that sign access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Externally visible base URL, used in login callbacks [default: http://<listen>].
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Load demo data (fictitious people and roles; see the README).
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Enable POST /v1/auth/dev-login: log in as anyone. Local demos only; refused in production.
+    #[arg(long)]
+    pub dev_auth: bool,
+}
+
+/// Who gets or loses a role.
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    /// Fiscal code of the person.
+    #[arg(long, value_name = "CF")]
+    pub fiscal_code: String,
+
+    /// Municipality ISTAT code (operators).
+    #[arg(
+        long,
+        value_name = "ISTAT",
+        required_unless_present = "admin",
+        requires = "office"
+    )]
+    pub municipality: Option<String>,
+
+    /// Office: library, permits, payments or events (operators).
+    #[arg(long, value_name = "OFFICE", requires = "municipality")]
+    pub office: Option<String>,
+
+    /// Metropolitan administrator (all municipalities) instead of an operator.
+    #[arg(long, conflicts_with_all = ["municipality", "office"])]
+    pub admin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorsCommand {
+    /// Grant a role, e.g. `--fiscal-code X --municipality 010025 --office permits`.
+    Grant(RoleArgs),
+    /// Revoke a role (takes effect at the person's next token refresh).
+    Revoke(RoleArgs),
+    /// List granted roles.
+    List {
+        /// Only this municipality.
+        #[arg(long, value_name = "ISTAT")]
+        municipality: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a new signing key; new tokens use it, existing tokens stay valid.
+    Rotate,
+    /// List key ids, oldest first (the last one signs).
+    List,
+}
+
+impl Cli {
+    /// Flag values that override the other configuration layers.
+    pub fn overrides(&self) -> Overrides {
+        let mut overrides = Overrides {
+            data_dir: self.storage.data_dir.clone(),
+            database_url: self.storage.database_url.clone(),
+            ..Overrides::default()
+        };
+        if let Command::Serve(serve) = &self.command {
+            overrides.listen = serve.listen;
+            overrides.public_url.clone_from(&serve.public_url);
+            overrides.demo = serve.demo;
+            overrides.dev_auth = serve.dev_auth;
+        }
+        overrides
+    }
+}

@@ -1,0 +1,319 @@
+//! Configuration, layered: built-in defaults, then a TOML file (`--config`), then
+//! `SPORTELLO__*` environment variables (`__` separates nesting, e.g.
+//! `SPORTELLO__AUTH__PROVIDERS__CIE__CLIENT_SECRET`), then command-line flags.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Where the server runs; production forbids demo-only switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A secret value: deserialised normally, never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The whole configuration of a `sportello` process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `development` (default) or `production`.
+    pub env: Environment,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file, search indexes and uploads.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; default: SQLite in the data directory.
+    pub database_url: Option<Secret>,
+    /// The externally visible base URL (for OpenID Connect callbacks); default `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Load demo data at start-up.
+    pub demo: bool,
+    /// Enable `POST /v1/auth/dev-login` (never in production).
+    pub dev_auth: bool,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// HTTP limits.
+    pub http: HttpConfig,
+    /// Login and tokens.
+    pub auth: AuthConfig,
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Whole-request timeout, seconds.
+    pub request_timeout_secs: u64,
+    /// Maximum JSON request body, bytes.
+    pub body_limit_bytes: usize,
+}
+
+/// Login and tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of access JWTs, seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of refresh tokens, seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Time a citizen has to complete a login at the identity provider, seconds.
+    pub login_ttl_secs: u64,
+    /// Where apps may ask to be sent back after login (exact match), e.g.
+    /// `it.genova.sportello://auth` for the mobile apps.
+    pub app_redirect_uris: Vec<String>,
+    /// OpenID Connect providers by id (`cie`, `spid`, …).
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+/// One OpenID Connect provider (SPID aggregator, CIE, …).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Name for login buttons.
+    pub display_name: String,
+    /// Issuer URL; `/.well-known/openid-configuration` is discovered from it.
+    pub issuer_url: String,
+    /// Client id registered at the provider.
+    pub client_id: String,
+    /// Client secret (client_secret_basic).
+    pub client_secret: Secret,
+    /// Extra scopes beside `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["profile".to_owned()]
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./sportello-data"),
+            database_url: None,
+            public_url: None,
+            demo: false,
+            dev_auth: false,
+            log_format: LogFormat::Text,
+            http: HttpConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            login_ttl_secs: 10 * 60,
+            app_redirect_uris: vec!["it.genova.sportello://auth".to_owned()],
+            providers: BTreeMap::new(),
+        }
+    }
+}
+
+/// Values given on the command line; only those present override the other layers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dev_auth: bool,
+}
+
+impl Config {
+    /// Loads the layers in order and checks the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("SPORTELLO__").split("__"))
+            .merge(Serialized::globals(overrides))
+            .extract()
+            .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects combinations that must never run.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.env == Environment::Production && self.dev_auth {
+            anyhow::bail!(
+                "refusing to start: --dev-auth lets anyone log in as anyone and is for local \
+                 demos only; it cannot be used with env = production"
+            );
+        }
+        if self.env == Environment::Production && self.demo {
+            anyhow::bail!("refusing to start: --demo data cannot be loaded with env = production");
+        }
+        for (id, provider) in &self.auth.providers {
+            anyhow::ensure!(
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+                "provider id `{id}` must be letters, digits or '-'"
+            );
+            url::Url::parse(&provider.issuer_url)
+                .map_err(|e| anyhow::anyhow!("provider {id}: issuer_url: {e}"))?;
+        }
+        for uri in &self.auth.app_redirect_uris {
+            url::Url::parse(uri).map_err(|e| anyhow::anyhow!("auth.app_redirect_uris: `{uri}`: {e}"))?;
+        }
+        anyhow::ensure!(
+            self.http.body_limit_bytes > 0,
+            "http.body_limit_bytes must be > 0"
+        );
+        anyhow::ensure!(
+            self.http.request_timeout_secs > 0,
+            "http.request_timeout_secs must be > 0"
+        );
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("sportello.db").display()),
+        }
+    }
+
+    /// The externally visible base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err, reason = "figment::Jail's signature")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "sportello.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\n[http]\nbody_limit_bytes = 10\n",
+            )?;
+            jail.set_env("SPORTELLO__DATA_DIR", "/from/env");
+            jail.set_env("SPORTELLO__AUTH__ACCESS_TOKEN_TTL_SECS", "60");
+            let overrides = Overrides {
+                data_dir: Some("/from/flag".into()),
+                ..Overrides::default()
+            };
+            let config =
+                Config::load(Some(Path::new("sportello.toml")), &overrides).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen.port(), 9000);
+            assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
+            assert_eq!(config.http.body_limit_bytes, 10);
+            assert_eq!(config.http.request_timeout_secs, 30);
+            assert_eq!(config.auth.access_token_ttl_secs, 60);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_refuses_dev_auth() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SPORTELLO__ENV", "production");
+            let overrides = Overrides {
+                dev_auth: true,
+                ..Overrides::default()
+            };
+            let error = Config::load(None, &overrides).unwrap_err().to_string();
+            assert!(error.contains("dev-auth"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let mut config = Config {
+            database_url: Some(Secret::new("postgres://u:pw@h/db")),
+            ..Config::default()
+        };
+        config.auth.providers.insert(
+            "cie".into(),
+            ProviderConfig {
+                display_name: "CIE".into(),
+                issuer_url: "https://idp.example".into(),
+                client_id: "c".into(),
+                client_secret: Secret::new("hunter2"),
+                scopes: default_scopes(),
+            },
+        );
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains("hunter2") && !printed.contains(":pw@"),
+            "{printed}"
+        );
+    }
+}

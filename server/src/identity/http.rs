@@ -1,0 +1,236 @@
+//! HTTP handlers for login, tokens and the caller's identity, and the bearer-token extractor.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sportello_core::api;
+use sportello_core::identity::works_in;
+use sportello_core::tenant::{IstatCode, TenantError};
+use utoipa::IntoParams;
+
+use super::{AppLogin, Principal, store};
+use crate::AppState;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::problem::{ApiError, Message};
+
+/// Most grants a back-office list returns.
+const GRANT_LIST_LIMIT: i64 = 1000;
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        let principal = state
+            .identity
+            .authenticate(&state.db, bearer.trim())
+            .await
+            .ok_or(ApiError::Unauthorized)?;
+        // One indexed lookup makes logout and replay revocation effective at once, rather than
+        // when the access token expires.
+        if !store::session_active(&state.db, &principal.session_id).await? {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(principal)
+    }
+}
+
+/// Identity providers available for login.
+#[utoipa::path(get, path = "/v1/auth/providers", tag = "auth",
+    responses((status = 200, body = api::AuthProviderList)))]
+pub async fn providers(State(state): State<AppState>) -> Json<api::AuthProviderList> {
+    Json(state.identity.providers())
+}
+
+/// Development login: a token pair for any fiscal code and roles. Only with `--dev-auth`.
+#[utoipa::path(post, path = "/v1/auth/dev-login", tag = "auth", request_body = api::DevLoginRequest,
+    responses((status = 200, body = api::TokenPair),
+        (status = 404, body = api::Problem, content_type = "application/problem+json", description = "dev-auth is off"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn dev_login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<api::DevLoginRequest>,
+) -> Result<Json<api::TokenPair>, ApiError> {
+    Ok(Json(state.identity.dev_login(&state.db, request).await?))
+}
+
+/// Query of the login start.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LoginQuery {
+    /// Where to send the browser back: one of the configured app redirect URIs.
+    redirect_uri: String,
+    /// PKCE S256 challenge of the app's verifier.
+    code_challenge: String,
+    /// Must be `S256`.
+    code_challenge_method: String,
+    /// Opaque app state, returned unchanged.
+    state: Option<String>,
+}
+
+/// Starts a SPID/CIE login: redirects the browser to the identity provider.
+#[utoipa::path(get, path = "/v1/auth/oidc/{provider}/login", tag = "auth",
+    params(("provider" = String, Path, description = "Provider id, e.g. `cie`"), LoginQuery),
+    responses((status = 303, description = "Redirect to the identity provider"),
+        (status = 400, body = api::Problem, content_type = "application/problem+json"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn oidc_login(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    ApiQuery(query): ApiQuery<LoginQuery>,
+) -> Result<Redirect, ApiError> {
+    if query.code_challenge_method != "S256" {
+        return Err(ApiError::field(
+            "code_challenge_method",
+            Message::new("Solo S256 è supportato.", "Only S256 is supported."),
+        ));
+    }
+    if query.state.as_ref().is_some_and(|s| s.len() > 512) {
+        return Err(ApiError::field(
+            "state",
+            Message::new("Massimo 512 caratteri.", "At most 512 characters."),
+        ));
+    }
+    let login = AppLogin {
+        redirect_uri: query.redirect_uri,
+        code_challenge: query.code_challenge,
+        state: query.state,
+    };
+    let url = state.identity.begin_login(&state.db, &provider, login).await?;
+    Ok(Redirect::to(url.as_str()))
+}
+
+/// Query of the provider's callback.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: String,
+    error: Option<String>,
+}
+
+/// The identity provider's redirect back; sends the browser on to the app.
+#[utoipa::path(get, path = "/v1/auth/oidc/{provider}/callback", tag = "auth",
+    params(("provider" = String, Path), CallbackQuery),
+    responses((status = 303, description = "Redirect to the app with `code` or `error`"),
+        (status = 400, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn oidc_callback(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let outcome = match (query.code, query.error) {
+        (Some(code), None) => Ok(code),
+        (_, Some(error)) => Err(sanitize_error(&error)),
+        (None, None) => Err("invalid_request".to_owned()),
+    };
+    let target = state
+        .identity
+        .finish_login(&state.db, &provider, &query.state, outcome)
+        .await?;
+    // `Redirect` would reject nothing, but be explicit: custom schemes are legitimate here.
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, target.as_str().to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response())
+}
+
+/// OAuth error codes are a small alphabet; anything else is not passed on.
+fn sanitize_error(error: &str) -> String {
+    if !error.is_empty() && error.len() <= 64 && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        error.to_owned()
+    } else {
+        "login_failed".to_owned()
+    }
+}
+
+/// Redeems a login code (with the PKCE verifier) or a refresh token for a new token pair.
+#[utoipa::path(post, path = "/v1/auth/token", tag = "auth", request_body = api::TokenRequest,
+    responses((status = 200, body = api::TokenPair),
+        (status = 400, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn token(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<api::TokenRequest>,
+) -> Result<Response, ApiError> {
+    let pair = state.identity.exchange(&state.db, request).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(pair)).into_response())
+}
+
+/// Ends the session of a refresh token.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = api::LogoutRequest,
+    responses((status = 204, description = "Logged out")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<api::LogoutRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.identity.logout(&state.db, &request.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's identity and roles.
+#[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = api::Me),
+        (status = 401, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<api::Me>, ApiError> {
+    let user = store::get_user(&state.db, &principal.user_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Json(api::Me {
+        user_id: user.id,
+        fiscal_code: user.fiscal_code,
+        given_name: user.given_name,
+        family_name: user.family_name,
+        roles: principal.roles.iter().map(ToString::to_string).collect(),
+    }))
+}
+
+/// Public keys that sign access tokens (JWKS, RFC 7517; Ed25519 per RFC 8037).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "JSON Web Key Set")))]
+pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.identity.keys().jwks())
+}
+
+/// Operators of a municipality's back office: visible to its own operators and to admins.
+#[utoipa::path(get, path = "/v1/municipalities/{istat_code}/operators", tag = "municipalities",
+    security(("bearer" = [])),
+    params(("istat_code" = String, Path, example = "010025")),
+    responses((status = 200, body = api::OperatorGrantList),
+        (status = 401, body = api::Problem, content_type = "application/problem+json"),
+        (status = 403, body = api::Problem, content_type = "application/problem+json"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn municipality_operators(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(istat_code): Path<String>,
+) -> Result<Json<api::OperatorGrantList>, ApiError> {
+    let code = IstatCode::parse(&istat_code)?;
+    if !works_in(&principal.roles, &code) {
+        return Err(ApiError::Forbidden);
+    }
+    if crate::tenant::store::get(&state.db, &code).await?.is_none() {
+        return Err(TenantError::UnknownMunicipality(code).into());
+    }
+    let grants = store::list_grants(&state.db, Some(code.as_str()), GRANT_LIST_LIMIT).await?;
+    let items = grants
+        .into_iter()
+        .map(|grant| api::OperatorGrant {
+            fiscal_code: grant.fiscal_code,
+            role: grant.role,
+            granted_by: grant.granted_by,
+            granted_at: crate::http::rfc3339_from_ms(grant.granted_at),
+        })
+        .collect();
+    Ok(Json(api::OperatorGrantList { items }))
+}

@@ -1,0 +1,371 @@
+//! Identity: SPID/CIE login through OpenID Connect, the server's own token pair, roles.
+//!
+//! Login for apps (mobile or web), with the server as the OpenID relying party:
+//! 1. the app opens `GET /v1/auth/oidc/{provider}/login?redirect_uri&code_challenge&state` in
+//!    the system browser; the server redirects to the provider with its own state, nonce and PKCE;
+//! 2. the provider calls back `GET /v1/auth/oidc/{provider}/callback`; the server verifies the ID
+//!    token, takes the fiscal code, and redirects to the app's (allow-listed, possibly
+//!    custom-scheme) redirect URI with a one-time code;
+//! 3. the app redeems the code with its PKCE verifier at `POST /v1/auth/token` and gets an access
+//!    JWT and a rotating refresh token.
+
+pub mod http;
+pub mod oidc;
+pub mod store;
+pub mod tokens;
+
+use std::time::Duration;
+
+use sportello_core::api;
+use sportello_core::identity::{FiscalCode, IdentityError, Role};
+
+use self::oidc::{OidcError, Providers};
+use self::store::{LoginAttempt, Rotation, User};
+use self::tokens::{KeyRing, hash_secret, pkce_challenge, random_secret};
+use crate::config::{AuthConfig, Config};
+use crate::db::{Db, now_ms};
+
+/// Lifetime of the one-time code handed to the app after a login.
+const APP_CODE_TTL_MS: i64 = 60_000;
+
+/// Why an identity operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("dev login is disabled")]
+    DevLoginDisabled,
+    #[error("unknown provider {0}")]
+    UnknownProvider(String),
+    #[error("redirect URI not allowed")]
+    RedirectUriNotAllowed,
+    #[error("invalid PKCE challenge")]
+    InvalidChallenge,
+    #[error("invalid grant")]
+    InvalidGrant,
+    #[error("login failed: {0}")]
+    LoginFailed(String),
+    #[error("identity provider unavailable: {0}")]
+    ProviderUnavailable(String),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<OidcError> for AuthError {
+    fn from(error: OidcError) -> Self {
+        match error {
+            OidcError::UnknownProvider(id) => AuthError::UnknownProvider(id),
+            OidcError::Unavailable(reason) => AuthError::ProviderUnavailable(reason),
+            OidcError::Rejected(reason) => AuthError::LoginFailed(reason),
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: String,
+    pub fiscal_code: String,
+    pub roles: Vec<Role>,
+    pub session_id: String,
+}
+
+/// What the app sends to start a login.
+#[derive(Debug, Clone)]
+pub struct AppLogin {
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub state: Option<String>,
+}
+
+/// The identity service: keys, providers and policy.
+pub struct Identity {
+    keys: KeyRing,
+    providers: Providers,
+    auth: AuthConfig,
+    dev_auth: bool,
+}
+
+impl Identity {
+    /// Loads (or creates) the signing keys and prepares the providers.
+    pub async fn new(db: &Db, config: &Config) -> anyhow::Result<Self> {
+        let keys = KeyRing::load(
+            db,
+            config.public_url(),
+            Duration::from_secs(config.auth.access_token_ttl_secs),
+        )
+        .await?;
+        let providers = Providers::new(&config.auth.providers, &config.public_url())?;
+        Ok(Self {
+            keys,
+            providers,
+            auth: config.auth.clone(),
+            dev_auth: config.dev_auth,
+        })
+    }
+
+    /// The signing keys (for the JWKS).
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// Providers for login buttons.
+    pub fn providers(&self) -> api::AuthProviderList {
+        api::AuthProviderList {
+            items: self
+                .providers
+                .list()
+                .into_iter()
+                .map(|(id, display_name)| api::AuthProvider { id, display_name })
+                .collect(),
+            dev_login: self.dev_auth,
+        }
+    }
+
+    /// Logs in as anyone with any roles: local demos and black-box tests only.
+    pub async fn dev_login(
+        &self,
+        db: &Db,
+        request: api::DevLoginRequest,
+    ) -> Result<api::TokenPair, AuthError> {
+        if !self.dev_auth {
+            return Err(AuthError::DevLoginDisabled);
+        }
+        let fiscal_code = FiscalCode::parse(&request.fiscal_code)?;
+        let mut roles = vec![Role::Citizen];
+        for text in &request.roles {
+            let role: Role = text.parse()?;
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        let user = store::upsert_user(db, fiscal_code.as_str(), None, None).await?;
+        let role_text = roles
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.start_session(db, &user, roles, Some(&role_text)).await
+    }
+
+    /// Step 1: remembers the app's request and returns the provider URL to redirect to.
+    pub async fn begin_login(&self, db: &Db, provider: &str, app: AppLogin) -> Result<url::Url, AuthError> {
+        if !self.providers.contains(provider) {
+            return Err(AuthError::UnknownProvider(provider.to_owned()));
+        }
+        if !self.auth.app_redirect_uris.contains(&app.redirect_uri) {
+            return Err(AuthError::RedirectUriNotAllowed);
+        }
+        // An S256 challenge is the base64url SHA-256: 43 characters.
+        let challenge_ok = app.code_challenge.len() == 43
+            && app
+                .code_challenge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !challenge_ok {
+            return Err(AuthError::InvalidChallenge);
+        }
+        let redirect = self.providers.begin(provider).await?;
+        let ttl_ms = i64::try_from(self.auth.login_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        store::insert_login_attempt(
+            db,
+            &LoginAttempt {
+                state: redirect.state,
+                provider: provider.to_owned(),
+                nonce: redirect.nonce,
+                pkce_verifier: redirect.pkce_verifier,
+                app_redirect_uri: app.redirect_uri,
+                app_state: app.state,
+                app_code_challenge: app.code_challenge,
+                expires_at: now_ms().saturating_add(ttl_ms),
+            },
+        )
+        .await?;
+        Ok(redirect.url)
+    }
+
+    /// Step 2: the provider's callback. Returns the app URL to redirect to: with a one-time
+    /// code on success, with `error` if the provider or the verification said no.
+    pub async fn finish_login(
+        &self,
+        db: &Db,
+        provider: &str,
+        state: &str,
+        outcome: Result<String, String>,
+    ) -> Result<url::Url, AuthError> {
+        let attempt = store::take_login_attempt(db, state)
+            .await?
+            .filter(|attempt| attempt.provider == provider && attempt.expires_at >= now_ms())
+            .ok_or_else(|| AuthError::LoginFailed("unknown or expired login state".into()))?;
+        let mut target =
+            url::Url::parse(&attempt.app_redirect_uri).map_err(|e| AuthError::LoginFailed(e.to_string()))?;
+        let result = match outcome {
+            Err(provider_error) => Err(provider_error),
+            Ok(code) => self
+                .providers
+                .complete(provider, code, attempt.pkce_verifier.clone(), &attempt.nonce)
+                .await
+                .map_err(|error| {
+                    tracing::warn!(%error, provider, "login verification failed");
+                    "login_failed".to_owned()
+                }),
+        };
+        let outcome = match result {
+            Ok(identity) => {
+                let user = store::upsert_user(
+                    db,
+                    identity.fiscal_code.as_str(),
+                    identity.given_name.as_deref(),
+                    identity.family_name.as_deref(),
+                )
+                .await?;
+                let code = random_secret();
+                store::insert_authorization_code(
+                    db,
+                    &hash_secret(&code),
+                    &user.id,
+                    &attempt.app_code_challenge,
+                    now_ms() + APP_CODE_TTL_MS,
+                )
+                .await?;
+                tracing::info!(user_id = %user.id, provider, "login completed");
+                ("code", code)
+            }
+            Err(error) => ("error", error),
+        };
+        {
+            let mut query = target.query_pairs_mut();
+            query.append_pair(outcome.0, &outcome.1);
+            if let Some(app_state) = &attempt.app_state {
+                query.append_pair("state", app_state);
+            }
+        }
+        Ok(target)
+    }
+
+    /// Step 3 and renewals: `POST /v1/auth/token`.
+    pub async fn exchange(&self, db: &Db, request: api::TokenRequest) -> Result<api::TokenPair, AuthError> {
+        match request {
+            api::TokenRequest::AuthorizationCode { code, code_verifier } => {
+                let (user_id, challenge) = store::take_authorization_code(db, &hash_secret(&code))
+                    .await?
+                    .ok_or(AuthError::InvalidGrant)?;
+                if pkce_challenge(&code_verifier) != challenge {
+                    return Err(AuthError::InvalidGrant);
+                }
+                let user = store::get_user(db, &user_id)
+                    .await?
+                    .ok_or(AuthError::InvalidGrant)?;
+                let roles = self.granted_roles(db, &user.fiscal_code).await?;
+                self.start_session(db, &user, roles, None).await
+            }
+            api::TokenRequest::RefreshToken { refresh_token } => {
+                let successor = random_secret();
+                let expires_at = now_ms() + self.refresh_ttl_ms();
+                match store::rotate_refresh_token(
+                    db,
+                    &hash_secret(&refresh_token),
+                    &hash_secret(&successor),
+                    expires_at,
+                )
+                .await?
+                {
+                    Rotation::Rotated {
+                        user_id,
+                        family_id,
+                        dev_roles,
+                    } => {
+                        let user = store::get_user(db, &user_id)
+                            .await?
+                            .ok_or(AuthError::InvalidGrant)?;
+                        let roles = match dev_roles {
+                            Some(text) => text.split(' ').map(str::parse).collect::<Result<_, _>>()?,
+                            None => self.granted_roles(db, &user.fiscal_code).await?,
+                        };
+                        Ok(self.token_pair(&user, &roles, &family_id, successor))
+                    }
+                    Rotation::Replayed => {
+                        tracing::warn!("refresh token replayed: session revoked");
+                        Err(AuthError::InvalidGrant)
+                    }
+                    Rotation::Invalid => Err(AuthError::InvalidGrant),
+                }
+            }
+        }
+    }
+
+    /// Ends the session of a refresh token. Unknown tokens are accepted silently (RFC 7009).
+    pub async fn logout(&self, db: &Db, refresh_token: &str) -> Result<(), AuthError> {
+        store::revoke_session_of(db, &hash_secret(refresh_token)).await?;
+        Ok(())
+    }
+
+    /// Verifies a bearer token.
+    pub async fn authenticate(&self, db: &Db, bearer: &str) -> Option<Principal> {
+        let claims = match self.keys.verify(db, bearer).await {
+            Ok(claims) => claims,
+            Err(error) => {
+                tracing::debug!(%error, "bearer token refused");
+                return None;
+            }
+        };
+        let roles = claims
+            .roles
+            .iter()
+            .map(|r| r.parse())
+            .collect::<Result<Vec<Role>, _>>()
+            .ok()?;
+        Some(Principal {
+            user_id: claims.sub,
+            fiscal_code: claims.cf,
+            roles,
+            session_id: claims.sid,
+        })
+    }
+
+    async fn granted_roles(&self, db: &Db, fiscal_code: &str) -> Result<Vec<Role>, AuthError> {
+        let mut roles = vec![Role::Citizen];
+        for text in store::granted_roles(db, fiscal_code).await? {
+            match text.parse() {
+                Ok(role) => roles.push(role),
+                Err(error) => tracing::error!(%error, "ignoring malformed stored role"),
+            }
+        }
+        Ok(roles)
+    }
+
+    async fn start_session(
+        &self,
+        db: &Db,
+        user: &User,
+        roles: Vec<Role>,
+        dev_roles: Option<&str>,
+    ) -> Result<api::TokenPair, AuthError> {
+        let refresh = random_secret();
+        let expires_at = now_ms() + self.refresh_ttl_ms();
+        let family =
+            store::create_session(db, &user.id, dev_roles, &hash_secret(&refresh), expires_at).await?;
+        Ok(self.token_pair(user, &roles, &family, refresh))
+    }
+
+    fn token_pair(
+        &self,
+        user: &User,
+        roles: &[Role],
+        session: &str,
+        refresh_token: String,
+    ) -> api::TokenPair {
+        let roles = roles.iter().map(ToString::to_string).collect();
+        api::TokenPair {
+            access_token: self.keys.issue(&user.id, &user.fiscal_code, roles, session),
+            token_type: "Bearer".to_owned(),
+            expires_in: self.keys.access_ttl().as_secs(),
+            refresh_token,
+            refresh_expires_in: self.auth.refresh_token_ttl_secs,
+        }
+    }
+
+    fn refresh_ttl_ms(&self) -> i64 {
+        i64::try_from(self.auth.refresh_token_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+}

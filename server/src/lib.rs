@@ -1,0 +1,66 @@
+//! Sportello server: the HTTP API, storage and background work around `sportello-core`.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod http;
+pub mod identity;
+pub mod tenant;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::identity::Identity;
+
+/// Shared state of the request handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub identity: Arc<Identity>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Connects, migrates, loads reference (and, if asked, demo) data and the identity keys.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!("cannot create data directory {}: {e}", config.data_dir.display())
+        })?;
+        let db = Db::connect_and_migrate(&config.database_url()).await?;
+        let municipalities = tenant::load_reference_data(&db).await?;
+        tracing::info!(backend = db.backend().as_str(), municipalities, "database ready");
+        if config.demo {
+            demo::load(&db).await?;
+        }
+        let identity = Identity::new(&db, &config).await?;
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            identity: Arc::new(identity),
+            metrics: http::ops::metrics_handle(),
+        })
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    let app = http::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The `sportello` binary.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sportello_core::identity::{FiscalCode, Role};
+use sportello_core::tenant::IstatCode;
+use sportello_server::cli::{Cli, Command, KeysCommand, OperatorsCommand, RoleArgs};
+use sportello_server::config::{Config, LogFormat};
+use sportello_server::db::{Db, redact_url};
+use sportello_server::identity::{store, tokens};
+use sportello_server::{AppState, http, serve, tenant};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref(), &cli.overrides()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_format);
+    match run(cli, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("SPORTELLO_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(_) => {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+            tracing::info!(
+                database = %redact_url(&config.database_url()),
+                env = ?config.env,
+                dev_auth = config.dev_auth,
+                "starting"
+            );
+            let state = AppState::start(config).await?;
+            let address = listener.local_addr()?;
+            tracing::info!("listening on http://{address} (API docs: http://{address}/docs)");
+            serve(state, listener, shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            let db = Db::connect_and_migrate(&config.database_url()).await?;
+            let count = tenant::load_reference_data(&db).await?;
+            println!(
+                "database migrated ({}), {count} municipalities",
+                db.backend().as_str()
+            );
+        }
+        Command::Operators(command) => operators(&config, command).await?,
+        Command::Keys(command) => {
+            let db = Db::connect_and_migrate(&config.database_url()).await?;
+            if let KeysCommand::Rotate = command {
+                let kid = tokens::rotate(&db).await?;
+                println!("new signing key {kid}; running servers pick it up when they restart");
+            }
+            for key in store::signing_keys(&db).await? {
+                println!("{}", key.kid);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result<()> {
+    let db = Db::connect_and_migrate(&config.database_url()).await?;
+    tenant::load_reference_data(&db).await?;
+    match command {
+        OperatorsCommand::Grant(args) => {
+            let (fiscal_code, role) = parse_role(&args)?;
+            ensure_municipality(&db, &role).await?;
+            let municipality = role_municipality(&role);
+            let new = store::grant_role(
+                &db,
+                fiscal_code.as_str(),
+                &role.to_string(),
+                municipality.as_deref(),
+                "cli",
+            )
+            .await?;
+            println!(
+                "{} {role} for {fiscal_code}",
+                if new { "granted" } else { "already had" }
+            );
+        }
+        OperatorsCommand::Revoke(args) => {
+            let (fiscal_code, role) = parse_role(&args)?;
+            let existed = store::revoke_role(&db, fiscal_code.as_str(), &role.to_string()).await?;
+            anyhow::ensure!(existed, "{fiscal_code} does not have the role {role}");
+            println!("revoked {role} from {fiscal_code}");
+        }
+        OperatorsCommand::List { municipality } => {
+            let municipality = municipality.map(|m| IstatCode::parse(&m)).transpose()?;
+            let grants =
+                store::list_grants(&db, municipality.as_ref().map(IstatCode::as_str), 100_000).await?;
+            for grant in grants {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    grant.fiscal_code,
+                    grant.role,
+                    grant.granted_by,
+                    http::rfc3339_from_ms(grant.granted_at)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_role(args: &RoleArgs) -> anyhow::Result<(FiscalCode, Role)> {
+    let fiscal_code = FiscalCode::parse(&args.fiscal_code)?;
+    let role = if args.admin {
+        Role::Admin
+    } else {
+        let municipality = args.municipality.as_deref().unwrap_or_default();
+        let office = args.office.as_deref().unwrap_or_default();
+        Role::Operator {
+            municipality: IstatCode::parse(municipality)?,
+            office: office.parse()?,
+        }
+    };
+    Ok((fiscal_code, role))
+}
+
+fn role_municipality(role: &Role) -> Option<String> {
+    match role {
+        Role::Operator { municipality, .. } => Some(municipality.to_string()),
+        Role::Citizen | Role::Admin => None,
+    }
+}
+
+async fn ensure_municipality(db: &Db, role: &Role) -> anyhow::Result<()> {
+    if let Role::Operator { municipality, .. } = role {
+        anyhow::ensure!(
+            tenant::store::get(db, municipality).await?.is_some(),
+            "no municipality with ISTAT code {municipality} (see GET /v1/municipalities)"
+        );
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,53 @@
+//! HTTP handlers for municipalities (public, no login).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use sportello_core::api;
+use sportello_core::tenant::{IstatCode, Municipality, TenantError};
+
+use super::store;
+use crate::AppState;
+use crate::http::problem::ApiError;
+
+/// Lists the municipalities served, by name.
+#[utoipa::path(get, path = "/v1/municipalities", tag = "municipalities",
+    responses((status = 200, body = api::MunicipalityList)))]
+pub async fn list_municipalities(
+    State(state): State<AppState>,
+) -> Result<Json<api::MunicipalityList>, ApiError> {
+    let items = store::list(&state.db).await?.into_iter().map(to_wire).collect();
+    Ok(Json(api::MunicipalityList { items }))
+}
+
+/// One municipality by ISTAT code.
+#[utoipa::path(get, path = "/v1/municipalities/{istat_code}", tag = "municipalities",
+    params(("istat_code" = String, Path, description = "Six-digit ISTAT code", example = "010025")),
+    responses(
+        (status = 200, body = api::Municipality),
+        (status = 400, body = api::Problem, content_type = "application/problem+json"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn get_municipality(
+    State(state): State<AppState>,
+    Path(istat_code): Path<String>,
+) -> Result<Json<api::Municipality>, ApiError> {
+    let code = IstatCode::parse(&istat_code)?;
+    let municipality = store::get(&state.db, &code)
+        .await?
+        .ok_or(TenantError::UnknownMunicipality(code))?;
+    Ok(Json(to_wire(municipality)))
+}
+
+fn to_wire(m: Municipality) -> api::Municipality {
+    api::Municipality {
+        istat_code: m.istat_code.to_string(),
+        name: m.name,
+        belfiore_code: m.belfiore_code,
+        fiscal_code: m.fiscal_code.to_string(),
+        ipa_code: m.ipa_code,
+        province: m.province,
+        lat: m.location.lat(),
+        lon: m.location.lon(),
+        population: m.population,
+        postal_codes: m.postal_codes,
+    }
+}
