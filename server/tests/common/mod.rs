@@ -1,0 +1,174 @@
+//! Shared test harness: a real `sportello` server on a loopback port, on SQLite or, when
+//! `SPORTELLO_TEST_PG_URL` is set, on a fresh database of that PostgreSQL server.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use sportello_server::config::{Config, Secret};
+use sportello_server::db::Db;
+use sportello_server::{AppState, serve};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// The backend the suite runs on, printed so test logs show it.
+pub fn backend_name() -> &'static str {
+    if std::env::var_os("SPORTELLO_TEST_PG_URL").is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+/// A fresh, empty database: a new SQLite file, or a new database on the test PostgreSQL.
+pub struct TestDb {
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = match std::env::var("SPORTELLO_TEST_PG_URL") {
+            Ok(admin_url) => {
+                let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+                let admin = Db::connect(&admin_url).await.expect("connect to test PostgreSQL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(admin.pool())
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                let mut url = url::Url::parse(&admin_url).expect("SPORTELLO_TEST_PG_URL is a URL");
+                url.set_path(&name);
+                url.to_string()
+            }
+            Err(_) => format!("sqlite://{}", dir.path().join("test.db").display()),
+        };
+        eprintln!("test database backend: {}", backend_name());
+        Self { url, _dir: dir }
+    }
+
+    pub async fn connect(&self) -> Db {
+        Db::connect_and_migrate(&self.url)
+            .await
+            .expect("migrate test database")
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub db: TestDb,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _data: tempfile::TempDir,
+}
+
+/// A listener already bound, so a test can learn the port before configuring the server.
+pub struct Prepared {
+    pub listener: TcpListener,
+    pub addr: SocketAddr,
+    pub config: Config,
+    db: TestDb,
+    data: tempfile::TempDir,
+}
+
+impl Prepared {
+    pub async fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let db = TestDb::new().await;
+        let data = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            listen: addr,
+            data_dir: data.path().to_owned(),
+            database_url: Some(Secret::new(db.url.clone())),
+            dev_auth: true,
+            ..Config::default()
+        };
+        Self {
+            listener,
+            addr,
+            config,
+            db,
+            data,
+        }
+    }
+
+    pub async fn start(self) -> TestServer {
+        let state = AppState::start(self.config).await.expect("server starts");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn({
+            let state = state.clone();
+            async move {
+                serve(state, self.listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("serve");
+            }
+        });
+        TestServer {
+            base: format!("http://{}", self.addr),
+            addr: self.addr,
+            state,
+            data_dir: self.data.path().to_owned(),
+            db: self.db,
+            stop: Some(stop),
+            task: Some(task),
+            _data: self.data,
+        }
+    }
+}
+
+impl TestServer {
+    /// A server with dev-auth on, demo data off.
+    pub async fn start() -> Self {
+        Prepared::new().await.start().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+
+    /// Dev-login; returns (access token, refresh token).
+    pub async fn dev_login(&self, fiscal_code: &str, roles: &[&str]) -> (String, String) {
+        let response = client()
+            .post(self.url("/v1/auth/dev-login"))
+            .json(&serde_json::json!({ "fiscal_code": fiscal_code, "roles": roles }))
+            .send()
+            .await
+            .expect("dev-login request");
+        assert_eq!(response.status(), 200, "dev-login for {fiscal_code}");
+        let pair: sportello_core::api::TokenPair = response.json().await.expect("token pair");
+        (pair.access_token, pair.refresh_token)
+    }
+}
+
+/// An HTTP client that does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Fictitious but valid fiscal codes.
+pub const CITIZEN: &str = "RSSMRA85T10A562S";
+pub const GENOVA_OPERATOR: &str = "VRDGPP80A01D969Z";
+pub const ARENZANO_OPERATOR: &str = "FRRLCU70C15A388O";
+pub const ADMIN: &str = "GLLMRC68H22D969U";
