@@ -1,6 +1,8 @@
 //! Black-box tests of the HTTP API against a real server on a loopback port (SQLite, or
 //! PostgreSQL with `SPORTELLO_TEST_PG_URL`).
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
 mod common;
 
 use common::{ADMIN, ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, Prepared, TestServer, client};

@@ -1,6 +1,8 @@
 //! The store suite: every store function against a real database. `scripts/test` runs it on
 //! SQLite and again on PostgreSQL (`SPORTELLO_TEST_PG_URL`).
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
 mod common;
 
 use common::{ADMIN, ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, TestDb, backend_name};
