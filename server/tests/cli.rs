@@ -1,0 +1,135 @@
+//! The `sportello` binary as a person uses it: help, migrate, operators, serve and shutdown.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use common::{GENOVA_OPERATOR, TestDb};
+
+fn sportello(db: &TestDb, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["--database-url", &db.url])
+        .args(args)
+        .env_remove("SPORTELLO__ENV")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sportello")).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    for word in ["serve", "migrate", "operators", "keys", "--data-dir", "--database-url", "SPORTELLO__"] {
+        assert!(help.contains(word), "help mentions {word}:\n{help}");
+    }
+    let serve = Command::new(env!("CARGO_BIN_EXE_sportello")).args(["serve", "--help"]).output().unwrap();
+    let serve = text(&serve.stdout);
+    for word in ["--listen", "--demo", "--dev-auth", "127.0.0.1:8080"] {
+        assert!(serve.contains(word), "serve help mentions {word}:\n{serve}");
+    }
+}
+
+#[test]
+fn production_refuses_dev_auth() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["serve", "--dev-auth", "--listen", "127.0.0.1:0"])
+        .env("SPORTELLO__ENV", "production")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--dev-auth") && stderr.contains("production"), "{stderr}");
+}
+
+#[test]
+fn bad_configuration_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sportello.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:8080\"\nlisten_port = 3\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["--config", file.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("listen_port"), "{}", text(&output.stderr));
+}
+
+#[tokio::test]
+async fn migrate_and_manage_operators() {
+    let db = TestDb::new().await;
+    let migrate = sportello(&db, &["migrate"]);
+    assert!(migrate.status.success(), "{}", text(&migrate.stderr));
+    assert!(text(&migrate.stdout).contains("67 municipalities"));
+
+    let grant = ["operators", "grant", "--fiscal-code", GENOVA_OPERATOR, "--municipality", "010025", "--office", "permits"];
+    let first = sportello(&db, &grant);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).starts_with("granted operator:010025:permits"));
+    assert!(text(&sportello(&db, &grant).stdout).starts_with("already had"));
+    let admin = sportello(&db, &["operators", "grant", "--fiscal-code", GENOVA_OPERATOR, "--admin"]);
+    assert!(admin.status.success());
+
+    let genova = text(&sportello(&db, &["operators", "list", "--municipality", "010025"]).stdout);
+    assert_eq!(genova.lines().count(), 1, "{genova}");
+    assert!(genova.contains("operator:010025:permits"));
+    assert_eq!(text(&sportello(&db, &["operators", "list"]).stdout).lines().count(), 2);
+
+    let revoke = ["operators", "revoke", "--fiscal-code", GENOVA_OPERATOR, "--municipality", "010025", "--office", "permits"];
+    assert!(sportello(&db, &revoke).status.success());
+    let again = sportello(&db, &revoke);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("does not have the role"));
+
+    for (args, message) in [
+        (vec!["--fiscal-code", "XXX", "--admin"], "not a valid personal fiscal code"),
+        (vec!["--fiscal-code", GENOVA_OPERATOR, "--municipality", "099999", "--office", "permits"], "no municipality"),
+        (vec!["--fiscal-code", GENOVA_OPERATOR, "--municipality", "010025", "--office", "zoo"], "not an office"),
+    ] {
+        let output = sportello(&db, &[&["operators", "grant"][..], &args].concat());
+        assert!(!output.status.success());
+        assert!(text(&output.stderr).contains(message), "{}", text(&output.stderr));
+    }
+}
+
+#[tokio::test]
+async fn serve_answers_and_stops_gracefully_on_sigterm() {
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", &db.url])
+        .args(["--data-dir", data.path().to_str().unwrap()])
+        .env("SPORTELLO_LOG", "info")
+        .env_remove("SPORTELLO__ENV")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    let address = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "server exited early:\n{log}");
+        log.push_str(&line);
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let list: serde_json::Value =
+        reqwest::get(format!("http://{address}/v1/municipalities")).await.unwrap().json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 67);
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "exit status {status:?}\n{rest}");
+    assert!(rest.contains("stopped"), "{rest}");
+}
