@@ -24,13 +24,27 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn help_explains_the_commands() {
-    let output = Command::new(env!("CARGO_BIN_EXE_sportello")).arg("--help").output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let help = text(&output.stdout);
-    for word in ["serve", "migrate", "operators", "keys", "--data-dir", "--database-url", "SPORTELLO__"] {
+    for word in [
+        "serve",
+        "migrate",
+        "operators",
+        "keys",
+        "--data-dir",
+        "--database-url",
+        "SPORTELLO__",
+    ] {
         assert!(help.contains(word), "help mentions {word}:\n{help}");
     }
-    let serve = Command::new(env!("CARGO_BIN_EXE_sportello")).args(["serve", "--help"]).output().unwrap();
+    let serve = Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let serve = text(&serve.stdout);
     for word in ["--listen", "--demo", "--dev-auth", "127.0.0.1:8080"] {
         assert!(serve.contains(word), "serve help mentions {word}:\n{serve}");
@@ -46,7 +60,10 @@ fn production_refuses_dev_auth() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("--dev-auth") && stderr.contains("production"), "{stderr}");
+    assert!(
+        stderr.contains("--dev-auth") && stderr.contains("production"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -59,7 +76,11 @@ fn bad_configuration_is_named() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("listen_port"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("listen_port"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[tokio::test]
@@ -69,29 +90,78 @@ async fn migrate_and_manage_operators() {
     assert!(migrate.status.success(), "{}", text(&migrate.stderr));
     assert!(text(&migrate.stdout).contains("67 municipalities"));
 
-    let grant = ["operators", "grant", "--fiscal-code", GENOVA_OPERATOR, "--municipality", "010025", "--office", "permits"];
+    let grant = [
+        "operators",
+        "grant",
+        "--fiscal-code",
+        GENOVA_OPERATOR,
+        "--municipality",
+        "010025",
+        "--office",
+        "permits",
+    ];
     let first = sportello(&db, &grant);
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert!(text(&first.stdout).starts_with("granted operator:010025:permits"));
     assert!(text(&sportello(&db, &grant).stdout).starts_with("already had"));
-    let admin = sportello(&db, &["operators", "grant", "--fiscal-code", GENOVA_OPERATOR, "--admin"]);
+    let admin = sportello(
+        &db,
+        &["operators", "grant", "--fiscal-code", GENOVA_OPERATOR, "--admin"],
+    );
     assert!(admin.status.success());
 
     let genova = text(&sportello(&db, &["operators", "list", "--municipality", "010025"]).stdout);
     assert_eq!(genova.lines().count(), 1, "{genova}");
     assert!(genova.contains("operator:010025:permits"));
-    assert_eq!(text(&sportello(&db, &["operators", "list"]).stdout).lines().count(), 2);
+    assert_eq!(
+        text(&sportello(&db, &["operators", "list"]).stdout)
+            .lines()
+            .count(),
+        2
+    );
 
-    let revoke = ["operators", "revoke", "--fiscal-code", GENOVA_OPERATOR, "--municipality", "010025", "--office", "permits"];
+    let revoke = [
+        "operators",
+        "revoke",
+        "--fiscal-code",
+        GENOVA_OPERATOR,
+        "--municipality",
+        "010025",
+        "--office",
+        "permits",
+    ];
     assert!(sportello(&db, &revoke).status.success());
     let again = sportello(&db, &revoke);
     assert!(!again.status.success());
     assert!(text(&again.stderr).contains("does not have the role"));
 
     for (args, message) in [
-        (vec!["--fiscal-code", "XXX", "--admin"], "not a valid personal fiscal code"),
-        (vec!["--fiscal-code", GENOVA_OPERATOR, "--municipality", "099999", "--office", "permits"], "no municipality"),
-        (vec!["--fiscal-code", GENOVA_OPERATOR, "--municipality", "010025", "--office", "zoo"], "not an office"),
+        (
+            vec!["--fiscal-code", "XXX", "--admin"],
+            "not a valid personal fiscal code",
+        ),
+        (
+            vec![
+                "--fiscal-code",
+                GENOVA_OPERATOR,
+                "--municipality",
+                "099999",
+                "--office",
+                "permits",
+            ],
+            "no municipality",
+        ),
+        (
+            vec![
+                "--fiscal-code",
+                GENOVA_OPERATOR,
+                "--municipality",
+                "010025",
+                "--office",
+                "zoo",
+            ],
+            "not an office",
+        ),
     ] {
         let output = sportello(&db, &[&["operators", "grant"][..], &args].concat());
         assert!(!output.status.success());
@@ -104,7 +174,14 @@ async fn serve_answers_and_stops_gracefully_on_sigterm() {
     let db = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--database-url", &db.url])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+        ])
         .args(["--data-dir", data.path().to_str().unwrap()])
         .env("SPORTELLO_LOG", "info")
         .env_remove("SPORTELLO__ENV")
@@ -115,17 +192,27 @@ async fn serve_answers_and_stops_gracefully_on_sigterm() {
     let mut log = String::new();
     let address = loop {
         let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "server exited early:\n{log}");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "server exited early:\n{log}"
+        );
         log.push_str(&line);
         if let Some(rest) = line.split("listening on http://").nth(1) {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
-    let list: serde_json::Value =
-        reqwest::get(format!("http://{address}/v1/municipalities")).await.unwrap().json().await.unwrap();
+    let list: serde_json::Value = reqwest::get(format!("http://{address}/v1/municipalities"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 67);
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
     let mut rest = String::new();
