@@ -22,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::config::HttpConfig;
 use crate::{AppState, identity, tenant};
 
 #[derive(OpenApi)]
@@ -85,25 +86,33 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The complete application.
 pub fn router(state: AppState) -> Router {
     let (routes, openapi) = api_routes().split_for_parts();
-    let request_id = HeaderName::from_static("x-request-id");
-    let timeout = Duration::from_secs(state.config.http.request_timeout_secs);
-    let body_limit = state.config.http.body_limit_bytes;
-    routes
+    let http = state.config.http.clone();
+    let app = routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route_layer(middleware::from_fn(ops::record_metrics))
-        .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
-                }))
-                .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(middleware::from_fn(problem::render_problems))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-                .layer(DefaultBodyLimit::max(body_limit)),
-        )
+        .with_state(state);
+    with_middleware(app, &http)
+}
+
+/// The middleware every request goes through, outermost first: request id, tracing span,
+/// request-id propagation, problem rendering, timeout (408) and body limit (413).
+pub fn with_middleware(app: Router, http: &HttpConfig) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+            }))
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(middleware::from_fn(problem::render_problems))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(http.request_timeout_secs),
+            ))
+            .layer(DefaultBodyLimit::max(http.body_limit_bytes)),
+    )
 }
 
 /// Formats stored milliseconds as RFC 3339 UTC.
@@ -112,4 +121,40 @@ pub fn rfc3339_from_ms(ms: i64) -> String {
         .ok()
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn slow_requests_time_out_with_a_problem() {
+        let slow = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        // A whole second is the smallest configurable timeout; pause time to skip the wait.
+        tokio::time::pause();
+        let http = HttpConfig {
+            request_timeout_secs: 1,
+            body_limit_bytes: 16,
+        };
+        let response = with_middleware(slow, &http)
+            .oneshot(Request::builder().uri("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()["content-type"], problem::PROBLEM_JSON);
+        assert!(response.headers().contains_key("x-request-id"));
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let problem: sportello_core::api::Problem = serde_json::from_slice(&body).unwrap();
+        assert_eq!((problem.code.as_str(), problem.status), ("timeout", 408));
+        assert!(problem.request_id.is_some());
+    }
 }
