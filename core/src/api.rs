@@ -162,6 +162,170 @@ pub struct OperatorGrantList {
     pub items: Vec<OperatorGrant>,
 }
 
+/// Keys of a Web Push subscription (`PushSubscription.toJSON().keys`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PushKeys {
+    /// The browser's P-256 public key, base64url.
+    pub p256dh: String,
+    /// The 16-byte authentication secret, base64url.
+    pub auth: String,
+}
+
+/// Body of `POST /v1/me/devices`: a browser's `PushSubscription.toJSON()` with
+/// `"kind": "webpush"`, or `{"kind": "fcm" | "apns", "token"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DeviceRegistration {
+    /// `webpush`, `fcm` or `apns`.
+    pub kind: String,
+    /// Web Push endpoint URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Web Push keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<PushKeys>,
+    /// FCM or APNs registration token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Municipalities (ISTAT codes) the person wants area alerts for; added to their preferences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipalities: Option<Vec<String>>,
+}
+
+/// A registered device (its secrets are never shown back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Device {
+    /// Opaque id, for `DELETE /v1/me/devices/{id}`.
+    pub id: String,
+    /// `webpush`, `fcm` or `apns`.
+    pub kind: String,
+    /// Push service host (Web Push) or the token's last characters, to tell devices apart.
+    pub label: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// The caller's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DeviceList {
+    /// Devices, oldest first.
+    pub items: Vec<Device>,
+}
+
+/// Quiet hours, local time in Europe/Rome: pushes wait (alerts excepted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// `HH:MM`, inclusive.
+    pub start: String,
+    /// `HH:MM`, exclusive; earlier than `start` spans midnight.
+    pub end: String,
+}
+
+/// Notification preferences (`GET`/`PUT /v1/me/notification-preferences`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreferences {
+    /// Topics that may push: library, permits, payments, events, alerts.
+    pub topics: Vec<String>,
+    /// `it` or `en`.
+    pub language: String,
+    /// Quiet hours, or none.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+    /// Municipalities (ISTAT codes) for area alerts.
+    #[serde(default)]
+    pub municipalities: Vec<String>,
+}
+
+/// The server's VAPID public key (`applicationServerKey` for `pushManager.subscribe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VapidPublicKey {
+    /// Uncompressed P-256 point, base64url.
+    pub public_key: String,
+}
+
+/// Payment data attached to an inbox message (a pagoPA notice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PaymentData {
+    /// Notice number (numero avviso), 18 digits.
+    pub notice_number: String,
+    /// Amount in euro cents.
+    pub amount_cents: i64,
+    /// Creditor institution fiscal code.
+    pub creditor_fiscal_code: String,
+}
+
+/// A message in the inbox, as in the national IO app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct InboxMessage {
+    /// Opaque id (also in the push payload as `message_id`).
+    pub id: String,
+    /// Topic.
+    pub topic: String,
+    /// Subject.
+    pub subject: String,
+    /// Markdown body.
+    pub body: String,
+    /// Sender municipality, if any.
+    pub municipality: Option<String>,
+    /// Due date, `YYYY-MM-DD`.
+    pub due_date: Option<String>,
+    /// Payment data.
+    pub payment: Option<PaymentData>,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// Whether the person has opened it.
+    pub read: bool,
+}
+
+/// A page of the inbox, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct InboxPage {
+    /// Messages.
+    pub items: Vec<InboxMessage>,
+    /// Cursor for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+    /// Unread messages in the whole inbox.
+    pub unread: i64,
+}
+
+/// Body of `POST /v1/broadcasts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastRequest {
+    /// ISTAT codes of the municipalities concerned (1 to 67).
+    pub municipalities: Vec<String>,
+    /// Topic, usually `alerts`.
+    pub topic: String,
+    /// Subject (1–120 characters).
+    pub subject: String,
+    /// Markdown body (up to 10,000 characters).
+    pub body: String,
+}
+
+/// A broadcast accepted for delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BroadcastAccepted {
+    /// Broadcast id.
+    pub id: String,
+    /// People whose inbox received it.
+    pub recipients: u64,
+    /// Pushes queued (one per device).
+    pub pushes: u64,
+}
+
 /// One invalid field in a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -7,4 +7,5 @@
 pub mod api;
 pub mod geo;
 pub mod identity;
+pub mod notify;
 pub mod tenant;

@@ -78,6 +78,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Login and tokens.
     pub auth: AuthConfig,
+    /// Inbox and push delivery.
+    pub notify: NotifyConfig,
 }
 
 /// HTTP limits.
@@ -105,6 +107,79 @@ pub struct AuthConfig {
     pub app_redirect_uris: Vec<String>,
     /// OpenID Connect providers by id (`cie`, `spid`, …).
     pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+/// Inbox and push delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Run the delivery worker in this process (several instances may all run one).
+    pub worker: bool,
+    /// VAPID `sub` claim: how push services can reach the operator (`mailto:` or `https:`).
+    pub vapid_subject: String,
+    /// Hosts Web Push endpoints may point at; a subscription elsewhere is refused, so users
+    /// cannot make the server post to arbitrary addresses. `*.` prefixes match subdomains.
+    pub webpush_allowed_hosts: Vec<String>,
+    /// Accept `http://` push endpoints (local simulators only).
+    pub allow_insecure_endpoints: bool,
+    /// Pushes claimed per round.
+    pub batch_size: u32,
+    /// Pushes in flight at once per instance.
+    pub concurrency: usize,
+    /// Idle wait between polls, milliseconds.
+    pub poll_interval_ms: u64,
+    /// How long a claimed push is reserved for the worker that claimed it, seconds. A worker
+    /// that dies releases its pushes when the lease ends: the at-least-once window.
+    pub lease_secs: u64,
+    /// How long an undelivered push is kept, seconds.
+    pub ttl_secs: u64,
+    /// Largest number of devices per person.
+    pub max_devices_per_user: u32,
+    /// Firebase Cloud Messaging (HTTP v1); off when absent.
+    pub fcm: Option<FcmConfig>,
+}
+
+/// Firebase Cloud Messaging settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FcmConfig {
+    /// Google service-account key file (JSON).
+    pub service_account_file: PathBuf,
+    /// API base URL.
+    #[serde(default = "default_fcm_api_url")]
+    pub api_url: String,
+    /// Token endpoint; default: the key file's `token_uri`.
+    #[serde(default)]
+    pub token_url: Option<String>,
+}
+
+fn default_fcm_api_url() -> String {
+    "https://fcm.googleapis.com".to_owned()
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            vapid_subject: "mailto:sportello@comune.genova.it".to_owned(),
+            webpush_allowed_hosts: [
+                "fcm.googleapis.com",
+                "updates.push.services.mozilla.com",
+                "*.push.apple.com",
+                "*.notify.windows.com",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            allow_insecure_endpoints: false,
+            batch_size: 256,
+            concurrency: 64,
+            poll_interval_ms: 500,
+            lease_secs: 60,
+            ttl_secs: 7 * 24 * 3600,
+            max_devices_per_user: 20,
+            fcm: None,
+        }
+    }
 }
 
 /// One OpenID Connect provider (SPID aggregator, CIE, …).
@@ -141,6 +216,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

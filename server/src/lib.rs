@@ -6,6 +6,7 @@ pub mod db;
 pub mod demo;
 pub mod http;
 pub mod identity;
+pub mod notify;
 pub mod tenant;
 
 use std::future::Future;
@@ -17,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::db::Db;
 use crate::identity::Identity;
+use crate::notify::Notifier;
 
 /// Shared state of the request handlers.
 #[derive(Clone)]
@@ -24,6 +26,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub identity: Arc<Identity>,
+    pub notifier: Arc<Notifier>,
     pub metrics: PrometheusHandle,
 }
 
@@ -41,7 +44,9 @@ impl AppState {
             demo::load(&db).await?;
         }
         let identity = Identity::new(&db, &config).await?;
+        let notifier = Notifier::new(db.clone(), config.notify.clone()).await?;
         Ok(Self {
+            notifier: Arc::new(notifier),
             db,
             config: Arc::new(config),
             identity: Arc::new(identity),
@@ -57,10 +62,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = state
+        .config
+        .notify
+        .worker
+        .then(|| tokio::spawn(Arc::clone(&state.notifier).run(stopped)));
     let app = http::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    // Let the delivery worker finish the round in hand, then close the pool.
+    let _ = stop.send(true);
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     db.close().await;
-    Ok(())
+    served.map_err(Into::into)
 }

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, identity, tenant};
+use crate::{AppState, identity, notify, tenant};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,7 @@ use crate::{AppState, identity, tenant};
     tags(
         (name = "municipalities", description = "The 67 municipalities (tenants)"),
         (name = "auth", description = "SPID/CIE login, tokens, identity"),
+        (name = "notifications", description = "Inbox, devices, push, area broadcasts"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -76,6 +77,17 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::http::logout))
         .routes(routes!(identity::http::me))
         .routes(routes!(identity::http::jwks))
+        .routes(routes!(notify::http::vapid_public_key))
+        .routes(routes!(notify::http::register_device, notify::http::list_devices))
+        .routes(routes!(notify::http::delete_device))
+        .routes(routes!(
+            notify::http::get_preferences,
+            notify::http::put_preferences
+        ))
+        .routes(routes!(notify::http::inbox))
+        .routes(routes!(notify::http::inbox_message, notify::http::delete_message))
+        .routes(routes!(notify::http::mark_read))
+        .routes(routes!(notify::http::broadcast))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -463,3 +463,24 @@ fn framework_error(response: &Response) -> Option<ApiError> {
         _ => None,
     }
 }
+
+impl From<crate::notify::NotifyError> for ApiError {
+    fn from(error: crate::notify::NotifyError) -> Self {
+        use crate::notify::NotifyError;
+        match error {
+            NotifyError::Invalid { field, reason } => {
+                ApiError::field(field, Message::new(reason.clone(), reason))
+            }
+            NotifyError::TooManyDevices => ApiError::field(
+                "device",
+                Message::new(
+                    "Troppi dispositivi registrati: rimuovine uno.",
+                    "Too many registered devices: remove one first.",
+                ),
+            ),
+            NotifyError::NotFound => ApiError::RouteNotFound,
+            NotifyError::Forbidden => ApiError::Forbidden,
+            NotifyError::Database(error) => error.into(),
+        }
+    }
+}

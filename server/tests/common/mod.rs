@@ -100,6 +100,13 @@ impl Prepared {
     }
 
     pub async fn start(self) -> TestServer {
+        // Logs of the server under test, when asked for: SPORTELLO_LOG=debug cargo test …
+        if let Ok(filter) = std::env::var("SPORTELLO_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let state = AppState::start(self.config).await.expect("server starts");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn({
