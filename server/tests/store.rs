@@ -297,3 +297,48 @@ async fn signing_keys_are_listed_oldest_first() {
         .collect();
     assert_eq!(kids, vec![first, second]);
 }
+
+#[tokio::test]
+async fn concurrent_workers_never_claim_the_same_push() {
+    use sportello_server::notify::store as notify;
+    let (_t, db) = migrated().await;
+    let user = store::upsert_user(&db, CITIZEN, None, None).await.unwrap();
+    for i in 0..200 {
+        notify::upsert_device(&db, &user.id, "fcm", &format!("token-{i}"), None, None)
+            .await
+            .unwrap();
+    }
+    let mut conn = db.pool().acquire().await.unwrap();
+    let message = notify::NewMessage {
+        user_id: user.id.clone(),
+        topic: "permits".into(),
+        subject: "Pratica registrata".into(),
+        ttl_ms: 60_000,
+        ..notify::NewMessage::default()
+    };
+    notify::enqueue(&mut conn, &message).await.unwrap();
+    drop(conn);
+    let workers = (0..4).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = notify::claim_due(&db, 30, 60_000).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|push| push.id));
+            }
+        })
+    });
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!((total, all.len()), (200, 200), "each push claimed exactly once");
+    // Claimed rows are leased: nobody else gets them until the lease ends.
+    assert!(notify::claim_due(&db, 30, 60_000).await.unwrap().is_empty());
+}

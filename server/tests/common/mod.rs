@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
+pub mod push;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
