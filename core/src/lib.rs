@@ -8,4 +8,5 @@ pub mod api;
 pub mod calendar;
 pub mod geo;
 pub mod identity;
+pub mod payments;
 pub mod tenant;
