@@ -9,4 +9,5 @@ pub mod calendar;
 pub mod geo;
 pub mod identity;
 pub mod payments;
+pub mod permits;
 pub mod tenant;
