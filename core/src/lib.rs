@@ -5,7 +5,10 @@
 //! the same names.
 
 pub mod api;
+pub mod calendar;
 pub mod geo;
 pub mod identity;
 pub mod notify;
+pub mod payments;
+pub mod permits;
 pub mod tenant;

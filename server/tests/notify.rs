@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::push::{Simulator, point_at};
@@ -17,10 +15,7 @@ use common::{ADMIN, ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, Prepared, TestS
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sportello_core::api::{InboxPage, Problem};
-use sportello_server::config::FcmConfig;
 use sportello_server::notify::store;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
 
 async fn server_with_simulator() -> (TestServer, Simulator) {
     let simulator = Simulator::start(true).await;
@@ -573,7 +568,7 @@ async fn preferences_choose_topics_areas_and_quiet_hours() {
         201
     );
     // Quiet right now (Rome time), alerts opted out, areas Genova and Chiavari.
-    let now = jiff::Zoned::now().in_tz("Europe/Rome").unwrap();
+    let now = jiff::Timestamp::now().to_zoned_datetime(sportello_core::calendar::ROME.clone());
     let start = now.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap();
     let end = now.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
     let preferences = json!({

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
+use sportello_core::calendar::ROME;
 use sportello_core::identity::{Role, works_in};
 use sportello_core::notify::{QuietHours, RetryPolicy, TimeOfDay, Topic};
 use sportello_core::tenant::IstatCode;
@@ -483,8 +484,7 @@ fn quiet_until(push: &ClaimedPush, topic: Topic, now: i64) -> Option<i64> {
     let end = TimeOfDay::parse(push.quiet_end.as_deref()?).ok()?;
     let local = jiff::Timestamp::from_millisecond(now)
         .ok()?
-        .in_tz("Europe/Rome")
-        .ok()?;
+        .to_zoned_datetime(ROME.clone());
     let hour = u8::try_from(local.hour()).ok()?;
     let minute = u8::try_from(local.minute()).ok()?;
     let minutes = QuietHours { start, end }.minutes_until_end(TimeOfDay::from_hm(hour, minute)?);
@@ -535,5 +535,48 @@ mod tests {
             let j = jitter();
             assert!((0.0..1.0).contains(&j));
         }
+    }
+}
+
+#[cfg(test)]
+mod quiet_tests {
+    use super::*;
+
+    fn push_with_quiet(start: &str, end: &str) -> ClaimedPush {
+        ClaimedPush {
+            id: "p".into(),
+            attempts: 1,
+            expires_at: i64::MAX,
+            collapse_key: "permits".into(),
+            message_id: None,
+            subject: None,
+            body: None,
+            topic: None,
+            device_id: None,
+            kind: None,
+            address: None,
+            p256dh: None,
+            auth: None,
+            language: None,
+            quiet_start: Some(start.into()),
+            quiet_end: Some(end.into()),
+        }
+    }
+
+    #[test]
+    fn quiet_hours_are_read_in_rome_time() {
+        // 2026-01-15T22:30:00Z is 23:30 in Rome (CET, UTC+1).
+        let now = 1_768_516_200_000;
+        let quiet = push_with_quiet("23:00", "07:00");
+        assert_eq!(quiet_until(&quiet, Topic::Permits, now), Some(now + 450 * 60_000));
+        assert_eq!(
+            quiet_until(&quiet, Topic::Alerts, now),
+            None,
+            "alerts ignore quiet hours"
+        );
+        assert_eq!(
+            quiet_until(&push_with_quiet("08:00", "20:00"), Topic::Permits, now),
+            None
+        );
     }
 }
