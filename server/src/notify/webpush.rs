@@ -1,7 +1,13 @@
-//! Web Push (RFC 8030): payload encryption with aes128gcm (RFC 8188/8291, by the pure-Rust
-//! `web-push-native` crate, chosen over `web-push` because it has no OpenSSL dependency and no
-//! HTTP client of its own) and VAPID authentication (RFC 8292), signed here with
-//! `jsonwebtoken`'s ES256 so the server uses one JWT library.
+//! Web Push (RFC 8030): payload encryption with aes128gcm (RFC 8188/8291) and VAPID
+//! authentication (RFC 8292), signed with `jsonwebtoken`'s ES256 so the server uses one JWT
+//! library.
+//!
+//! Why not a crate for the encryption: `web-push` needs OpenSSL and brings its own HTTP client;
+//! `web-push-native` is correct but its pure-Rust P-256 made encryption cost ~540 µs per message
+//! here, the bottleneck of a 100,000-device broadcast. The same steps on `ring` (already in the
+//! tree through rustls, assembly-optimised P-256, HKDF and AES-GCM) take a fraction of that.
+//! Correctness is checked against two independent implementations: `web-push-native`'s decrypt in
+//! the unit tests and Python's `http_ece` in the push simulator.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -119,12 +125,74 @@ pub fn parse_keys(p256dh: &str, auth: &str) -> Result<(p256::PublicKey, [u8; 16]
     Ok((public, auth))
 }
 
-/// Encrypts a payload for a subscription (aes128gcm, one record).
+/// Record size announced in the aes128gcm header: one record holds the whole payload.
+const RECORD_SIZE: u32 = 4096;
+
+/// Encrypts a payload for a subscription (RFC 8291: aes128gcm, one record).
 pub fn encrypt(plaintext: &[u8], p256dh: &str, auth: &str) -> Result<Vec<u8>, SubscriptionError> {
-    let (public, auth) = parse_keys(p256dh, auth)?;
-    let auth = web_push_native::Auth::from(auth);
-    web_push_native::encrypt(plaintext.to_vec(), &public, &auth)
-        .map_err(|e| SubscriptionError::Endpoint(e.to_string()))
+    use ring::{aead, agreement, hkdf, rand::SecureRandom};
+
+    if plaintext.len() > MAX_PLAINTEXT {
+        return Err(SubscriptionError::Endpoint(
+            "payload too large for one push".into(),
+        ));
+    }
+    let (ua_public, auth) = parse_keys(p256dh, auth)?;
+    let ua_public = ua_public.to_encoded_point(false);
+    let rng = ring::rand::SystemRandom::new();
+    let failed = |step: &str| SubscriptionError::Endpoint(format!("encryption failed at {step}"));
+    let ephemeral = agreement::EphemeralPrivateKey::generate(&agreement::ECDH_P256, &rng)
+        .map_err(|_| failed("key generation"))?;
+    let as_public = ephemeral.compute_public_key().map_err(|_| failed("public key"))?;
+    let peer = agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, ua_public.as_bytes());
+    let shared = agreement::agree_ephemeral(ephemeral, &peer, <[u8]>::to_vec).map_err(|_| failed("ECDH"))?;
+
+    // RFC 8291 §3.4: IKM = HKDF(auth secret, ECDH secret, "WebPush: info" || 0 || ua || as).
+    let key_info: [&[u8]; 4] = [b"WebPush: info\0", ua_public.as_bytes(), as_public.as_ref(), &[]];
+    let ikm = expand(
+        &hkdf::Salt::new(hkdf::HKDF_SHA256, &auth).extract(&shared),
+        &key_info,
+        32,
+    )?;
+    let mut salt = [0u8; 16];
+    rng.fill(&mut salt).map_err(|_| failed("salt"))?;
+    // RFC 8188 §2.2/2.3: content key and nonce from the salt and the IKM.
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(&ikm);
+    let cek = expand(&prk, &[b"Content-Encoding: aes128gcm\0"], 16)?;
+    let nonce = expand(&prk, &[b"Content-Encoding: nonce\0"], 12)?;
+
+    let key =
+        aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_128_GCM, &cek).map_err(|_| failed("key"))?);
+    let nonce = aead::Nonce::try_assume_unique_for_key(&nonce).map_err(|_| failed("nonce"))?;
+    let mut record = Vec::with_capacity(plaintext.len() + 17);
+    record.extend_from_slice(plaintext);
+    record.push(2); // padding delimiter of the last (only) record
+    key.seal_in_place_append_tag(nonce, aead::Aad::empty(), &mut record)
+        .map_err(|_| failed("seal"))?;
+
+    let key_id = as_public.as_ref();
+    let mut body = Vec::with_capacity(21 + key_id.len() + record.len());
+    body.extend_from_slice(&salt);
+    body.extend_from_slice(&RECORD_SIZE.to_be_bytes());
+    body.push(u8::try_from(key_id.len()).map_err(|_| failed("key id"))?);
+    body.extend_from_slice(key_id);
+    body.extend_from_slice(&record);
+    Ok(body)
+}
+
+/// HKDF-Expand to `len` bytes.
+fn expand(prk: &ring::hkdf::Prk, info: &[&[u8]], len: usize) -> Result<Vec<u8>, SubscriptionError> {
+    struct Len(usize);
+    impl ring::hkdf::KeyType for Len {
+        fn len(&self) -> usize {
+            self.0
+        }
+    }
+    let mut out = vec![0u8; len];
+    prk.expand(info, Len(len))
+        .and_then(|okm| okm.fill(&mut out))
+        .map_err(|_| SubscriptionError::Endpoint("HKDF failed".into()))?;
+    Ok(out)
 }
 
 /// The origin (`scheme://host[:port]`) of a push endpoint: the VAPID audience.
@@ -135,4 +203,35 @@ pub fn origin_of(endpoint: &url::Url) -> String {
 /// Seconds a push service should keep an undelivered message.
 pub fn ttl_header(remaining: Duration) -> String {
     remaining.as_secs().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_independent_implementation_decrypts_our_pushes() {
+        let ua_secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+        let p256dh = URL_SAFE_NO_PAD.encode(ua_secret.public_key().to_encoded_point(false).as_bytes());
+        let auth = [7u8; 16];
+        let body = encrypt(
+            b"{\"subject\":\"Allerta\"}",
+            &p256dh,
+            &URL_SAFE_NO_PAD.encode(auth),
+        )
+        .unwrap();
+        let plaintext =
+            web_push_native::decrypt(body, &ua_secret, &web_push_native::Auth::from(auth)).unwrap();
+        assert_eq!(plaintext, b"{\"subject\":\"Allerta\"}");
+    }
+
+    #[test]
+    fn oversized_payloads_and_bad_keys_are_refused() {
+        let ua_secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+        let p256dh = URL_SAFE_NO_PAD.encode(ua_secret.public_key().to_encoded_point(false).as_bytes());
+        let auth = URL_SAFE_NO_PAD.encode([1u8; 16]);
+        assert!(encrypt(&[b'x'; MAX_PLAINTEXT + 1], &p256dh, &auth).is_err());
+        assert!(encrypt(b"x", "AAAA", &auth).is_err());
+        assert!(encrypt(b"x", &p256dh, "AAAA").is_err());
+    }
 }
