@@ -1,0 +1,42 @@
+package it.genova.sportello.mobile
+
+import java.net.ServerSocket
+import java.util.Collections
+import org.junit.jupiter.api.Assertions.fail
+
+const val CITIZEN = "RSSMRA85T10A562S"
+const val APP_REDIRECT = "it.genova.sportello://auth"
+val GENOVA = Coordinates(lat = 44.4072, lon = 8.9338)
+val CHIAVARI = Coordinates(lat = 44.3172, lon = 9.3224)
+
+/** The server started by scripts/lib/mobile-tests.sh. */
+fun baseUrl(): String =
+    System.getenv("SPORTELLO_TEST_BASE_URL")?.takeIf { it.isNotBlank() }
+        ?: fail("SPORTELLO_TEST_BASE_URL is not set: run scripts/lib/mobile-tests.sh")
+
+/** Id of the test OpenID provider, when the runner configured one. */
+fun oidcProvider(): String? = System.getenv("SPORTELLO_TEST_OIDC_PROVIDER")?.takeIf { it.isNotBlank() }
+
+/** A loopback port nobody listens on (bound, then released). */
+fun freePort(): Int = ServerSocket(0).use { it.localPort }
+
+/** Runs [block] and returns the exception of type [T] it throws; fails otherwise. */
+suspend inline fun <reified T : Throwable> assertFailsWith(block: suspend () -> Unit): T {
+    try {
+        block()
+    } catch (error: Throwable) {
+        if (error is T) return error
+        throw AssertionError("expected ${T::class.qualifiedName}, got $error", error)
+    }
+    fail<Unit>("expected ${T::class.qualifiedName}, nothing was thrown")
+    throw IllegalStateException("unreachable")
+}
+
+/** Keeps every snapshot the client reports (null for logged out). */
+class Recorder : SessionListener {
+    val snapshots: MutableList<SessionSnapshot?> = Collections.synchronizedList(mutableListOf())
+
+    override fun onSessionChanged(snapshot: SessionSnapshot?) {
+        snapshots.add(snapshot)
+    }
+}
