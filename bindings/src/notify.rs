@@ -2,7 +2,7 @@
 //! the data of a received push.
 
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::SystemTime;
 
 use reqwest::Method;
@@ -17,7 +17,8 @@ use crate::tenant::parse_istat_code;
 pub const INBOX_DEEP_LINK: &str = "it.genova.sportello://inbox/";
 
 /// What a notification is about; people choose the topics they receive pushes for.
-/// `toString()` / `str()` / `description` give the API string (`alerts`).
+/// Kotlin's `toString()` gives the API string (`alerts`); in Python and Swift the enum's own
+/// string forms are not it (the case name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 #[uniffi::export(Display)]
 pub enum Topic {
@@ -95,18 +96,21 @@ fn istat_codes(codes: &[String]) -> Result<Vec<String>, SportelloError> {
     codes.iter().map(|code| parse_istat_code(code)).collect()
 }
 
-/// Checks an id from the server before it goes into a URL path.
-fn path_id<'a>(field: &str, id: &'a str) -> Result<&'a str, SportelloError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(id)
-    } else {
-        Err(SportelloError::invalid(field, "not an id given by the server"))
+/// An id from the server as one percent-encoded URL path segment: the ids of broadcast messages
+/// contain `/`. Empty ids and dot segments (which URL resolution would climb) are refused.
+fn path_segment(field: &str, id: &str) -> Result<String, SportelloError> {
+    if id.is_empty() || id.len() > 512 || id.bytes().all(|b| b == b'.') {
+        return Err(SportelloError::invalid(field, "not an id given by the server"));
     }
+    let mut segment = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'~') {
+            segment.push(char::from(byte));
+        } else {
+            let _ = write!(segment, "%{byte:02X}");
+        }
+    }
+    Ok(segment)
 }
 
 /// A device registered for pushes (its token or keys are never shown back).
@@ -292,7 +296,8 @@ pub struct PushNotification {
     pub message_id: String,
     /// Topic string (`alerts`, …), when the push says.
     pub topic: Option<String>,
-    /// The deep link (`it.genova.sportello://inbox/{message_id}`).
+    /// The deep link, `it.genova.sportello://inbox/{message_id}` with the id percent-encoded as
+    /// one path segment (Android's `Uri.lastPathSegment` gives the id back).
     pub url: String,
     /// Title, when the data carries it (Web Push payloads do; FCM has it in the notification).
     pub subject: Option<String>,
@@ -316,7 +321,7 @@ pub fn parse_push_data(data: HashMap<String, String>) -> Result<PushNotification
     let id = field("id").ok_or_else(|| SportelloError::invalid("id", "missing"))?;
     let url = field("url");
     let from_url = url.as_deref().and_then(|url| {
-        url.rsplit_once("inbox/")
+        url.split_once("inbox/")
             .map(|(_, id)| id.to_owned())
             .filter(|id| !id.is_empty())
     });
@@ -327,9 +332,9 @@ pub fn parse_push_data(data: HashMap<String, String>) -> Result<PushNotification
         (Some(id), _) | (None, Some(id)) => id,
         (None, None) => return Err(SportelloError::invalid("message_id", "missing")),
     };
-    path_id("message_id", &message_id)?;
+    let segment = path_segment("message_id", &message_id)?;
     Ok(PushNotification {
-        url: format!("{INBOX_DEEP_LINK}{message_id}"),
+        url: format!("{INBOX_DEEP_LINK}{segment}"),
         id,
         message_id,
         topic: field("topic"),
@@ -423,7 +428,7 @@ impl SportelloClient {
 
     /// Removes a device (e.g. at logout, this device's own: it stops receiving pushes).
     pub async fn remove_device(&self, id: String) -> Result<(), SportelloError> {
-        let path = format!("v1/me/devices/{}", path_id("id", &id)?);
+        let path = format!("v1/me/devices/{}", path_segment("id", &id)?);
         self.authorized_empty(|| self.request(Method::DELETE, &path))
             .await
     }
@@ -485,20 +490,20 @@ impl SportelloClient {
 
     /// One inbox message (e.g. the one a push links to).
     pub async fn inbox_message(&self, id: String) -> Result<InboxMessage, SportelloError> {
-        let path = format!("v1/me/inbox/{}", path_id("id", &id)?);
+        let path = format!("v1/me/inbox/{}", path_segment("id", &id)?);
         let message: api::InboxMessage = self.authorized(|| self.request(Method::GET, &path)).await?;
         message.try_into()
     }
 
     /// Marks a message read (when the person opens it).
     pub async fn mark_read(&self, id: String) -> Result<(), SportelloError> {
-        let path = format!("v1/me/inbox/{}/read", path_id("id", &id)?);
+        let path = format!("v1/me/inbox/{}/read", path_segment("id", &id)?);
         self.authorized_empty(|| self.request(Method::POST, &path)).await
     }
 
     /// Deletes a message from the inbox.
     pub async fn delete_message(&self, id: String) -> Result<(), SportelloError> {
-        let path = format!("v1/me/inbox/{}", path_id("id", &id)?);
+        let path = format!("v1/me/inbox/{}", path_segment("id", &id)?);
         self.authorized_empty(|| self.request(Method::DELETE, &path))
             .await
     }
@@ -582,6 +587,21 @@ mod tests {
     }
 
     #[test]
+    fn broadcast_message_ids_with_a_slash_stay_one_link_segment() {
+        // What the server sends for a broadcast: `{broadcast}/{user}`, raw in the link.
+        let push = parse_push_data(data(&[
+            ("id", "d-3"),
+            ("message_id", "b-1/u-2"),
+            ("url", "it.genova.sportello://inbox/b-1/u-2"),
+        ]))
+        .unwrap();
+        assert_eq!(push.message_id, "b-1/u-2");
+        assert_eq!(push.url, "it.genova.sportello://inbox/b-1%2Fu-2");
+        assert_eq!(path_segment("id", "../x.y").unwrap(), "%2E%2E%2Fx%2Ey");
+        assert!(path_segment("id", "").is_err());
+    }
+
+    #[test]
     fn foreign_or_inconsistent_push_data_is_refused() {
         let field = |pairs: &[(&str, &str)]| match parse_push_data(data(pairs)) {
             Err(SportelloError::InvalidInput { field, .. }) => field,
@@ -597,7 +617,7 @@ mod tests {
             ]),
             "url"
         );
-        assert_eq!(field(&[("id", "d"), ("message_id", "../me")]), "message_id");
+        assert_eq!(field(&[("id", "d"), ("message_id", "..")]), "message_id");
     }
 
     #[test]
