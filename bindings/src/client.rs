@@ -304,7 +304,7 @@ impl SportelloClient {
 
 impl SportelloClient {
     /// A request to a path under the base URL, with the client's headers.
-    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, SportelloError> {
+    pub(crate) fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, SportelloError> {
         let url = self
             .base
             .join(path)
@@ -322,27 +322,52 @@ impl SportelloClient {
     }
 
     /// Sends a request and decodes a JSON answer, or maps the error.
-    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, SportelloError> {
+    pub(crate) async fn send<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, SportelloError> {
+        let (status, body) = self.send_raw(request).await?;
+        decode(status, &body)
+    }
+
+    /// Sends a request and returns a successful answer's status and body, or maps the error.
+    async fn send_raw(&self, request: RequestBuilder) -> Result<(u16, Vec<u8>), SportelloError> {
         let response = request.send().await?;
         let status = response.status();
         if !status.is_success() {
             return Err(error_from(response).await);
         }
-        let body = response.bytes().await?;
-        serde_json::from_slice(&body).map_err(|error| SportelloError::unexpected(status.as_u16(), &error))
+        Ok((status.as_u16(), response.bytes().await?.to_vec()))
+    }
+
+    /// An authenticated call answered with JSON (see [`Self::authorized_raw`]).
+    pub(crate) async fn authorized<T: DeserializeOwned>(
+        &self,
+        build: impl Fn() -> Result<RequestBuilder, SportelloError>,
+    ) -> Result<T, SportelloError> {
+        let (status, body) = self.authorized_raw(build).await?;
+        decode(status, &body)
+    }
+
+    /// An authenticated call whose answer has no body worth reading (`204 No Content`).
+    pub(crate) async fn authorized_empty(
+        &self,
+        build: impl Fn() -> Result<RequestBuilder, SportelloError>,
+    ) -> Result<(), SportelloError> {
+        self.authorized_raw(build).await.map(drop)
     }
 
     /// An authenticated call: with a fresh access token, renewed once more and retried once if
     /// the server refuses it (it may have been revoked, or the device clock may be off).
-    async fn authorized<T: DeserializeOwned>(
+    async fn authorized_raw(
         &self,
         build: impl Fn() -> Result<RequestBuilder, SportelloError>,
-    ) -> Result<T, SportelloError> {
+    ) -> Result<(u16, Vec<u8>), SportelloError> {
         let token = self.access_token().await?;
-        match self.send(build()?.bearer_auth(&token)).await {
+        match self.send_raw(build()?.bearer_auth(&token)).await {
             Err(SportelloError::Unauthorized { .. }) => {
                 let token = self.refresh_tokens(Some(&token)).await?;
-                self.send(build()?.bearer_auth(token)).await
+                self.send_raw(build()?.bearer_auth(token)).await
             }
             other => other,
         }
@@ -452,6 +477,11 @@ impl SportelloClient {
             listener.on_session_changed(snapshot);
         }
     }
+}
+
+/// Decodes a successful JSON answer; a body this client does not understand is a `Server` error.
+fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, SportelloError> {
+    serde_json::from_slice(body).map_err(|error| SportelloError::unexpected(status, &error))
 }
 
 /// The error an unsuccessful response stands for.

@@ -15,6 +15,7 @@ mod error;
 mod geo;
 mod identity;
 mod login;
+mod notify;
 mod session;
 mod tenant;
 
@@ -25,6 +26,10 @@ pub use identity::{
     AuthProvider, AuthProviderList, Me, Office, Role, is_valid_fiscal_code, parse_fiscal_code, parse_role,
 };
 pub use login::{DEFAULT_REDIRECT_URI, LoginRequest};
+pub use notify::{
+    BroadcastAccepted, Device, INBOX_DEEP_LINK, InboxMessage, InboxPage, NotificationPreferences,
+    PaymentData, PushNotification, QuietHours, Topic, parse_push_data, parse_topic,
+};
 pub use session::{SessionListener, SessionSnapshot, SessionState};
 pub use tenant::{
     Municipality, RankedMunicipality, is_valid_istat_code, parse_istat_code, rank_municipalities_by_distance,

@@ -541,3 +541,86 @@ fn base_urls_are_checked_and_normalised() {
     assert!(SportelloClient::new("https://x.example", Some("it-IT".into())).is_ok());
     assert!(SportelloClient::new("https://x.example", Some(String::new())).is_err());
 }
+
+/// A server for the notification calls: dev-login, one renewal (`r1` -> `a2`), and the device,
+/// inbox and read endpoints accepting only `a1`/`a2` as access tokens.
+async fn notifications_server() -> Scripted {
+    Scripted::start(|request| {
+        let authorized = matches!(request.bearer(), Some("a1" | "a2"));
+        match (request.method.as_str(), request.path.as_str()) {
+            ("POST", "/v1/auth/dev-login") => pair("a1", "r1"),
+            ("POST", "/v1/auth/token") => pair("a2", "r2"),
+            _ if !authorized => problem(401, "unauthorized"),
+            ("POST", "/v1/me/devices") => {
+                let body = json!({"id": "d-1", "kind": "fcm", "label": "…en-123",
+                    "created_at": "2026-03-01T10:00:00Z"});
+                (201, vec![], body)
+            }
+            ("GET", "/v1/me/inbox?cursor=c1&limit=2") => {
+                let body = json!({"items": [{"id": "m-1", "topic": "alerts", "subject": "Allerta",
+                    "body": "**Chiudere** le finestre", "municipality": "010025", "due_date": null,
+                    "payment": {"notice_number": "301000000000000001", "amount_cents": 1250,
+                        "creditor_fiscal_code": "00856930102"},
+                    "created_at": "2026-03-01T10:00:00.123Z", "read": false}],
+                    "next_cursor": null, "unread": 3});
+                (200, vec![], body)
+            }
+            ("POST", "/v1/me/inbox/b-1%2Fu-1/read") => (204, vec![], Value::Null),
+            _ => problem(404, "not-found"),
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn notification_calls_speak_the_wire_types_and_no_content_answers_are_renewed_and_retried() {
+    let server = notifications_server().await;
+    let client = server.client();
+    client.dev_login("RSSMRA85T10A562S".into(), vec![]).await.unwrap();
+    let device = client
+        .register_fcm_token("token-123".into(), vec![" 010025 ".into()])
+        .await
+        .unwrap();
+    assert_eq!(device.id, "d-1");
+    assert_eq!(
+        server.seen().last().unwrap().json(),
+        json!({"kind": "fcm", "token": "token-123", "municipalities": ["010025"]})
+    );
+
+    let page = client.inbox(Some("c1".into()), Some(2)).await.unwrap();
+    assert_eq!(page.unread, 3);
+    let message = &page.items[0];
+    assert_eq!(message.payment.as_ref().unwrap().amount_cents, 1250);
+    let millis = message
+        .created_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    assert_eq!(millis, 1_772_359_200_123);
+
+    // A 204 goes through the same renew-and-retry path as JSON answers.
+    hold_access_token(&client, "stale");
+    server.seen.lock().unwrap().clear();
+    // A broadcast message's id has a slash: it travels percent-encoded, as one segment.
+    client.mark_read("b-1/u-1".into()).await.unwrap();
+    assert_eq!(
+        server.paths(),
+        [
+            "POST /v1/me/inbox/b-1%2Fu-1/read",
+            "POST /v1/auth/token",
+            "POST /v1/me/inbox/b-1%2Fu-1/read"
+        ]
+    );
+    let error = client.delete_message("m-2".into()).await.unwrap_err();
+    assert!(matches!(error, SportelloError::NotFound { .. }), "{error:?}");
+    let local = client.mark_read("..".into()).await.unwrap_err();
+    assert!(
+        matches!(&local, SportelloError::InvalidInput { field, .. } if field == "id"),
+        "{local:?}"
+    );
+    assert_eq!(
+        server.paths().len(),
+        4,
+        "an id refused on the device sends nothing"
+    );
+}

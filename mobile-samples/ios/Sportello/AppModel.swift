@@ -18,10 +18,17 @@ final class AppModel: ObservableObject {
     @Published private(set) var loggedIn = false
     @Published private(set) var me: Me?
     @Published private(set) var busy = false
+    /// The inbox as loaded so far (newest first), its next page and the unread count.
+    @Published private(set) var inbox: [InboxMessage] = []
+    @Published private(set) var inboxCursor: String?
+    @Published private(set) var unread: UInt64 = 0
+    /// The message opened from the list or from a notification's deep link.
+    @Published var openMessage: InboxMessage?
     @Published var errorMessage: String?
 
     static let redirectScheme = "it.genova.sportello"
     static let redirectUri = "\(redirectScheme)://auth"
+    static let genovaIstat = "010025"
 
     private let client: SportelloClient
     private let store = SessionStore()
@@ -103,6 +110,67 @@ final class AppModel: ObservableObject {
             defer { self.me = nil }
             // The device is logged out even if the server cannot be told.
             try await self.client.logout()
+        }
+    }
+
+    /// Registers this device for pushes, with Genova for area alerts: call it from
+    /// `application(_:didRegisterForRemoteNotificationsWithDeviceToken:)` once logged in.
+    /// Placeholder: the server stores APNs tokens but delivers through FCM only, so an app that
+    /// wants pushes today registers its Firebase token with `registerFcmToken` instead.
+    func registerPushToken(apnsToken: Data) async {
+        guard client.isLoggedIn() else { return }
+        let hex = apnsToken.map { String(format: "%02x", $0) }.joined()
+        await perform {
+            _ = try await self.client.registerApnsToken(token: hex, municipalities: [Self.genovaIstat])
+        }
+    }
+
+    /// The first page of the inbox.
+    func loadInbox() async {
+        await perform {
+            let page = try await self.client.inbox(cursor: nil, limit: 20)
+            self.inbox = page.items
+            self.inboxCursor = page.nextCursor
+            self.unread = page.unread
+        }
+    }
+
+    /// The next page, appended.
+    func loadMoreInbox() async {
+        guard let cursor = inboxCursor else { return }
+        await perform {
+            let page = try await self.client.inbox(cursor: cursor, limit: 20)
+            self.inbox += page.items
+            self.inboxCursor = page.nextCursor
+            self.unread = page.unread
+        }
+    }
+
+    /// Opens a message (from the list, or `it.genova.sportello://inbox/{id}`) and marks it read.
+    func open(messageId: String) async {
+        await perform {
+            var message = try await self.client.inboxMessage(id: messageId)
+            if !message.read {
+                try await self.client.markRead(id: messageId)
+                message.read = true
+                self.unread = self.unread > 0 ? self.unread - 1 : 0
+            }
+            self.inbox = self.inbox.map { $0.id == messageId ? message : $0 }
+            self.openMessage = message
+        }
+    }
+
+    /// A notification was tapped, or a link opened: the inbox deep link opens the message.
+    func handle(url: URL) async {
+        guard url.scheme == Self.redirectScheme, url.host == "inbox" else { return }
+        await open(messageId: url.lastPathComponent)
+    }
+
+    func delete(messageId: String) async {
+        await perform {
+            try await self.client.deleteMessage(id: messageId)
+            self.inbox.removeAll { $0.id == messageId }
+            self.openMessage = nil
         }
     }
 

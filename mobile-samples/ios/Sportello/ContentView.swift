@@ -8,6 +8,9 @@ struct ContentView: View {
         TabView {
             NavigationStack { MunicipalitiesView() }
                 .tabItem { Label("Comuni", systemImage: "building.columns") }
+            NavigationStack { InboxView() }
+                .tabItem { Label("Messaggi", systemImage: "tray") }
+                .badge(Int(model.unread))
             NavigationStack { ProfileView() }
                 .tabItem { Label("Profilo", systemImage: "person.crop.circle") }
         }
@@ -48,6 +51,55 @@ struct MunicipalitiesView: View {
             }
         }
     }
+}
+
+/// The inbox (as the IO app's messages): newest first, unread in bold, a page at a time.
+struct InboxView: View {
+    @EnvironmentObject private var model: AppModel
+
+    var body: some View {
+        List {
+            if !model.loggedIn {
+                Text("Accedi per leggere i tuoi messaggi.")
+            }
+            ForEach(model.inbox, id: \.id) { message in
+                Button {
+                    Task { await model.open(messageId: message.id) }
+                } label: {
+                    VStack(alignment: .leading) {
+                        Text(message.subject).fontWeight(message.read ? .regular : .bold)
+                        Text(message.createdAt, style: .date).font(.caption).foregroundStyle(.secondary)
+                    }
+                }
+            }
+            if model.inboxCursor != nil {
+                Button("Altri messaggi") { Task { await model.loadMoreInbox() } }
+            }
+        }
+        .task { if model.loggedIn { await model.loadInbox() } }
+        .refreshable { await model.loadInbox() }
+        .navigationTitle("Messaggi")
+        .sheet(item: Binding(get: { model.openMessage.map(OpenedMessage.init) }, set: { if $0 == nil { model.openMessage = nil } })) { opened in
+            NavigationStack {
+                ScrollView {
+                    // Markdown body, rendered by SwiftUI's Text.
+                    Text(LocalizedStringKey(opened.message.body)).padding()
+                }
+                .navigationTitle(opened.message.subject)
+                .toolbar {
+                    Button("Elimina", role: .destructive) {
+                        Task { await model.delete(messageId: opened.message.id) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An inbox message as a sheet item.
+struct OpenedMessage: Identifiable {
+    let message: InboxMessage
+    var id: String { message.id }
 }
 
 /// Logged out: a button per identity provider. Logged in: who the user is, and logout.

@@ -9,6 +9,8 @@ struct SportelloApp: App {
             ContentView()
                 .environmentObject(model)
                 .task { await model.load() }
+                // it.genova.sportello://inbox/{id}, the deep link of every push.
+                .onOpenURL { url in Task { await model.handle(url: url) } }
         }
     }
 }

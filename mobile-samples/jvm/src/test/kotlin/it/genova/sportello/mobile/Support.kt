@@ -17,6 +17,24 @@ fun baseUrl(): String =
 /** Id of the test OpenID provider, when the runner configured one. */
 fun oidcProvider(): String? = System.getenv("SPORTELLO_TEST_OIDC_PROVIDER")?.takeIf { it.isNotBlank() }
 
+/** Values of the characters in odd positions (1st, 3rd, …) for the fiscal code's check character. */
+private val ODD_VALUES = intArrayOf(1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23)
+
+/**
+ * A valid fiscal code nobody else in the run uses (random letters, born in Genova D969), so that
+ * tests sharing the server each get their own person, inbox and devices.
+ */
+fun randomFiscalCode(): String {
+    val letters = (1..6).map { ('A'..'Z').random() }.joinToString("")
+    val body = letters + "%02d".format((0..99).random()) + "ABCDEHLMPRST".random() +
+        "%02d".format((1..28).random()) + "D969"
+    val sum = body.withIndex().sumOf { (index, char) ->
+        val value = if (char.isDigit()) char - '0' else char - 'A'
+        if (index % 2 == 0) ODD_VALUES[value] else value
+    }
+    return body + ('A' + sum % 26)
+}
+
 /** A loopback port nobody listens on (bound, then released). */
 fun freePort(): Int = ServerSocket(0).use { it.localPort }
 

@@ -6,6 +6,7 @@ import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
 import it.genova.sportello.mobile.AuthProviderList
 import it.genova.sportello.mobile.Coordinates
+import it.genova.sportello.mobile.InboxMessage
 import it.genova.sportello.mobile.Me
 import it.genova.sportello.mobile.Municipality
 import it.genova.sportello.mobile.SportelloException
@@ -32,6 +33,12 @@ data class UiState(
     val providers: AuthProviderList? = null,
     val loggedIn: Boolean = false,
     val me: Me? = null,
+    /** The inbox as loaded so far (newest first), its next page and the unread count. */
+    val inbox: List<InboxMessage> = emptyList(),
+    val inboxCursor: String? = null,
+    val unread: ULong = 0uL,
+    /** The message opened from the list or from a push. */
+    val openMessage: InboxMessage? = null,
     val busy: Boolean = false,
     val error: UiError? = null,
 )
@@ -43,6 +50,9 @@ class AppViewModel(application: Application) : AndroidViewModel(application) {
 
     /** As the server sent them (alphabetical): ranking happens on the device. */
     private var municipalities: List<Municipality> = emptyList()
+
+    /** This device's registration, removed at logout. */
+    private var pushDeviceId: String? = null
 
     init {
         loadMunicipalities()
@@ -104,11 +114,59 @@ class AppViewModel(application: Application) : AndroidViewModel(application) {
 
     fun logout() = call {
         try {
+            // This device stops receiving pushes for the person logging out.
+            pushDeviceId?.let { id -> runCatching { client.removeDevice(id) } }
+            pushDeviceId = null
             client.logout()
         } finally {
             // The device is logged out even if the server could not be told.
-            _state.update { it.copy(loggedIn = false, me = null) }
+            _state.update { it.copy(loggedIn = false, me = null, inbox = emptyList(), unread = 0uL, openMessage = null) }
         }
+    }
+
+    /**
+     * Registers this device's FCM token, with Genova for area alerts. Call it after login and from
+     * `FirebaseMessagingService.onNewToken` (see the README): registering again is harmless.
+     */
+    fun registerPushToken(token: String) = call {
+        if (client.isLoggedIn()) pushDeviceId = client.registerFcmToken(token, listOf(GENOVA_ISTAT)).id
+    }
+
+    /** The first page of the inbox (pull to refresh, or after a push arrived). */
+    fun loadInbox() = call {
+        val page = client.inbox(null, INBOX_PAGE)
+        _state.update { it.copy(inbox = page.items, inboxCursor = page.nextCursor, unread = page.unread) }
+    }
+
+    /** The next page, appended. */
+    fun loadMoreInbox() = call {
+        val cursor = _state.value.inboxCursor ?: return@call
+        val page = client.inbox(cursor, INBOX_PAGE)
+        _state.update {
+            it.copy(inbox = it.inbox + page.items, inboxCursor = page.nextCursor, unread = page.unread)
+        }
+    }
+
+    /** Opens a message (from the list, or `it.genova.sportello://inbox/{id}`) and marks it read. */
+    fun openMessage(id: String) = call {
+        val message = client.inboxMessage(id)
+        if (!message.read) client.markRead(id)
+        val opened = message.copy(read = true)
+        _state.update { state ->
+            state.copy(
+                openMessage = opened,
+                inbox = state.inbox.map { if (it.id == id) opened else it },
+                unread = if (message.read) state.unread else state.unread - minOf(state.unread, 1uL),
+            )
+        }
+    }
+
+    fun closeMessage() = _state.update { it.copy(openMessage = null) }
+
+    fun deleteMessage(id: String) = call {
+        client.deleteMessage(id)
+        _state.update { state -> state.copy(inbox = state.inbox.filterNot { it.id == id }, openMessage = null) }
+        loadInbox()
     }
 
     fun dismissError() = _state.update { it.copy(error = null) }
@@ -132,6 +190,9 @@ class AppViewModel(application: Application) : AndroidViewModel(application) {
         }
     }
 }
+
+const val GENOVA_ISTAT = "010025"
+private const val INBOX_PAGE = 20u
 
 /** Every error the library can raise, mapped once for the whole app. */
 fun SportelloException.toUiError(): UiError = when (this) {

@@ -21,21 +21,27 @@ class MainActivity : ComponentActivity() {
             }
         }
         // On a re-creation (rotation) the redirect was already handled.
-        if (savedInstanceState == null) handleLoginRedirect(intent)
+        if (savedInstanceState == null) handleLink(intent)
     }
 
     override fun onNewIntent(intent: Intent) {
         super.onNewIntent(intent)
-        handleLoginRedirect(intent)
+        handleLink(intent)
     }
 
-    /** The browser came back to it.genova.sportello://auth?code=…&state=… (see the manifest). */
-    private fun handleLoginRedirect(intent: Intent?) {
+    /**
+     * The browser came back to it.genova.sportello://auth?code=…&state=…, or a notification was
+     * tapped: it.genova.sportello://inbox/{id} (see the manifest).
+     */
+    private fun handleLink(intent: Intent?) {
         val uri = intent?.data ?: return
-        if (intent.action == Intent.ACTION_VIEW && uri.scheme == REDIRECT_SCHEME && uri.host == REDIRECT_HOST) {
-            viewModel.completeLogin(uri.toString())
-            setIntent(Intent(this, MainActivity::class.java))
+        if (intent.action != Intent.ACTION_VIEW || uri.scheme != REDIRECT_SCHEME) return
+        when (uri.host) {
+            REDIRECT_HOST -> viewModel.completeLogin(uri.toString())
+            INBOX_HOST -> uri.lastPathSegment?.let(viewModel::openMessage)
+            else -> return
         }
+        setIntent(Intent(this, MainActivity::class.java))
     }
 
     /** SPID/CIE login happens in the system browser (a Custom Tab), never in a WebView. */
@@ -47,5 +53,6 @@ class MainActivity : ComponentActivity() {
         const val REDIRECT_SCHEME = "it.genova.sportello"
         const val REDIRECT_HOST = "auth"
         const val REDIRECT_URI = "$REDIRECT_SCHEME://$REDIRECT_HOST"
+        const val INBOX_HOST = "inbox"
     }
 }

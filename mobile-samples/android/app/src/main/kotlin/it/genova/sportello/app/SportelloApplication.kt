@@ -2,10 +2,12 @@ package it.genova.sportello.app
 
 import android.app.Application
 import android.util.Log
+import it.genova.sportello.mobile.PushNotification
 import it.genova.sportello.mobile.SessionListener
 import it.genova.sportello.mobile.SessionSnapshot
 import it.genova.sportello.mobile.SportelloClient
 import it.genova.sportello.mobile.SportelloException
+import it.genova.sportello.mobile.parsePushData
 import java.util.Locale
 
 /** Holds the one Sportello client of the app and keeps its session in the Keystore. */
@@ -34,6 +36,31 @@ class SportelloApplication : Application() {
         }
     }
 
+    /** Ids of the pushes already shown, oldest first (pushes are delivered at least once). */
+    private val shownPushes = LinkedHashSet<String>()
+
+    /**
+     * A received push's data (FCM `RemoteMessage.data`) if it is Sportello's and not shown yet;
+     * null for another SDK's message or a repeat of one already shown (same `id`). The caller
+     * shows a notification whose tap opens `push.url` (it.genova.sportello://inbox/{id}).
+     */
+    fun newPush(data: Map<String, String>): PushNotification? {
+        val push = try {
+            parsePushData(data)
+        } catch (error: SportelloException) {
+            return null
+        }
+        synchronized(shownPushes) {
+            if (!shownPushes.add(push.id)) return null
+            if (shownPushes.size > MAX_SHOWN_PUSHES) shownPushes.remove(shownPushes.first())
+        }
+        return push
+    }
+
     /** The server speaks Italian and English; Italian is the default. */
     private fun serverLanguage(): String = if (Locale.getDefault().language == "en") "en" else "it"
+
+    private companion object {
+        const val MAX_SHOWN_PUSHES = 500
+    }
 }

@@ -2,8 +2,11 @@ package it.genova.sportello.app.ui
 
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.Email
 import androidx.compose.material.icons.filled.Home
 import androidx.compose.material.icons.filled.Person
+import androidx.compose.material3.Badge
+import androidx.compose.material3.BadgedBox
 import androidx.compose.material3.Icon
 import androidx.compose.material3.NavigationBar
 import androidx.compose.material3.NavigationBarItem
@@ -26,13 +29,18 @@ import it.genova.sportello.app.AppViewModel
 import it.genova.sportello.app.R
 import it.genova.sportello.app.UiError
 
-/** Two tabs: the municipalities near the user, and the citizen's profile (login, me()). */
+/** Three tabs: the municipalities near the user, the inbox, and the citizen's profile (login, me()). */
 @Composable
 fun SportelloScreen(viewModel: AppViewModel, openInBrowser: (String) -> Unit) {
     val state by viewModel.state.collectAsStateWithLifecycle()
     var tab by rememberSaveable { mutableIntStateOf(0) }
     val snackbar = remember { SnackbarHostState() }
     val context = LocalContext.current
+
+    // A push's deep link opened a message: show it.
+    LaunchedEffect(state.openMessage) {
+        if (state.openMessage != null) tab = 1
+    }
 
     LaunchedEffect(state.error) {
         val error = state.error ?: return@LaunchedEffect
@@ -56,7 +64,20 @@ fun SportelloScreen(viewModel: AppViewModel, openInBrowser: (String) -> Unit) {
                 )
                 NavigationBarItem(
                     selected = tab == 1,
-                    onClick = { tab = 1 },
+                    onClick = {
+                        tab = 1
+                        if (state.loggedIn) viewModel.loadInbox()
+                    },
+                    icon = {
+                        BadgedBox(badge = { if (state.unread > 0uL) Badge { Text(state.unread.toString()) } }) {
+                            Icon(Icons.Filled.Email, contentDescription = null)
+                        }
+                    },
+                    label = { Text(stringResource(R.string.tab_inbox)) },
+                )
+                NavigationBarItem(
+                    selected = tab == 2,
+                    onClick = { tab = 2 },
                     icon = { Icon(Icons.Filled.Person, contentDescription = null) },
                     label = { Text(stringResource(R.string.tab_profile)) },
                 )
@@ -66,6 +87,7 @@ fun SportelloScreen(viewModel: AppViewModel, openInBrowser: (String) -> Unit) {
         val modifier = Modifier.padding(padding)
         when (tab) {
             0 -> MunicipalitiesScreen(state, viewModel, modifier)
+            1 -> InboxScreen(state, viewModel, modifier)
             else -> ProfileScreen(state, viewModel, openInBrowser, modifier)
         }
     }
