@@ -5,6 +5,7 @@
 //! the same names.
 
 pub mod api;
+pub mod catalog;
 pub mod geo;
 pub mod identity;
 pub mod tenant;
