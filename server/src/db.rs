@@ -146,17 +146,31 @@ impl Db {
 /// (version, description, SQL)
 type MigrationFile = (i64, &'static str, &'static str);
 
-const SQLITE_MIGRATIONS: &[MigrationFile] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
+const SQLITE_MIGRATIONS: &[MigrationFile] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "catalog",
+        include_str!("../migrations/sqlite/0002_catalog.sql"),
+    ),
+];
 
-const POSTGRES_MIGRATIONS: &[MigrationFile] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "catalog",
+        include_str!("../migrations/postgres/0002_catalog.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct EmbeddedMigrations(&'static [MigrationFile]);

@@ -1,5 +1,6 @@
 //! Sportello server: the HTTP API, storage and background work around `sportello-core`.
 
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::db::Db;
 use crate::identity::Identity;
@@ -24,6 +26,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub identity: Arc<Identity>,
+    pub catalog: Arc<Catalog>,
     pub metrics: PrometheusHandle,
 }
 
@@ -41,12 +44,30 @@ impl AppState {
             demo::load(&db).await?;
         }
         let identity = Identity::new(&db, &config).await?;
+        let catalog = Arc::new(Catalog::open(&db, &config.data_dir).await?);
         Ok(Self {
             db,
             config: Arc::new(config),
             identity: Arc::new(identity),
+            catalog,
             metrics: http::ops::metrics_handle(),
         })
+    }
+}
+
+/// Keeps this instance's search index current with catalogue changes made anywhere (other
+/// instances, the CLI), until `stop` resolves.
+async fn follow_catalog_changes(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    let mut stop = stop;
+    let period = std::time::Duration::from_millis(state.config.catalog.index_poll_ms);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(error) = state.catalog.index().sync(&state.db).await {
+            tracing::warn!(%error, "search index update failed; retrying");
+        }
     }
 }
 
@@ -57,10 +78,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let (stop_follower, stopped) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(follow_catalog_changes(state.clone(), stopped));
     let app = http::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
+    let _ = stop_follower.send(true);
+    let _ = follower.await;
     db.close().await;
     Ok(())
 }

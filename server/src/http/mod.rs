@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, identity, tenant};
+use crate::{AppState, catalog, identity, tenant};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,7 @@ use crate::{AppState, identity, tenant};
     tags(
         (name = "municipalities", description = "The 67 municipalities (tenants)"),
         (name = "auth", description = "SPID/CIE login, tokens, identity"),
+        (name = "catalog", description = "Libraries, catalogue search, availability, DAIA, imports"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -76,6 +77,15 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::http::logout))
         .routes(routes!(identity::http::me))
         .routes(routes!(identity::http::jwks))
+        .routes(routes!(catalog::http::list_libraries))
+        .routes(routes!(catalog::http::get_library))
+        .routes(routes!(catalog::http::put_library))
+        .routes(routes!(catalog::http::import))
+        .routes(routes!(catalog::http::put_copy_status))
+        .routes(routes!(catalog::http::search))
+        .routes(routes!(catalog::http::get_record))
+        .routes(routes!(catalog::http::availability))
+        .routes(routes!(catalog::http::daia))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
