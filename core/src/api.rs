@@ -369,6 +369,339 @@ pub struct Readiness {
     pub database: String,
 }
 
+/// A library (branch) as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Library {
+    /// Stable id (`ge-berio`).
+    pub id: String,
+    /// ISTAT code of the municipality it belongs to.
+    pub municipality: String,
+    /// Name.
+    pub name: String,
+    /// Street address.
+    pub address: String,
+    /// Postal code (CAP).
+    pub postal_code: String,
+    /// Latitude (WGS84).
+    pub lat: f64,
+    /// Longitude (WGS84).
+    pub lon: f64,
+    /// Telephone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Web site.
+    pub website: Option<String>,
+    /// Services offered (`loan`, `wifi`, `kids`, `study-room`, …).
+    pub services: Vec<String>,
+    /// Codes of the library in other systems (ISIL, SBN), used to map imported holdings.
+    pub codes: Vec<String>,
+    /// Weekly hours, OpenStreetMap syntax: `Mo-Fr 08:30-19:00; Sa 09:00-13:00; PH off`.
+    pub opening_hours: String,
+    /// Dated exceptions, one per entry: `2026-08-10..2026-08-23 off`, `2026-12-24 09:00-12:00`.
+    pub closures: Vec<String>,
+    /// Open at the time of the request (Europe/Rome).
+    pub open_now: bool,
+    /// When it closes, if open (RFC 3339).
+    pub closes_at: Option<String>,
+    /// Next opening, if closed (RFC 3339).
+    pub next_opening: Option<String>,
+    /// Distance in km from `near`, when given.
+    pub distance_km: Option<f64>,
+    /// Whether this is demo data (real library, details to be confirmed by the library).
+    pub demo: bool,
+}
+
+/// Libraries, nearest first when `near` is given, else by municipality and name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LibraryList {
+    /// At most `limit` libraries.
+    pub items: Vec<Library>,
+}
+
+/// What a library operator sends to create or update a library.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LibraryInput {
+    /// Name.
+    pub name: String,
+    /// Street address.
+    pub address: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Telephone.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Web site.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// Services.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Codes in other systems (ISIL, SBN).
+    #[serde(default)]
+    pub codes: Vec<String>,
+    /// Weekly hours (see [`Library::opening_hours`]).
+    #[serde(default)]
+    pub opening_hours: String,
+    /// Dated exceptions.
+    #[serde(default)]
+    pub closures: Vec<String>,
+}
+
+/// One record that could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportIssue {
+    /// File name (or `upload`).
+    pub file: String,
+    /// 1-based position of the record in the file.
+    pub index: u64,
+    /// Byte offset of the record in the file.
+    pub offset: u64,
+    /// The record's 001, when readable.
+    pub control_number: Option<String>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// The outcome of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportSummary {
+    /// Records read (good and bad).
+    pub read: u64,
+    /// Records new to this library.
+    pub imported: u64,
+    /// Records already imported that changed.
+    pub updated: u64,
+    /// Records already imported and unchanged.
+    pub unchanged: u64,
+    /// Records the source marks deleted, removed here.
+    pub deleted: u64,
+    /// Bad records, skipped (see `issues`).
+    pub skipped: u64,
+    /// Copies written.
+    pub copies: u64,
+    /// Copies no longer in the source, now withdrawn.
+    pub withdrawn: u64,
+    /// The first problems (at most 1000).
+    pub issues: Vec<ImportIssue>,
+    /// Whether more problems happened than `issues` lists.
+    pub issues_truncated: bool,
+}
+
+/// A person or body responsible for a work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Contributor {
+    /// Name, inverted for persons.
+    pub name: String,
+    /// `author`, `editor`, `translator`, `illustrator`, `contributor`.
+    pub role: String,
+}
+
+/// An identifier of an edition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecordIdentifier {
+    /// `sbn`, `issn`, `lccn`, `oclc`, `bni`, `ean`.
+    pub scheme: String,
+    /// Value.
+    pub value: String,
+}
+
+/// A catalogue record: one edition, merged across the libraries that hold it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CatalogRecord {
+    /// Opaque id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Subtitle.
+    pub subtitle: Option<String>,
+    /// Authors and contributors.
+    pub authors: Vec<Contributor>,
+    /// ISBN-13s.
+    pub isbns: Vec<String>,
+    /// Publisher.
+    pub publisher: Option<String>,
+    /// Year of publication.
+    pub year: Option<i32>,
+    /// ISO 639-2 language code.
+    pub language: Option<String>,
+    /// Subjects.
+    pub subjects: Vec<String>,
+    /// `book`, `ebook`, `audio`, `video`, `periodical`, `other`.
+    pub format: String,
+    /// Series.
+    pub series: Vec<String>,
+    /// SBN BID and other identifiers.
+    pub identifiers: Vec<RecordIdentifier>,
+}
+
+/// The nearest library with a copy on the shelf.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NearestCopy {
+    /// Library id.
+    pub library_id: String,
+    /// Library name.
+    pub library_name: String,
+    /// Distance in km.
+    pub distance_km: f64,
+    /// Whether the library is open now.
+    pub open_now: bool,
+}
+
+/// Availability of a record across the network, as shown in a result list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AvailabilitySummary {
+    /// Copies on the shelf (loanable or reference) in the whole network.
+    pub copies_on_shelf: u32,
+    /// Copies in the network (withdrawn ones excluded).
+    pub copies_total: u32,
+    /// Libraries holding a copy.
+    pub libraries: u32,
+    /// The nearest library with a copy on the shelf, when `near` was given.
+    pub nearest: Option<NearestCopy>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SearchHit {
+    /// The record.
+    pub record: CatalogRecord,
+    /// Live availability, read from the database.
+    pub availability: AvailabilitySummary,
+}
+
+/// A facet value and how many results have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FacetCount {
+    /// Value (a format, language code, ISTAT code or library id).
+    pub value: String,
+    /// Results with it.
+    pub count: u64,
+}
+
+/// Facets of a result set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Facets {
+    /// By format.
+    pub format: Vec<FacetCount>,
+    /// By language.
+    pub language: Vec<FacetCount>,
+    /// By municipality holding a copy.
+    pub municipality: Vec<FacetCount>,
+    /// By library holding a copy (the 50 largest).
+    pub library: Vec<FacetCount>,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SearchResults {
+    /// Results matching the query and the index filters (before `available`/`radius_km`,
+    /// which are checked live on a bounded candidate set).
+    pub total: u64,
+    /// This page.
+    pub items: Vec<SearchHit>,
+    /// Facet counts over the matching records.
+    pub facets: Facets,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+/// One copy in a library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CopyInfo {
+    /// Barcode or inventory number.
+    pub item_id: String,
+    /// Shelf mark.
+    pub shelf_mark: Option<String>,
+    /// `on_shelf`, `on_loan`, `in_transit`, `reference_only`, `unknown`.
+    pub status: String,
+    /// Due date of a lent copy.
+    pub due_date: Option<String>,
+}
+
+/// A record's copies in one library, with the library's distance and hours.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LibraryHoldings {
+    /// Library id.
+    pub library_id: String,
+    /// Library name.
+    pub library_name: String,
+    /// Municipality ISTAT code.
+    pub municipality: String,
+    /// Address.
+    pub address: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Distance in km from `near`.
+    pub distance_km: Option<f64>,
+    /// Open now.
+    pub open_now: bool,
+    /// Next opening, if closed (RFC 3339).
+    pub next_opening: Option<String>,
+    /// Copies on the shelf, loanable.
+    pub on_shelf: u32,
+    /// Copies on loan.
+    pub on_loan: u32,
+    /// Copies in transit.
+    pub in_transit: u32,
+    /// Copies for consultation only.
+    pub reference_only: u32,
+    /// Copies whose status the library does not report.
+    pub unknown: u32,
+    /// Earliest due date of a lent copy.
+    pub earliest_due: Option<String>,
+    /// The copies (at most 200).
+    pub copies: Vec<CopyInfo>,
+}
+
+/// Where a record can be found, nearest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecordAvailability {
+    /// The record.
+    pub record: CatalogRecord,
+    /// Per library, nearest first when `near` is given, available ones first otherwise.
+    pub libraries: Vec<LibraryHoldings>,
+}
+
+/// Body of a copy status update from a library system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CopyStatusUpdate {
+    /// New status.
+    pub status: String,
+    /// Due date (`YYYY-MM-DD`) when on loan.
+    #[serde(default)]
+    pub due_date: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod calendar;
+pub mod catalog;
 pub mod geo;
 pub mod identity;
 pub mod notify;

@@ -46,13 +46,64 @@ pub enum Command {
     /// Run the API server (migrates the database first).
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate(MigrateArgs),
     /// Grant, revoke and list operator and admin roles.
     #[command(subcommand)]
     Operators(OperatorsCommand),
     /// Manage the keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Library catalogue: import MARC exports, rebuild the search index, list libraries.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Also load the demo data (people, roles and libraries).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Import MARC files (MARC 21 or UNIMARC; ISO 2709 or MARCXML / UNIMARC slim; MARC-8 or
+    /// UTF-8) into a library. Files are streamed, so size does not matter. Bad records are
+    /// reported with their position and skipped; re-importing a file is idempotent.
+    Import(CatalogImportArgs),
+    /// Rebuild the search index from the database (stop servers using this data dir first).
+    Reindex,
+    /// List the libraries, with their ids for `import --library`.
+    Libraries {
+        /// Only this municipality.
+        #[arg(long, value_name = "ISTAT")]
+        municipality: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogImportArgs {
+    /// The library the export comes from (see `sportello catalog libraries`).
+    #[arg(long, value_name = "ID")]
+    pub library: String,
+
+    /// Container format.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "marc21", "unimarc", "marcxml"])]
+    pub format: String,
+
+    /// Holdings presets to try, comma-separated: sbn950, bncf960, sbn899, marc852, marc949,
+    /// koha952 [default: by flavour: UNIMARC sbn950,bncf960,sbn899; MARC 21 marc852,marc949,koha952].
+    #[arg(long, value_name = "PRESETS")]
+    pub holdings: Option<String>,
+
+    /// Copies with this source library code belong to another library: CODE=LIBRARY_ID
+    /// (repeatable), e.g. an SBN union export `--map GMPLE=ge-lercari`.
+    #[arg(long = "map", value_name = "CODE=LIBRARY")]
+    pub map: Vec<String>,
+
+    /// MARC files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +180,9 @@ impl Cli {
             database_url: self.storage.database_url.clone(),
             ..Overrides::default()
         };
+        if let Command::Migrate(migrate) = &self.command {
+            overrides.demo = migrate.demo;
+        }
         if let Command::Serve(serve) = &self.command {
             overrides.listen = serve.listen;
             overrides.public_url.clone_from(&serve.public_url);

@@ -80,6 +80,27 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Inbox and push delivery.
     pub notify: NotifyConfig,
+    /// Library catalogue.
+    pub catalog: CatalogConfig,
+}
+
+/// Library catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Largest MARC file accepted by the import API, bytes (the CLI has no limit).
+    pub import_body_limit_bytes: u64,
+    /// How often the search index looks for catalogue changes made by other instances, ms.
+    pub index_poll_ms: u64,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self {
+            import_body_limit_bytes: 512 * 1024 * 1024,
+            index_poll_ms: 1000,
+        }
+    }
 }
 
 /// HTTP limits.
@@ -217,6 +238,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             notify: NotifyConfig::default(),
+            catalog: CatalogConfig::default(),
         }
     }
 }
@@ -301,6 +323,10 @@ impl Config {
         anyhow::ensure!(
             self.http.body_limit_bytes > 0,
             "http.body_limit_bytes must be > 0"
+        );
+        anyhow::ensure!(
+            self.catalog.index_poll_ms >= 10,
+            "catalog.index_poll_ms must be >= 10"
         );
         anyhow::ensure!(
             self.http.request_timeout_secs > 0,

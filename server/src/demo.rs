@@ -1,8 +1,134 @@
-//! Demo data (`--demo`): people and roles for trying Sportello locally. Everything here is
-//! fictitious; the fiscal codes are syntactically valid but made up.
+//! Demo data (`--demo`): people and roles for trying Sportello locally, and libraries.
+//! The people are fictitious; the fiscal codes are syntactically valid but made up.
+//! The libraries are real public libraries of the Genoa area with their real addresses and
+//! codes (ISIL, SBN) where we found them in the national registry (anagrafe ICCU); coordinates
+//! were placed on the building by hand, to within some tens of metres; opening hours are
+//! indicative. They are marked `demo` in the API until a library confirms its own data.
 
+use sportello_core::api::LibraryInput;
+
+use crate::catalog::{self, store as catalog_store};
 use crate::db::Db;
 use crate::identity::store;
+
+/// A demo library: (id, ISTAT code, name, address, CAP, lat, lon, phone, website, services,
+/// codes, weekly hours).
+pub type DemoLibrary = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+/// Real public libraries of the Genoa area.
+pub const DEMO_LIBRARIES: &[DemoLibrary] = &[
+    (
+        "ge-berio",
+        "010025",
+        "Biblioteca Civica Berio",
+        "Via del Seminario 16, Genova",
+        "16121",
+        44.404_986,
+        8.937_150,
+        Some("+39 010 557 6010"),
+        Some("https://www.bibliotechedigenova.it"),
+        "loan interlibrary-loan wifi study-room reference local-history",
+        "IT-GE0036",
+        "Mo-Fr 08:30-19:00; Sa 08:30-13:30; PH off",
+    ),
+    (
+        "ge-universitaria",
+        "010025",
+        "Biblioteca Universitaria di Genova",
+        "Via Balbi 40, Genova",
+        "16126",
+        44.416_700,
+        8.922_600,
+        None,
+        Some("https://www.bibliotecauniversitaria.ge.it"),
+        "loan interlibrary-loan wifi study-room reference",
+        "",
+        "Mo-Fr 08:30-18:30; PH off",
+    ),
+    (
+        "ge-de-amicis",
+        "010025",
+        "Biblioteca Internazionale per Ragazzi Edmondo De Amicis",
+        "Magazzini del Cotone, Porto Antico, Genova",
+        "16128",
+        44.409_100,
+        8.925_000,
+        Some("+39 010 252237"),
+        Some("https://www.bibliotechedigenova.it"),
+        "loan kids wifi",
+        "",
+        "Tu-Sa 09:00-19:00; Su 09:30-18:30; PH off",
+    ),
+    (
+        "ge-lercari",
+        "010025",
+        "Biblioteca Civica Gian Luigi Lercari",
+        "Via San Fruttuoso 74 (Villa Imperiale), Genova",
+        "16143",
+        44.412_000,
+        8.956_000,
+        Some("+39 010 505890"),
+        Some("https://www.bibliotechedigenova.it"),
+        "loan wifi study-room kids",
+        "IT-GE0033 GMPLE",
+        "Mo-Fr 08:30-18:00; PH off",
+    ),
+    (
+        "ge-gallino",
+        "010025",
+        "Biblioteca Civica Francesco Gallino",
+        "Via Prete Nicolò Daste 8A, Sampierdarena, Genova",
+        "16149",
+        44.409_700,
+        8.899_000,
+        Some("+39 010 557 9480"),
+        Some("https://www.bibliotechedigenova.it"),
+        "loan wifi study-room kids local-history",
+        "IT-GE0185 GMPGA",
+        "Mo 14:00-18:45; Tu 09:00-18:45; We 14:00-18:45; Th 09:00-18:45; Fr 14:00-18:45; Sa 09:00-13:45; PH off",
+    ),
+    (
+        "chiavari-civica",
+        "010015",
+        "Biblioteca Civica di Chiavari (Società Economica)",
+        "Via Ravaschieri 15, Chiavari",
+        "16043",
+        44.316_900,
+        9.323_000,
+        Some("+39 0185 363275"),
+        None,
+        "loan study-room reference local-history",
+        "",
+        "Mo-Fr 08:30-18:00; Sa 09:00-13:00; PH off",
+    ),
+    (
+        "rapallo-internazionale",
+        "010046",
+        "Biblioteca Internazionale Città di Rapallo",
+        "Villa Tigullio, Parco Casale, Rapallo",
+        "16035",
+        44.347_800,
+        9.234_600,
+        None,
+        None,
+        "loan foreign-languages local-history",
+        "",
+        "Mo-Fr 09:00-12:30,14:30-18:00; Sa 09:00-12:30; PH off",
+    ),
+];
 
 /// A demo citizen with no other role.
 pub const DEMO_CITIZEN: &str = "RSSMRA85T10A562S";
@@ -31,8 +157,50 @@ pub const DEMO_PEOPLE: &[(&str, &str, &str, &[&str])] = &[
     ("GLLMRC68H22D969U", "Marco", "Galli", &["admin"]),
 ];
 
-/// Loads the demo people and roles; loading twice changes nothing.
+/// The demo libraries as operators would send them.
+pub fn demo_libraries() -> anyhow::Result<Vec<catalog_store::LibraryRow>> {
+    DEMO_LIBRARIES
+        .iter()
+        .map(
+            |&(id, istat, name, address, cap, lat, lon, phone, website, services, codes, hours)| {
+                let input = LibraryInput {
+                    name: name.to_owned(),
+                    address: address.to_owned(),
+                    postal_code: cap.to_owned(),
+                    lat,
+                    lon,
+                    phone: phone.map(str::to_owned),
+                    email: None,
+                    website: website.map(str::to_owned),
+                    services: vec![services.to_owned()],
+                    codes: vec![codes.to_owned()],
+                    opening_hours: hours.to_owned(),
+                    // Genoa's patron saint, 24 June, is a local holiday.
+                    closures: if istat == "010025" {
+                        vec!["2026-06-24 off".to_owned(), "2027-06-24 off".to_owned()]
+                    } else {
+                        Vec::new()
+                    },
+                };
+                catalog::validate_library(id, istat, input, true)
+                    .map_err(|e| anyhow::anyhow!("demo library {id}: {e}"))
+            },
+        )
+        .collect()
+}
+
+/// Writes the demo libraries (insert or update).
+pub async fn load_libraries(db: &Db) -> anyhow::Result<usize> {
+    let libraries = demo_libraries()?;
+    for library in &libraries {
+        catalog_store::upsert_library(db, library).await?;
+    }
+    Ok(libraries.len())
+}
+
+/// Loads the demo people, roles and libraries; loading twice changes nothing.
 pub async fn load(db: &Db) -> anyhow::Result<()> {
+    load_libraries(db).await?;
     for (fiscal_code, given, family, roles) in DEMO_PEOPLE {
         store::upsert_user(db, fiscal_code, Some(given), Some(family)).await?;
         for role in *roles {
@@ -48,6 +216,26 @@ pub async fn load(db: &Db) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use sportello_core::identity::{FiscalCode, Role};
+
+    #[test]
+    fn demo_libraries_are_valid_and_in_their_municipality() {
+        let libraries = demo_libraries().unwrap();
+        let municipalities = crate::tenant::reference_municipalities().unwrap();
+        for library in &libraries {
+            let m = municipalities
+                .iter()
+                .find(|m| m.istat_code.as_str() == library.municipality)
+                .unwrap();
+            let at = sportello_core::geo::Coordinates::new(library.lat, library.lon).unwrap();
+            // Within a few km of the municipality's reference point: catches swapped digits.
+            assert!(
+                at.distance_km(m.location) < 8.0,
+                "{} is far from {}",
+                library.id,
+                m.name
+            );
+        }
+    }
 
     #[test]
     fn demo_people_are_valid() {

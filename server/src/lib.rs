@@ -1,5 +1,6 @@
 //! Sportello server: the HTTP API, storage and background work around `sportello-core`.
 
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::db::Db;
 use crate::identity::Identity;
@@ -27,6 +29,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub identity: Arc<Identity>,
     pub notifier: Arc<Notifier>,
+    pub catalog: Arc<Catalog>,
     pub metrics: PrometheusHandle,
 }
 
@@ -45,13 +48,31 @@ impl AppState {
         }
         let identity = Identity::new(&db, &config).await?;
         let notifier = Notifier::new(db.clone(), config.notify.clone()).await?;
+        let catalog = Arc::new(Catalog::open(&db, &config.data_dir).await?);
         Ok(Self {
             notifier: Arc::new(notifier),
             db,
             config: Arc::new(config),
             identity: Arc::new(identity),
+            catalog,
             metrics: http::ops::metrics_handle(),
         })
+    }
+}
+
+/// Keeps this instance's search index current with catalogue changes made anywhere (other
+/// instances, the CLI), until `stop` resolves.
+async fn follow_catalog_changes(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    let mut stop = stop;
+    let period = std::time::Duration::from_millis(state.config.catalog.index_poll_ms);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(error) = state.catalog.index().sync(&state.db).await {
+            tracing::warn!(%error, "search index update failed; retrying");
+        }
     }
 }
 
@@ -67,14 +88,17 @@ pub async fn serve(
         .config
         .notify
         .worker
-        .then(|| tokio::spawn(Arc::clone(&state.notifier).run(stopped)));
+        .then(|| tokio::spawn(Arc::clone(&state.notifier).run(stopped.clone())));
+    let follower = tokio::spawn(follow_catalog_changes(state.clone(), stopped));
     let app = http::router(state);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-    // Let the delivery worker finish the round in hand, then close the pool.
+    // Let the delivery worker finish the round in hand and the index follower stop, then close
+    // the pool.
     let _ = stop.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;
     }
+    let _ = follower.await;
     db.close().await;
     served.map_err(Into::into)
 }

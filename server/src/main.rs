@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use sportello_core::identity::{FiscalCode, Role};
 use sportello_core::tenant::IstatCode;
-use sportello_server::cli::{Cli, Command, KeysCommand, OperatorsCommand, RoleArgs};
+use sportello_server::cli::{CatalogCommand, Cli, Command, KeysCommand, OperatorsCommand, RoleArgs};
 use sportello_server::config::{Config, LogFormat};
 use sportello_server::db::{Db, redact_url};
 use sportello_server::identity::{store, tokens};
-use sportello_server::{AppState, http, serve, tenant};
+use sportello_server::{AppState, catalog, demo, http, serve, tenant};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -61,14 +61,23 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             serve(state, listener, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
-        Command::Migrate => {
+        Command::Migrate(_) => {
             let db = Db::connect_and_migrate(&config.database_url()).await?;
             let count = tenant::load_reference_data(&db).await?;
             println!(
                 "database migrated ({}), {count} municipalities",
                 db.backend().as_str()
             );
+            if config.demo {
+                anyhow::ensure!(
+                    config.env != sportello_server::config::Environment::Production,
+                    "demo data cannot be loaded with env = production"
+                );
+                demo::load(&db).await?;
+                println!("demo data loaded ({} libraries)", demo::DEMO_LIBRARIES.len());
+            }
         }
+        Command::Catalog(command) => catalog_command(&config, command).await?,
         Command::Operators(command) => operators(&config, command).await?,
         Command::Keys(command) => {
             let db = Db::connect_and_migrate(&config.database_url()).await?;
@@ -122,6 +131,100 @@ async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result
                     grant.role,
                     grant.granted_by,
                     http::rfc3339_from_ms(grant.granted_at)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn catalog_command(config: &Config, command: CatalogCommand) -> anyhow::Result<()> {
+    let db = Db::connect_and_migrate(&config.database_url()).await?;
+    tenant::load_reference_data(&db).await?;
+    match command {
+        CatalogCommand::Import(args) => {
+            let library = catalog::store::get_library(&db, &args.library)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no library `{}` (see `sportello catalog libraries`)",
+                        args.library
+                    )
+                })?;
+            let mut map = Vec::new();
+            for pair in &args.map {
+                let (code, target) = pair
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--map {pair}: expected CODE=LIBRARY_ID"))?;
+                let target = catalog::store::get_library(&db, target)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("--map {pair}: no library `{target}`"))?;
+                map.push((code.to_owned(), target));
+            }
+            let options =
+                catalog::http::import_options(library, Some(&args.format), args.holdings.as_deref(), &map)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let files: Vec<_> = args
+                .files
+                .iter()
+                .map(|path| {
+                    anyhow::ensure!(path.is_file(), "{} is not a readable file", path.display());
+                    Ok((path.clone(), path.display().to_string()))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let mut summary = sportello_core::api::ImportSummary::default();
+            let started = std::time::Instant::now();
+            catalog::import::import_files(&db, &options, &files, &mut summary)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for issue in &summary.issues {
+                let id = issue
+                    .control_number
+                    .as_deref()
+                    .map(|n| format!(" (001 {n})"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{}: record {} at byte {}{id}: {}",
+                    issue.file, issue.index, issue.offset, issue.reason
+                );
+            }
+            if summary.issues_truncated {
+                eprintln!("(more problems not listed)");
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "read {}, imported {}, updated {}, unchanged {}, deleted {}, skipped {}; copies {}, withdrawn {} ({seconds:.1} s)",
+                summary.read,
+                summary.imported,
+                summary.updated,
+                summary.unchanged,
+                summary.deleted,
+                summary.skipped,
+                summary.copies,
+                summary.withdrawn
+            );
+        }
+        CatalogCommand::Reindex => {
+            let index = catalog::index::SearchIndex::open(&config.data_dir.join("catalog-index"))?;
+            let count = index.rebuild(&db).await?;
+            println!(
+                "search index rebuilt: {count} records ({})",
+                index.dir().display()
+            );
+        }
+        CatalogCommand::Libraries { municipality } => {
+            let municipality = municipality.map(|m| IstatCode::parse(&m)).transpose()?;
+            let libraries =
+                catalog::store::list_libraries(&db, municipality.as_ref().map(IstatCode::as_str), 100_000)
+                    .await?;
+            for library in libraries {
+                println!(
+                    "{}\t{}\t{}\t{}{}",
+                    library.id,
+                    library.municipality,
+                    library.name,
+                    library.address,
+                    if library.demo { "\t(demo)" } else { "" }
                 );
             }
         }

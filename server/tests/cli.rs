@@ -220,3 +220,80 @@ async fn serve_answers_and_stops_gracefully_on_sigterm() {
     assert!(status.success(), "exit status {status:?}\n{rest}");
     assert!(rest.contains("stopped"), "{rest}");
 }
+
+#[tokio::test]
+async fn catalog_import_libraries_and_reindex() {
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let run = |args: &[&str]| sportello(&db, &[&["--data-dir", data_dir][..], args].concat());
+    let migrate = run(&["migrate", "--demo"]);
+    assert!(migrate.status.success(), "{}", text(&migrate.stderr));
+    assert!(text(&migrate.stdout).contains("libraries"));
+    let libraries = text(&run(&["catalog", "libraries", "--municipality", "010025"]).stdout);
+    assert!(
+        libraries.contains("ge-berio\t010025\tBiblioteca Civica Berio"),
+        "{libraries}"
+    );
+
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/marc");
+    let bncf = format!("{fixtures}/bncf-unimarcxml/data.mrc");
+    let cyrillic = format!("{fixtures}/pymarc/1251.dat");
+    let import = run(&["catalog", "import", "--library", "ge-berio", &bncf, &cyrillic]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let summary = text(&import.stdout);
+    assert!(
+        summary.starts_with("read 11, imported 5, updated 0, unchanged 0, deleted 0, skipped 6"),
+        "{summary}"
+    );
+    let problems = text(&import.stderr);
+    assert!(
+        problems.contains("1251.dat: record 1 at byte 0") && problems.contains("MARC-8"),
+        "{problems}"
+    );
+    let again = text(&run(&["catalog", "import", "--library", "ge-berio", &bncf]).stdout);
+    assert!(again.contains("unchanged 5"), "{again}");
+
+    let reindex = run(&["catalog", "reindex"]);
+    assert!(reindex.status.success(), "{}", text(&reindex.stderr));
+    assert!(text(&reindex.stdout).contains("5 records"));
+
+    for (args, message) in [
+        (
+            vec!["catalog", "import", "--library", "nowhere", bncf.as_str()],
+            "no library",
+        ),
+        (
+            vec!["catalog", "import", "--library", "ge-berio", "/nonexistent.mrc"],
+            "not a readable file",
+        ),
+        (
+            vec![
+                "catalog",
+                "import",
+                "--library",
+                "ge-berio",
+                "--holdings",
+                "x",
+                bncf.as_str(),
+            ],
+            "holdings",
+        ),
+        (
+            vec![
+                "catalog",
+                "import",
+                "--library",
+                "ge-berio",
+                "--map",
+                "CF",
+                bncf.as_str(),
+            ],
+            "CODE=LIBRARY_ID",
+        ),
+    ] {
+        let output = run(&args);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(text(&output.stderr).contains(message), "{}", text(&output.stderr));
+    }
+}

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, identity, notify, tenant};
+use crate::{AppState, catalog, identity, notify, tenant};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +38,7 @@ use crate::{AppState, identity, notify, tenant};
         (name = "municipalities", description = "The 67 municipalities (tenants)"),
         (name = "auth", description = "SPID/CIE login, tokens, identity"),
         (name = "notifications", description = "Inbox, devices, push, area broadcasts"),
+        (name = "catalog", description = "Libraries, catalogue search, availability, DAIA, imports"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -88,6 +89,15 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notify::http::inbox_message, notify::http::delete_message))
         .routes(routes!(notify::http::mark_read))
         .routes(routes!(notify::http::broadcast))
+        .routes(routes!(catalog::http::list_libraries))
+        .routes(routes!(catalog::http::get_library))
+        .routes(routes!(catalog::http::put_library))
+        .routes(routes!(catalog::http::import))
+        .routes(routes!(catalog::http::put_copy_status))
+        .routes(routes!(catalog::http::search))
+        .routes(routes!(catalog::http::get_record))
+        .routes(routes!(catalog::http::availability))
+        .routes(routes!(catalog::http::daia))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -28,6 +28,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("municipality {0} not found")]
     MunicipalityNotFound(String),
+    #[error("library {0} not found")]
+    LibraryNotFound(String),
+    #[error("catalogue record {0} not found")]
+    RecordNotFound(String),
     #[error("malformed ISTAT code {0}")]
     MalformedIstatCode(String),
     #[error("malformed JSON: {0}")]
@@ -101,10 +105,12 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::RouteNotFound | ApiError::MunicipalityNotFound(_) | ApiError::UnknownProvider(_) => {
-                StatusCode::NOT_FOUND
-            }
-            ApiError::DevLoginDisabled => StatusCode::NOT_FOUND,
+            ApiError::RouteNotFound
+            | ApiError::MunicipalityNotFound(_)
+            | ApiError::UnknownProvider(_)
+            | ApiError::LibraryNotFound(_)
+            | ApiError::RecordNotFound(_)
+            | ApiError::DevLoginDisabled => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedIstatCode(_)
             | ApiError::MalformedJson(_)
@@ -156,6 +162,22 @@ impl ApiError {
                 match lang {
                     Lang::It => format!("Nessun comune servito ha codice ISTAT {code}."),
                     Lang::En => format!("No municipality served here has ISTAT code {code}."),
+                },
+            ),
+            ApiError::LibraryNotFound(id) => (
+                "library-not-found",
+                pick("Biblioteca non trovata", "Library not found"),
+                match lang {
+                    Lang::It => format!("Nessuna biblioteca `{id}` qui."),
+                    Lang::En => format!("There is no library `{id}` here."),
+                },
+            ),
+            ApiError::RecordNotFound(id) => (
+                "record-not-found",
+                pick("Scheda non trovata", "Record not found"),
+                match lang {
+                    Lang::It => format!("Nessuna scheda o copia `{id}` nel catalogo."),
+                    Lang::En => format!("There is no record or copy `{id}` in the catalogue."),
                 },
             ),
             ApiError::MalformedIstatCode(code) => (
@@ -436,6 +458,20 @@ impl From<crate::identity::AuthError> for ApiError {
             }
             AuthError::Identity(error) => error.into(),
             AuthError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::catalog::CatalogError> for ApiError {
+    fn from(error: crate::catalog::CatalogError) -> Self {
+        use crate::catalog::CatalogError;
+        match error {
+            CatalogError::LibraryNotFound(id) => ApiError::LibraryNotFound(id),
+            CatalogError::RecordNotFound(id) => ApiError::RecordNotFound(id),
+            CatalogError::Invalid { field, it, en } => ApiError::field(&field, Message::new(it, en)),
+            CatalogError::TooLarge => ApiError::PayloadTooLarge,
+            CatalogError::Database(error) => error.into(),
+            CatalogError::Internal(cause) => ApiError::internal(cause),
         }
     }
 }

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Benchmarks that print their figures. Tests never assert on time; these measure it.
+#
+# Usage: scripts/bench catalog (runs this file)
+#
+# catalog: generates a deterministic synthetic metropolitan catalogue (UNIMARC ISO 2709 with SBN
+# 950 holdings), starts a release `sportello serve` on loopback (embedded SQLite), imports the
+# catalogue with the CLI, waits for the search index, and measures with wrk (64 connections):
+# search with availability and the availability endpoint; then the same query mix on
+# PostgreSQL full text (`italian`, GIN, ts_rank) with pgbench; then MARC parsing against pymarc.
+#
+# Knobs (environment): BENCH_RECORDS (default 1000000), BENCH_COPIES_PER_RECORD (3),
+# BENCH_LIBRARIES (120), BENCH_CLIENTS (64), BENCH_DURATION (seconds per load run, 20),
+# BENCH_PYMARC_RECORDS (records both parsers read, 50000).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+
+records="${BENCH_RECORDS:-1000000}"
+copies="${BENCH_COPIES_PER_RECORD:-3}"
+libraries="${BENCH_LIBRARIES:-120}"
+clients="${BENCH_CLIENTS:-64}"
+duration="${BENCH_DURATION:-20}"
+pymarc_records="${BENCH_PYMARC_RECORDS:-50000}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+# shellcheck source=lib/postgres.sh
+source scripts/lib/postgres.sh
+
+work="$(mktemp -d /tmp/sportello-bench.XXXXXX)"
+server_pid=""
+cleanup() {
+    if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    pg_stop_throwaway
+    rm -rf -- "$work"
+}
+trap cleanup EXIT
+
+step "build (release)"
+cargo build --quiet --release --locked -p sportello-server
+cargo build --quiet --release --locked -p sportello-core --example marc_dump
+bin="$root/target/release/sportello"
+venv="${SPORTELLO_TEST_VENV:-$root/target/test-venv}"
+if ! "$venv/bin/python" -c 'import pymarc' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/marc-crosscheck/requirements.txt
+fi
+
+step "synthetic catalogue: $records records, $copies copies each, $libraries libraries"
+python3 scripts/bench-lib/synth_catalog.py "$work/synth" "$records" "$copies" "$libraries" \
+    server/data/comuni/genova_metro_comuni.json
+ls -l "$work/synth/catalogue.mrc" >&2
+
+step "server (SQLite in the data dir, loopback)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+SPORTELLO_LOG=warn "$bin" --data-dir "$work/srv" serve --listen "127.0.0.1:$port" --dev-auth \
+    >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+token="$(curl -fs -X POST "$base/v1/auth/dev-login" -H 'content-type: application/json' \
+    -d '{"fiscal_code":"GLLMRC68H22D969U","roles":["admin"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+maps=()
+python3 - "$work/synth/libraries.json" "$base" "$token" <<'EOF'
+import json, sys, urllib.request
+libs, base, token = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+for lib in libs:
+    body = json.dumps({"name": f"Biblioteca {lib['id']}", "address": "Via di prova 1", "postal_code": "16100",
+        "lat": lib["lat"], "lon": lib["lon"], "codes": [lib["code"]],
+        "opening_hours": "Mo-Sa 08:00-20:00; Su 09:00-13:00"}).encode()
+    request = urllib.request.Request(f"{base}/v1/municipalities/{lib['municipality']}/libraries/{lib['id']}",
+        data=body, method="PUT", headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+    urllib.request.urlopen(request).read()
+EOF
+while read -r pair; do maps+=(--map "$pair"); done < <(python3 -c '
+import json, sys
+for lib in json.load(open(sys.argv[1])): print(f"{lib[\"code\"]}={lib[\"id\"]}")' "$work/synth/libraries.json")
+
+step "import (CLI, end to end into the database)"
+start_ns=$(date +%s%N)
+"$bin" --data-dir "$work/srv" catalog import --library bench-000 --format unimarc "${maps[@]}" \
+    "$work/synth/catalogue.mrc" | tee "$work/import.txt" >&2
+import_ns=$(( $(date +%s%N) - start_ns ))
+for _ in $(seq 1 3000); do
+    total="$(curl -fs "$base/v1/catalog/search?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
+    [[ "$total" -ge "$records" ]] && break
+    sleep 0.5
+done
+indexed_ns=$(( $(date +%s%N) - start_ns ))
+index_size="$(du -sh "$work/srv/catalog-index" | cut -f1)"
+db_size="$(du -sh "$work/srv/sportello.db" | cut -f1)"
+rss_kb="$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")"
+
+step "load: search with availability and the availability endpoint ($clients connections, ${duration}s each)"
+python3 - "$work" "$base" <<'EOF'
+import json, sys, urllib.request
+work, base = sys.argv[1], sys.argv[2]
+queries = [l.strip() for l in open(f"{work}/synth/queries.txt") if l.strip()]
+ids = []
+for q in queries[:100]:
+    hits = json.load(urllib.request.urlopen(f"{base}/v1/catalog/search?{q}"))["items"]
+    ids += [h["record"]["id"] for h in hits[:2]]
+near = "44.4100,8.9300"
+with open(f"{work}/search.paths", "w") as f:
+    f.write("\n".join(f"/v1/catalog/search?{q}" for q in queries) + "\n")
+with open(f"{work}/availability.paths", "w") as f:
+    f.write("\n".join(f"/v1/catalog/records/{i}/availability?near={near}" for i in ids) + "\n")
+EOF
+cat >"$work/mix.lua" <<'EOF'
+local paths = {}
+for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%d errors=%d seconds=%.3f p50_ms=%.2f p99_ms=%.2f\n",
+    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
+    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+EOF
+run_wrk() {
+    PATHS_FILE="$1" wrk -t2 -c"$clients" -d"${duration}s" --timeout 10s -s "$work/mix.lua" "$base" | grep RESULT
+}
+run_wrk "$work/search.paths" >"$work/search.result"
+run_wrk "$work/availability.paths" >"$work/availability.result"
+rss_after_kb="$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")"
+
+step "PostgreSQL full text on the same records (italian, GIN, ts_rank; pgbench, $clients clients)"
+pg_start_throwaway >/dev/null
+psql_run() { "$PG_BIN/psql" -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U sportello -d sportello_test "$@"; }
+psql_run -c "CREATE TABLE bench_records (id TEXT PRIMARY KEY, title TEXT, author TEXT, subject TEXT, publisher TEXT, isbn TEXT)"
+psql_run -c "\\copy bench_records FROM '$work/synth/records.tsv'"
+psql_run -c "ALTER TABLE bench_records ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('italian', coalesce(title,'')), 'A') || setweight(to_tsvector('italian', coalesce(author,'')), 'B') ||
+    to_tsvector('italian', coalesce(subject,'') || ' ' || coalesce(publisher,''))) STORED"
+psql_run -c "CREATE INDEX bench_records_tsv ON bench_records USING GIN (tsv)" -c "CREATE INDEX bench_records_isbn ON bench_records (isbn)" -c "ANALYZE bench_records"
+python3 - "$work" <<'EOF'
+import sys, urllib.parse
+work = sys.argv[1]
+queries = [l.strip() for l in open(f"{work}/synth/queries.txt") if l.strip()]
+with open(f"{work}/queries.sql", "w") as f:
+    f.write("CREATE TABLE bench_queries (n INT PRIMARY KEY, q TEXT);\n")
+    for n, line in enumerate(queries, 1):
+        q = urllib.parse.parse_qs(line)["q"][0].replace("'", "''")
+        f.write(f"INSERT INTO bench_queries VALUES ({n}, '{q}');\n")
+with open(f"{work}/pgbench.sql", "w") as f:
+    f.write(f"\\set i random(1, {len(queries)})\n")
+    f.write("SELECT r.id, ts_rank(r.tsv, x.query) AS rank FROM bench_records r, "
+            "(SELECT plainto_tsquery('italian', q) AS query, q FROM bench_queries WHERE n = :i) x "
+            "WHERE r.tsv @@ x.query OR r.isbn = x.q ORDER BY rank DESC LIMIT 20;\n")
+EOF
+psql_run -f "$work/queries.sql"
+(cd "$work" && "$PG_BIN/pgbench" -n -h 127.0.0.1 -p "$PG_PORT" -U sportello -c "$clients" -j 2 -T "$duration" \
+    -f "$work/pgbench.sql" -l --log-prefix=pglog sportello_test >"$work/pgbench.txt" 2>&1) || cat "$work/pgbench.txt" >&2
+python3 - "$work" >"$work/pg.result" <<'EOF'
+import glob, sys
+lat = []
+for path in glob.glob(f"{sys.argv[1]}/pglog*"):
+    for line in open(path):
+        parts = line.split()
+        if len(parts) > 2:
+            lat.append(int(parts[2]) / 1000)
+lat.sort()
+tps = [l for l in open(f"{sys.argv[1]}/pgbench.txt") if l.startswith("tps")]
+pick = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else float("nan")
+print(f"RESULT requests={len(lat)} p50_ms={pick(0.5):.2f} p99_ms={pick(0.99):.2f} tps_line={tps[0].strip() if tps else 'n/a'}")
+EOF
+
+step "MARC parsing: ours vs pymarc on the same $pymarc_records records"
+python3 - "$work/synth/catalogue.mrc" "$work/subset.mrc" "$pymarc_records" <<'EOF'
+import sys
+data, n = open(sys.argv[1], "rb").read(), int(sys.argv[3])
+end, count = 0, 0
+while count < n:
+    nxt = data.find(b"\x1d", end)
+    if nxt < 0: break
+    end, count = nxt + 1, count + 1
+open(sys.argv[2], "wb").write(data[:end])
+EOF
+ours_s="$("$root/target/release/examples/marc_dump" --count "$work/subset.mrc" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')"
+pymarc_s="$("$venv/bin/python" - "$work/subset.mrc" <<'EOF'
+import sys, time, pymarc
+start = time.perf_counter()
+n = fields = 0
+with open(sys.argv[1], "rb") as fh:
+    for record in pymarc.MARCReader(fh, to_unicode=True, force_utf8=True):
+        n += 1
+        fields += len(record.fields)
+print(time.perf_counter() - start)
+EOF
+)"
+
+python3 - "$work" "$records" "$import_ns" "$indexed_ns" "$index_size" "$db_size" "$rss_kb" "$rss_after_kb" \
+    "$ours_s" "$pymarc_s" "$pymarc_records" "$clients" <<'EOF'
+import re, sys
+work, records, import_ns, indexed_ns, index_size, db_size, rss, rss_after, ours, theirs, sub, clients = sys.argv[1:]
+def result(name):
+    text = open(f"{work}/{name}.result").read()
+    return {k: v for k, v in re.findall(r"(\w+)=(\S+)", text)}
+s, a, p = result("search"), result("availability"), result("pg")
+rps = lambda r: int(r["requests"]) / float(r["seconds"])
+summary = open(f"{work}/import.txt").read().strip()
+pg_tps = float(re.search(r"tps = ([0-9.]+)", p["tps_line"]).group(1)) if "tps =" in p["tps_line"] else float("nan")
+print()
+print("=== scripts/bench catalog ===")
+print(f"catalogue: {int(records):,} records (synthetic, deterministic), copies/record {open(work + '/synth/libraries.json').read().count('bench-') and ''}see import line")
+print(f"import: {summary}")
+print(f"import end to end (CLI into SQLite): {int(records) / (int(import_ns) / 1e9):,.0f} records/s; searchable after {int(indexed_ns) / 1e9:.1f} s")
+print(f"index size {index_size}, database {db_size}; server RSS {int(rss) // 1024} MiB after import, {int(rss_after) // 1024} MiB after load")
+print(f"search with availability ({clients} connections): {rps(s):,.0f} req/s, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}")
+print(f"availability endpoint ({clients} connections):    {rps(a):,.0f} req/s, p50 {a['p50_ms']} ms, p99 {a['p99_ms']} ms, errors {a['errors']}")
+print(f"PostgreSQL full text, same query mix (pgbench, SQL only, no HTTP): {pg_tps:,.0f} q/s, p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms")
+if pg_tps == pg_tps:
+    print(f"  ratios: throughput {rps(s) / pg_tps:.1f}x, p50 {float(p['p50_ms']) / float(s['p50_ms']):.1f}x, p99 {float(p['p99_ms']) / float(s['p99_ms']):.1f}x (Sportello over PostgreSQL)")
+print(f"MARC parsing, {int(sub):,} records: ours {float(ours):.3f} s, pymarc {float(theirs):.3f} s: {float(theirs) / float(ours):.1f}x")
+EOF

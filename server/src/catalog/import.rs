@@ -1,0 +1,347 @@
+//! Importing a library's catalogue export: records are read on a blocking thread (the core
+//! readers stream from the file) and written in batches, one transaction per batch, so a
+//! multi-GB export needs constant memory and a failure loses at most the batch in flight;
+//! whatever was committed stays.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+use sportello_core::api::{ImportIssue, ImportSummary};
+use sportello_core::catalog::holdings::{self, HoldingsMapping, SourceCopy};
+use sportello_core::catalog::record::BibRecord;
+use sportello_core::catalog::{InputFormat, MarcReader, ReadError};
+use sqlx::{Any, Transaction};
+use tokio::sync::mpsc;
+
+use super::store::{self, CopyRow, LibraryRow};
+use super::{CatalogError, record_from_json, record_to_json};
+use crate::db::Db;
+
+/// Records per transaction: large enough to amortise commits, small enough to keep locks short.
+const BATCH: usize = 500;
+/// Problems listed in a summary; the rest are only counted.
+const MAX_ISSUES: usize = 1000;
+
+/// Where copies of an import go.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The library whose export this is.
+    pub library: LibraryRow,
+    /// Container format.
+    pub format: InputFormat,
+    /// Holdings mappings to try, in order; empty: the defaults of each record's flavour.
+    pub holdings: Vec<HoldingsMapping>,
+    /// Source library codes mapped to other libraries of the network: (library id, ISTAT code).
+    pub code_map: HashMap<String, (String, String)>,
+}
+
+/// One record ready to be written.
+struct Prepared {
+    source_id: String,
+    deleted: bool,
+    merge_key: String,
+    data: String,
+    copies: Vec<SourceCopy>,
+    union_catalogue: bool,
+}
+
+enum Item {
+    Record(Box<Prepared>),
+    Issue(ImportIssue),
+}
+
+/// Imports the files into the options' library, adding to `summary`; returns the ids of the
+/// records that changed.
+pub async fn import_files(
+    db: &Db,
+    options: &ImportOptions,
+    files: &[(PathBuf, String)],
+    summary: &mut ImportSummary,
+) -> Result<HashSet<String>, CatalogError> {
+    let mut all_changed = HashSet::new();
+    for (path, name) in files {
+        let (sender, mut receiver) = mpsc::channel::<Vec<Item>>(4);
+        let reader = spawn_reader(
+            path.clone(),
+            name.clone(),
+            options.format,
+            options.holdings.clone(),
+            sender,
+        );
+        while let Some(batch) = receiver.recv().await {
+            let mut changed = HashSet::new();
+            let mut tx = db.pool().begin().await?;
+            for item in batch {
+                summary.read += 1;
+                match item {
+                    Item::Issue(issue) => add_issue(summary, issue),
+                    Item::Record(prepared) => {
+                        write(&mut tx, options, &prepared, summary, &mut changed).await?;
+                    }
+                }
+            }
+            for record_id in &changed {
+                store::record_change(&mut tx, record_id).await?;
+            }
+            tx.commit().await?;
+            all_changed.extend(changed);
+        }
+        match reader.await {
+            Ok(Ok(())) => {}
+            Ok(Err(issue)) => add_issue(summary, issue),
+            Err(error) => return Err(CatalogError::Internal(format!("reader thread: {error}"))),
+        }
+    }
+    Ok(all_changed)
+}
+
+fn add_issue(summary: &mut ImportSummary, issue: ImportIssue) {
+    summary.skipped += 1;
+    if summary.issues.len() < MAX_ISSUES {
+        summary.issues.push(issue);
+    } else {
+        summary.issues_truncated = true;
+    }
+}
+
+/// Reads and normalises on a blocking thread. An input error (unreadable file, hopeless XML)
+/// ends the file and is returned as one issue.
+fn spawn_reader(
+    path: PathBuf,
+    name: String,
+    format: InputFormat,
+    holdings: Vec<HoldingsMapping>,
+    sender: mpsc::Sender<Vec<Item>>,
+) -> tokio::task::JoinHandle<Result<(), ImportIssue>> {
+    tokio::task::spawn_blocking(move || {
+        let input_issue = |reason: String| ImportIssue {
+            file: name.clone(),
+            index: 0,
+            offset: 0,
+            control_number: None,
+            reason,
+        };
+        let file = std::fs::File::open(&path).map_err(|e| input_issue(format!("cannot open: {e}")))?;
+        let reader = MarcReader::open(file, format).map_err(|e| input_issue(format!("cannot read: {e}")))?;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut result = Ok(());
+        for (index, item) in (1u64..).zip(reader) {
+            let item = match item {
+                Ok(record) => prepare(&record, &holdings).map_or_else(
+                    |reason| {
+                        Item::Issue(ImportIssue {
+                            file: name.clone(),
+                            index,
+                            offset: 0,
+                            control_number: record.control_number().map(str::to_owned),
+                            reason,
+                        })
+                    },
+                    |p| Item::Record(Box::new(p)),
+                ),
+                Err(ReadError::Record(error)) => Item::Issue(ImportIssue {
+                    file: name.clone(),
+                    index: error.index,
+                    offset: error.offset,
+                    control_number: error.control_number,
+                    reason: error.reason,
+                }),
+                Err(ReadError::Input(reason)) => {
+                    result = Err(ImportIssue {
+                        index,
+                        ..input_issue(reason)
+                    });
+                    break;
+                }
+            };
+            batch.push(item);
+            if batch.len() == BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return result;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = sender.blocking_send(batch);
+        }
+        result
+    })
+}
+
+fn prepare(
+    record: &sportello_core::catalog::Record,
+    holdings: &[HoldingsMapping],
+) -> Result<Prepared, String> {
+    let source_id = record
+        .control_number()
+        .ok_or("the record has no control number (001), so a re-import could not update it")?
+        .to_owned();
+    if source_id.len() > 200 {
+        return Err("the control number (001) is longer than 200 characters".to_owned());
+    }
+    let bib = BibRecord::from_marc(record);
+    if !record.is_deleted() && bib.title.is_empty() {
+        return Err("the record has no title".to_owned());
+    }
+    let defaults;
+    let mappings = if holdings.is_empty() {
+        defaults = HoldingsMapping::defaults(record.flavour);
+        &defaults[..]
+    } else {
+        holdings
+    };
+    let (mapping, copies) = holdings::copies(record, mappings);
+    Ok(Prepared {
+        source_id,
+        deleted: record.is_deleted(),
+        merge_key: bib.merge_key(),
+        data: record_to_json(&bib),
+        copies,
+        union_catalogue: mapping.is_some_and(|m| m.union_catalogue),
+    })
+}
+
+fn fingerprint(prepared: &Prepared) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prepared.data.as_bytes());
+    for copy in &prepared.copies {
+        hasher.update(format!("{copy:?}").as_bytes());
+    }
+    format!("{:x}", hasher.finalize())
+}
+
+async fn write(
+    tx: &mut Transaction<'_, Any>,
+    options: &ImportOptions,
+    prepared: &Prepared,
+    summary: &mut ImportSummary,
+    changed: &mut HashSet<String>,
+) -> Result<(), CatalogError> {
+    let library = &options.library;
+    let state = store::source_state(tx, &library.id, &prepared.source_id).await?;
+    if prepared.deleted {
+        match state {
+            Some(state) => {
+                store::delete_copies_of_source(tx, &library.id, &prepared.source_id).await?;
+                store::delete_source(tx, &library.id, &prepared.source_id).await?;
+                recompute(tx, &state.record_id).await?;
+                changed.insert(state.record_id);
+                summary.deleted += 1;
+            }
+            None => summary.unchanged += 1,
+        }
+        return Ok(());
+    }
+    let fingerprint = fingerprint(prepared);
+    if state.as_ref().is_some_and(|s| s.fingerprint == fingerprint) {
+        summary.unchanged += 1;
+        return Ok(());
+    }
+    let record_id = store::ensure_record(tx, &prepared.merge_key, &prepared.data).await?;
+    store::upsert_source(
+        tx,
+        &library.id,
+        &prepared.source_id,
+        &library.municipality,
+        &record_id,
+        &prepared.data,
+        &fingerprint,
+    )
+    .await?;
+
+    let copies = resolve_copies(options, prepared);
+    let keep: HashSet<(String, String)> = copies
+        .iter()
+        .map(|c| (c.library_id.clone(), c.item_id.clone()))
+        .collect();
+    for (library_id, item_id, status) in store::copies_of_source(tx, &library.id, &prepared.source_id).await?
+    {
+        if status != "withdrawn" && !keep.contains(&(library_id.clone(), item_id.clone())) {
+            store::withdraw_copy(tx, &library_id, &item_id).await?;
+            summary.withdrawn += 1;
+        }
+    }
+    for copy in &copies {
+        store::upsert_copy(tx, copy, &library.id, &prepared.source_id, &record_id).await?;
+        summary.copies += 1;
+    }
+    recompute(tx, &record_id).await?;
+    if let Some(old) = state.as_ref().filter(|s| s.record_id != record_id) {
+        recompute(tx, &old.record_id).await?;
+        changed.insert(old.record_id.clone());
+    }
+    changed.insert(record_id);
+    if state.is_some() {
+        summary.updated += 1;
+    } else {
+        summary.imported += 1;
+    }
+    Ok(())
+}
+
+/// The copies of a prepared record, each assigned to a library of the network.
+fn resolve_copies(options: &ImportOptions, prepared: &Prepared) -> Vec<CopyRow> {
+    let own = &options.library;
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    for (n, copy) in prepared.copies.iter().enumerate() {
+        let target = match &copy.library_code {
+            Some(code) => match options.code_map.get(code) {
+                Some((id, municipality)) => Some((id.clone(), municipality.clone())),
+                None if own.codes.iter().any(|c| c == code) => {
+                    Some((own.id.clone(), own.municipality.clone()))
+                }
+                None if prepared.union_catalogue => None,
+                None => Some((own.id.clone(), own.municipality.clone())),
+            },
+            None if prepared.union_catalogue => None,
+            None => Some((own.id.clone(), own.municipality.clone())),
+        };
+        let Some((library_id, municipality)) = target else {
+            continue;
+        };
+        // Localisations carry no item number: one copy per (record, library code).
+        let item_id = copy.item_id.clone().unwrap_or_else(|| match &copy.library_code {
+            Some(code) => format!("{}@{code}", prepared.source_id),
+            None => format!("{}#{}", prepared.source_id, n + 1),
+        });
+        if !seen.insert((library_id.clone(), item_id.clone())) {
+            continue;
+        }
+        rows.push(CopyRow {
+            library_id,
+            item_id,
+            municipality,
+            shelf_mark: copy.shelf_mark.clone(),
+            status: copy.status.as_str().to_owned(),
+            due_date: copy.due_date.clone(),
+        });
+    }
+    rows
+}
+
+/// Recomputes a record's merged data from its sources, or removes it when none is left.
+async fn recompute(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<(), CatalogError> {
+    let sources = store::source_data(tx, record_id).await?;
+    if sources.is_empty() {
+        sqlx::query("DELETE FROM catalog_copies WHERE record_id = $1 AND status = 'withdrawn'")
+            .bind(record_id)
+            .execute(&mut **tx)
+            .await?;
+        store::delete_orphan_record(tx, record_id).await?;
+        return Ok(());
+    }
+    let mut merged: Option<BibRecord> = None;
+    for data in &sources {
+        let Some(record) = record_from_json(data) else {
+            continue;
+        };
+        match merged.as_mut() {
+            Some(merged) => merged.merge_from(&record),
+            None => merged = Some(record),
+        }
+    }
+    if let Some(merged) = merged {
+        store::set_record_data(tx, record_id, &record_to_json(&merged)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,440 @@
+//! The catalogue search index: tantivy in the data directory, derived from the database and
+//! rebuildable at any time (`sportello catalog reindex`).
+//!
+//! Each instance keeps its own index current by following `catalog_changes`: the applied
+//! sequence number is stored atomically with each commit (tantivy's commit payload), so a crash
+//! between indexing and recording progress is impossible. Sequence numbers can become visible
+//! out of order on PostgreSQL (a transaction that took seq 7 may commit after the one with
+//! seq 8), so the watermark only moves past a gap once the gap is older than [`GAP_GRACE_MS`]:
+//! until then the later changes are indexed again on the next pass, which is harmless.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use sportello_core::catalog::record::BibRecord;
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
+    TextAnalyzer,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tokio::sync::Mutex;
+
+use super::record_from_json;
+use super::store;
+use crate::db::{Db, now_ms};
+
+/// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
+const SCHEMA_VERSION: u32 = 1;
+/// Name of the Italian analyser.
+pub const ANALYZER: &str = "it_folded";
+/// A sequence gap younger than this may still be filled by a transaction in flight.
+const GAP_GRACE_MS: i64 = 30_000;
+/// Records fetched and indexed per step.
+const CHUNK: usize = 500;
+/// Memory budget of the index writer.
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+/// Articles and the commonest prepositions (Italian, and the other languages of the
+/// collections): titles are filed without their leading article, so searches ignore them too.
+/// Deliberately short: a full stop list would make "Io e te" or "Essere e tempo" unfindable.
+const STOP_WORDS: &[&str] = &[
+    "il", "lo", "la", "i", "gli", "le", "l", "un", "uno", "una", "di", "del", "dello", "della", "dei",
+    "degli", "delle", "dell", "e", "ed", "the", "an", "of", "der", "die", "das", "les", "des",
+];
+
+/// The index fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    pub title: Field,
+    pub author: Field,
+    pub subject: Field,
+    pub series: Field,
+    pub publisher: Field,
+    pub isbn: Field,
+    pub identifier: Field,
+    pub format: Field,
+    pub language: Field,
+    pub year: Field,
+    pub library: Field,
+    pub municipality: Field,
+    pub facets: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | STORED),
+        title: builder.add_text_field("title", text.clone()),
+        author: builder.add_text_field("author", text.clone()),
+        subject: builder.add_text_field("subject", text.clone()),
+        series: builder.add_text_field("series", text.clone()),
+        publisher: builder.add_text_field("publisher", text),
+        isbn: builder.add_text_field("isbn", STRING),
+        identifier: builder.add_text_field("identifier", STRING),
+        format: builder.add_text_field("format", STRING | FAST),
+        language: builder.add_text_field("language", STRING | FAST),
+        year: builder.add_i64_field("year", INDEXED | FAST),
+        library: builder.add_text_field("library", STRING),
+        municipality: builder.add_text_field("municipality", STRING),
+        facets: builder.add_facet_field("facets", FacetOptions::default()),
+    };
+    (builder.build(), fields)
+}
+
+/// The analyser: words, lower case, accents folded (`città` = `citta`), articles dropped,
+/// Italian stemming. Folding comes before stemming so both spellings stem alike.
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::remove(STOP_WORDS.iter().map(|w| (*w).to_owned())))
+        .filter(Stemmer::new(Language::Italian))
+        .build()
+}
+
+/// What the commit payload records.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Payload {
+    version: u32,
+    seq: i64,
+}
+
+/// The index, its writer and the sequence number it reflects.
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    applied: AtomicI64,
+    /// True until the first sync has filled a new index from the records table.
+    needs_rebuild: std::sync::atomic::AtomicBool,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it (empty, to be rebuilt) when it is missing or of
+    /// another version.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create index directory {}: {e}", dir.display()))?;
+        let (schema, fields) = schema();
+        let existing = Index::open_in_dir(dir).ok().filter(|index| {
+            index.schema() == schema
+                && index
+                    .load_metas()
+                    .ok()
+                    .and_then(|m| m.payload)
+                    .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
+                    .is_some_and(|p| p.version == SCHEMA_VERSION)
+        });
+        let (index, applied, fresh) = if let Some(index) = existing {
+            let seq = index
+                .load_metas()?
+                .payload
+                .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
+                .map_or(0, |p| p.seq);
+            (index, seq, false)
+        } else {
+            // Derived data: whatever is there (an older version, a half-written index) goes.
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    std::fs::remove_dir_all(&path)?;
+                } else {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+            (
+                Index::create(
+                    MmapDirectory::open(dir)?,
+                    schema,
+                    tantivy::IndexSettings::default(),
+                )?,
+                0,
+                true,
+            )
+        };
+        index.tokenizers().register(ANALYZER, analyzer());
+        let writer = index.writer(WRITER_MEMORY).map_err(|error| match error {
+            tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
+                "the search index in {} is in use by another sportello process (stop it, or give this one another --data-dir)",
+                dir.display()
+            ),
+            other => other.into(),
+        })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            applied: AtomicI64::new(applied),
+            needs_rebuild: std::sync::atomic::AtomicBool::new(fresh),
+        })
+    }
+
+    /// The fields, for queries.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// A searcher over the last committed state.
+    pub fn searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    /// The tantivy index (for query building).
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The change sequence number the index reflects.
+    pub fn applied(&self) -> i64 {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    /// Where the index lives.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Empties the index and rebuilds it from every record in the database.
+    pub async fn rebuild(&self, db: &Db) -> anyhow::Result<u64> {
+        let mut writer = self.writer.lock().await;
+        let seq = store::latest_change(db).await?;
+        writer.delete_all_documents()?;
+        let mut after = String::new();
+        let mut count = 0u64;
+        loop {
+            let page = store::records_page(db, &after, i64::try_from(CHUNK).unwrap_or(500)).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after.clone_from(&last.id);
+            let ids: Vec<String> = page.iter().map(|r| r.id.clone()).collect();
+            let holdings = holdings_by_record(db, &ids).await?;
+            for row in &page {
+                if let Some(document) = self.document(&row.id, &row.data, holdings.get(&row.id)) {
+                    writer.add_document(document)?;
+                    count += 1;
+                }
+            }
+        }
+        commit(&mut writer, seq)?;
+        self.applied.store(seq, Ordering::SeqCst);
+        self.needs_rebuild.store(false, Ordering::SeqCst);
+        self.reader.reload()?;
+        Ok(count)
+    }
+
+    /// Applies the changes recorded since the last pass; returns how many were read.
+    pub async fn sync(&self, db: &Db) -> anyhow::Result<usize> {
+        if self.needs_rebuild.load(Ordering::SeqCst) {
+            self.rebuild(db).await?;
+        }
+        let mut writer = self.writer.lock().await;
+        let mut total = 0;
+        loop {
+            let from = self.applied.load(Ordering::SeqCst);
+            let changes = store::changes_after(db, from, 5_000).await?;
+            if changes.is_empty() {
+                break;
+            }
+            total += changes.len();
+            let watermark = watermark(from, &changes, now_ms());
+            let mut seen = HashSet::new();
+            let ids: Vec<String> = changes
+                .iter()
+                .filter(|c| seen.insert(c.record_id.clone()))
+                .map(|c| c.record_id.clone())
+                .collect();
+            for chunk in ids.chunks(CHUNK) {
+                let rows = store::get_records(db, chunk).await?;
+                let holdings = holdings_by_record(db, chunk).await?;
+                for id in chunk {
+                    writer.delete_term(Term::from_field_text(self.fields.id, id));
+                }
+                for row in &rows {
+                    if let Some(document) = self.document(&row.id, &row.data, holdings.get(&row.id)) {
+                        writer.add_document(document)?;
+                    }
+                }
+            }
+            commit(&mut writer, watermark)?;
+            self.applied.store(watermark, Ordering::SeqCst);
+            let fetched_all = changes.len() < 5_000;
+            if watermark < changes.last().map_or(from, |c| c.seq) || fetched_all {
+                // Either a young gap holds the watermark back (retry on the next pass) or there
+                // is nothing more to read.
+                break;
+            }
+        }
+        drop(writer);
+        if total > 0 {
+            self.reader.reload()?;
+        }
+        Ok(total)
+    }
+
+    fn document(
+        &self,
+        id: &str,
+        data: &str,
+        holdings: Option<&Vec<(String, String)>>,
+    ) -> Option<TantivyDocument> {
+        let record = record_from_json(data)?;
+        Some(self.build(id, &record, holdings.map_or(&[][..], |h| &h[..])))
+    }
+
+    fn build(&self, id: &str, record: &BibRecord, holdings: &[(String, String)]) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, id);
+        doc.add_text(f.title, &record.title);
+        if let Some(subtitle) = &record.subtitle {
+            doc.add_text(f.title, subtitle);
+        }
+        for author in &record.authors {
+            doc.add_text(f.author, &author.name);
+        }
+        for subject in &record.subjects {
+            doc.add_text(f.subject, subject);
+        }
+        for series in &record.series {
+            doc.add_text(f.series, series);
+        }
+        if let Some(publisher) = &record.publisher {
+            doc.add_text(f.publisher, publisher);
+        }
+        for isbn in &record.isbns {
+            doc.add_text(f.isbn, isbn.as_str());
+            if let Some(isbn10) = isbn.to_isbn10() {
+                doc.add_text(f.isbn, isbn10);
+            }
+        }
+        for identifier in &record.identifiers {
+            doc.add_text(f.identifier, identifier.value.to_lowercase());
+        }
+        doc.add_text(f.format, record.format.as_str());
+        doc.add_facet(f.facets, Facet::from_path(["format", record.format.as_str()]));
+        if let Some(language) = &record.language {
+            doc.add_text(f.language, language);
+            doc.add_facet(f.facets, Facet::from_path(["language", language.as_str()]));
+        }
+        if let Some(year) = record.year {
+            doc.add_i64(f.year, i64::from(year));
+        }
+        let mut municipalities = HashSet::new();
+        for (library, municipality) in holdings {
+            doc.add_text(f.library, library);
+            doc.add_facet(f.facets, Facet::from_path(["library", library.as_str()]));
+            if municipalities.insert(municipality) {
+                doc.add_text(f.municipality, municipality);
+                doc.add_facet(
+                    f.facets,
+                    Facet::from_path(["municipality", municipality.as_str()]),
+                );
+            }
+        }
+        doc
+    }
+}
+
+fn commit(writer: &mut IndexWriter, seq: i64) -> anyhow::Result<()> {
+    let payload = serde_json::to_string(&Payload {
+        version: SCHEMA_VERSION,
+        seq,
+    })?;
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&payload);
+    prepared.commit()?;
+    Ok(())
+}
+
+/// The highest sequence number up to which every change is known to be visible: contiguous
+/// from `from`, or past gaps older than the grace period.
+fn watermark(from: i64, changes: &[store::Change], now: i64) -> i64 {
+    let mut mark = from;
+    for change in changes {
+        if change.seq != mark + 1 && now - change.changed_at < GAP_GRACE_MS {
+            break;
+        }
+        mark = change.seq;
+    }
+    mark
+}
+
+async fn holdings_by_record(
+    db: &Db,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<(String, String)>>, sqlx::Error> {
+    let mut map: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (record, library, municipality) in store::holdings_of_records(db, ids).await? {
+        map.entry(record).or_default().push((library, municipality));
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(seq: i64, changed_at: i64) -> store::Change {
+        store::Change {
+            seq,
+            record_id: format!("r{seq}"),
+            changed_at,
+        }
+    }
+
+    #[test]
+    fn watermark_waits_for_young_gaps_only() {
+        let now = 100_000;
+        let contiguous = [change(1, now), change(2, now), change(3, now)];
+        assert_eq!(watermark(0, &contiguous, now), 3);
+        let young_gap = [change(1, now), change(3, now)];
+        assert_eq!(watermark(0, &young_gap, now), 1);
+        let old_gap = [change(1, 0), change(3, 0), change(4, now)];
+        assert_eq!(watermark(0, &old_gap, now), 4);
+    }
+
+    fn tokens(text: &str) -> Vec<String> {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn analysis_folds_accents_stems_and_drops_articles() {
+        assert_eq!(
+            tokens("La Città e l'Università delle biblioteche"),
+            tokens("citta universita biblioteca")
+        );
+        assert_eq!(
+            tokens("Io e te"),
+            ["io", "te"],
+            "short words that matter are kept"
+        );
+    }
+}

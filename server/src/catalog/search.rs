@@ -1,0 +1,784 @@
+//! Catalogue search: validating the request, querying the index, and joining each hit with its
+//! live availability from the database.
+//!
+//! Filters that depend on live status (`available=true`) or on where copies are
+//! (`radius_km`, sorting by distance) cannot live in the index. For those the best
+//! [`CANDIDATES`] index matches are checked against the database and filtered or sorted there;
+//! the response's `total` then counts what was found among those candidates.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sportello_core::api;
+use sportello_core::catalog::availability;
+use sportello_core::catalog::isbn::Isbn13;
+use sportello_core::catalog::record::Format;
+use sportello_core::geo::Coordinates;
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::{DocAddress, Order, TantivyDocument, Term};
+use utoipa::IntoParams;
+
+use super::index::{Fields, analyzer};
+use super::store::{self, LibraryRow};
+use super::{Catalog, CatalogError, copy_state, hours_of, record_from_json, round_km, to_wire};
+use crate::db::Db;
+
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 1000;
+/// Most words of a query that are searched.
+const MAX_TERMS: usize = 32;
+/// Largest page.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest offset a cursor may reach (deep paging costs the index linearly).
+const MAX_OFFSET: usize = 10_000;
+/// Index matches checked live for `available`, `radius_km` and distance sorting.
+pub const CANDIDATES: usize = 1000;
+/// Largest search radius.
+const MAX_RADIUS_KM: f64 = 200.0;
+
+/// Query string of `GET /v1/catalog/search`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Words of title, author, subject, series or publisher, or an ISBN / SBN BID.
+    pub q: Option<String>,
+    /// Only records with a copy in this municipality (ISTAT code).
+    pub municipality: Option<String>,
+    /// Only records with a copy in this library.
+    pub library: Option<String>,
+    /// `book`, `ebook`, `audio`, `video`, `periodical`, `other`.
+    pub format: Option<String>,
+    /// ISO 639-2 language code (`ita`).
+    pub language: Option<String>,
+    /// Published in or after this year.
+    pub year_from: Option<i32>,
+    /// Published in or before this year.
+    pub year_to: Option<i32>,
+    /// Only records with a copy on the shelf now.
+    pub available: Option<bool>,
+    /// The user's position, `lat,lon`: adds the nearest library with a copy on the shelf.
+    pub near: Option<String>,
+    /// With `near`: only copies within this distance (km, up to 200).
+    pub radius_km: Option<f64>,
+    /// `relevance` (default with `q`), `year` (newest first; default without `q`), `distance`
+    /// (nearest copy on the shelf first; needs `near`).
+    pub sort: Option<String>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 20).
+    pub limit: Option<usize>,
+}
+
+/// How results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Relevance,
+    Year,
+    Distance,
+}
+
+/// A validated search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub q: String,
+    pub municipality: Option<String>,
+    pub library: Option<String>,
+    pub format: Option<Format>,
+    pub language: Option<String>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub available: bool,
+    pub near: Option<Coordinates>,
+    pub radius_km: Option<f64>,
+    pub sort: Sort,
+    pub offset: usize,
+    pub limit: usize,
+    fingerprint: String,
+}
+
+impl SearchRequest {
+    /// Validates the query string.
+    #[allow(clippy::too_many_lines, reason = "one check per parameter, in order")]
+    pub fn parse(params: SearchParams) -> Result<Self, CatalogError> {
+        let q = params.q.unwrap_or_default().trim().to_owned();
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(CatalogError::invalid(
+                "q",
+                format!("La ricerca può avere al massimo {MAX_QUERY_CHARS} caratteri."),
+                format!("The query may have at most {MAX_QUERY_CHARS} characters."),
+            ));
+        }
+        let near = params
+            .near
+            .as_deref()
+            .map(str::parse::<Coordinates>)
+            .transpose()
+            .map_err(|e| {
+                CatalogError::invalid(
+                    "near",
+                    format!("Posizione non valida: {e}"),
+                    format!("Invalid position: {e}"),
+                )
+            })?;
+        let radius_km = match params.radius_km {
+            Some(r) if !(r.is_finite() && r > 0.0 && r <= MAX_RADIUS_KM) => {
+                return Err(CatalogError::invalid(
+                    "radius_km",
+                    format!("Il raggio deve essere tra 0 e {MAX_RADIUS_KM} km."),
+                    format!("The radius must be between 0 and {MAX_RADIUS_KM} km."),
+                ));
+            }
+            Some(_) if near.is_none() => {
+                return Err(CatalogError::invalid(
+                    "radius_km",
+                    "Il raggio richiede `near`.",
+                    "A radius needs `near`.",
+                ));
+            }
+            other => other,
+        };
+        let format = params
+            .format
+            .as_deref()
+            .map(|f| {
+                Format::parse(f).ok_or_else(|| {
+                    CatalogError::invalid(
+                        "format",
+                        "Formato: book, ebook, audio, video, periodical, other.",
+                        "Format: book, ebook, audio, video, periodical, other.",
+                    )
+                })
+            })
+            .transpose()?;
+        if let Some(language) = &params.language
+            && !(language.len() == 3 && language.bytes().all(|b| b.is_ascii_lowercase()))
+        {
+            return Err(CatalogError::invalid(
+                "language",
+                "Lingua: codice ISO 639-2 di tre lettere (ita).",
+                "Language: three-letter ISO 639-2 code (ita).",
+            ));
+        }
+        if let Some(municipality) = &params.municipality {
+            sportello_core::tenant::IstatCode::parse(municipality).map_err(|_| {
+                CatalogError::invalid(
+                    "municipality",
+                    "Codice ISTAT di sei cifre.",
+                    "Six-digit ISTAT code.",
+                )
+            })?;
+        }
+        if params.library.as_ref().is_some_and(|l| l.len() > 64) {
+            return Err(CatalogError::invalid(
+                "library",
+                "Biblioteca sconosciuta.",
+                "Unknown library.",
+            ));
+        }
+        for (name, year) in [("year_from", params.year_from), ("year_to", params.year_to)] {
+            if year.is_some_and(|y| !(0..=3000).contains(&y)) {
+                return Err(CatalogError::invalid(
+                    name,
+                    "Anno tra 0 e 3000.",
+                    "Year between 0 and 3000.",
+                ));
+            }
+        }
+        if let (Some(from), Some(to)) = (params.year_from, params.year_to)
+            && from > to
+        {
+            return Err(CatalogError::invalid(
+                "year_from",
+                "year_from è dopo year_to.",
+                "year_from is after year_to.",
+            ));
+        }
+        let sort = match params.sort.as_deref() {
+            None if q.is_empty() => Sort::Year,
+            None | Some("relevance") => Sort::Relevance,
+            Some("year") => Sort::Year,
+            Some("distance") if near.is_some() => Sort::Distance,
+            Some("distance") => {
+                return Err(CatalogError::invalid(
+                    "sort",
+                    "L'ordine per distanza richiede `near`.",
+                    "Sorting by distance needs `near`.",
+                ));
+            }
+            Some(_) => {
+                return Err(CatalogError::invalid(
+                    "sort",
+                    "Ordine: relevance, year, distance.",
+                    "Sort: relevance, year, distance.",
+                ));
+            }
+        };
+        let limit = params.limit.unwrap_or(20);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(CatalogError::invalid(
+                "limit",
+                format!("Da 1 a {MAX_LIMIT} risultati per pagina."),
+                format!("From 1 to {MAX_LIMIT} results per page."),
+            ));
+        }
+        let fingerprint = {
+            let key = format!(
+                "{q}|{:?}|{:?}|{format:?}|{:?}|{:?}|{:?}|{:?}|{near:?}|{radius_km:?}|{sort:?}",
+                params.municipality,
+                params.library,
+                params.language,
+                params.year_from,
+                params.year_to,
+                params.available
+            );
+            let digest = Sha256::digest(key.as_bytes());
+            digest.iter().take(6).fold(String::new(), |mut out, b| {
+                let _ = write!(out, "{b:02x}");
+                out
+            })
+        };
+        let offset = match &params.cursor {
+            None => 0,
+            Some(cursor) => decode_cursor(cursor, &fingerprint).ok_or_else(|| {
+                CatalogError::invalid(
+                    "cursor",
+                    "Cursore non valido o di un'altra ricerca.",
+                    "Invalid cursor, or from another search.",
+                )
+            })?,
+        };
+        Ok(Self {
+            q,
+            municipality: params.municipality,
+            library: params.library,
+            format,
+            language: params.language,
+            year_from: params.year_from,
+            year_to: params.year_to,
+            available: params.available.unwrap_or(false),
+            near,
+            radius_km,
+            sort,
+            offset,
+            limit,
+            fingerprint,
+        })
+    }
+
+    fn live_filtering(&self) -> bool {
+        self.available || self.radius_km.is_some() || self.sort == Sort::Distance
+    }
+
+    fn cursor(&self, offset: usize) -> Option<String> {
+        (offset <= MAX_OFFSET).then(|| URL_SAFE_NO_PAD.encode(format!("{offset}:{}", self.fingerprint)))
+    }
+}
+
+fn decode_cursor(cursor: &str, fingerprint: &str) -> Option<usize> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?).ok()?;
+    let (offset, print) = text.split_once(':')?;
+    let offset: usize = offset.parse().ok()?;
+    (print == fingerprint && offset <= MAX_OFFSET).then_some(offset)
+}
+
+/// Runs a search.
+#[allow(
+    clippy::too_many_lines,
+    reason = "index query, live filtering and paging read best in sequence"
+)]
+pub async fn search(
+    catalog: &Catalog,
+    db: &Db,
+    request: &SearchRequest,
+) -> Result<api::SearchResults, CatalogError> {
+    let libraries = catalog.libraries(db).await?;
+    // Libraries within the radius: an index filter, so far-away holdings do not even match.
+    let in_radius: Option<HashSet<String>> = match (request.near, request.radius_km) {
+        (Some(from), Some(radius)) => Some(
+            libraries
+                .values()
+                .filter(|l| Coordinates::new(l.lat, l.lon).is_ok_and(|at| from.distance_km(at) <= radius))
+                .map(|l| l.id.clone())
+                .collect(),
+        ),
+        _ => None,
+    };
+    let index = catalog.index();
+    let fields = *index.fields();
+    let Some(query) = build_query(&fields, request, in_radius.as_ref()) else {
+        return Ok(api::SearchResults {
+            total: 0,
+            items: Vec::new(),
+            facets: api::Facets::default(),
+            next_cursor: None,
+        });
+    };
+    let searcher = index.searcher();
+    let live = request.live_filtering();
+    let (window_offset, window_limit) = if live {
+        (0, CANDIDATES)
+    } else {
+        (request.offset, request.limit + 1)
+    };
+    let sort = if request.sort == Sort::Relevance && !request.q.is_empty() {
+        Sort::Relevance
+    } else {
+        Sort::Year
+    };
+    let found = tokio::task::spawn_blocking(move || -> tantivy::Result<(Vec<String>, usize, api::Facets)> {
+        let mut facets = FacetCollector::for_field("facets");
+        for root in ["/format", "/language", "/municipality", "/library"] {
+            facets.add_facet(root);
+        }
+        let top = TopDocs::with_limit(window_limit).and_offset(window_offset);
+        let (addresses, count, facet_counts): (Vec<DocAddress>, usize, _) = if sort == Sort::Relevance {
+            let (docs, count, facet_counts) =
+                searcher.search(&query, &(top.order_by_score(), Count, facets))?;
+            (docs.into_iter().map(|(_, a)| a).collect(), count, facet_counts)
+        } else {
+            let (docs, count, facet_counts) = searcher.search(
+                &query,
+                &(top.order_by_fast_field::<i64>("year", Order::Desc), Count, facets),
+            )?;
+            (docs.into_iter().map(|(_, a)| a).collect(), count, facet_counts)
+        };
+        let mut ids = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(fields.id).and_then(|v| v.as_str()) {
+                ids.push(id.to_owned());
+            }
+        }
+        let list = |root: &str, k: usize| -> Vec<api::FacetCount> {
+            facet_counts
+                .top_k(root, k)
+                .into_iter()
+                .map(|(facet, count)| api::FacetCount {
+                    value: facet
+                        .to_path()
+                        .last()
+                        .map(|s| (*s).to_owned())
+                        .unwrap_or_default(),
+                    count,
+                })
+                .collect()
+        };
+        let facets = api::Facets {
+            format: list("/format", 10),
+            language: list("/language", 20),
+            municipality: list("/municipality", 67),
+            library: list("/library", 50),
+        };
+        Ok((ids, count, facets))
+    })
+    .await
+    .map_err(|e| CatalogError::Internal(format!("search task: {e}")))?
+    .map_err(|e| CatalogError::Internal(format!("search: {e}")))?;
+    let (ids, count, facets) = found;
+
+    let now = jiff::Timestamp::now();
+    let (page_ids, total, next_offset) = if live {
+        let copies = copies_in_chunks(db, &ids).await?;
+        let mut ranked: Vec<(String, Option<f64>)> = Vec::new();
+        for id in &ids {
+            let states: Vec<_> = copies
+                .get(id)
+                .map(|list| {
+                    list.iter()
+                        .filter(|c| in_radius.as_ref().is_none_or(|set| set.contains(&c.library_id)))
+                        .map(copy_state)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let counts = availability::summarise(&states, 10_000);
+            let on_shelf: Vec<_> = counts.iter().filter(|c| c.available()).collect();
+            if request.available && on_shelf.is_empty() {
+                continue;
+            }
+            let nearest = request.near.and_then(|from| {
+                on_shelf
+                    .iter()
+                    .filter_map(|c| libraries.get(&c.library_id))
+                    .filter_map(|l| Coordinates::new(l.lat, l.lon).ok())
+                    .map(|at| from.distance_km(at))
+                    .min_by(f64::total_cmp)
+            });
+            ranked.push((id.clone(), nearest));
+        }
+        if request.sort == Sort::Distance {
+            // Stable: equal distances keep the index order (relevance or year).
+            ranked.sort_by(|a, b| match (a.1, b.1) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            });
+        }
+        let total = ranked.len();
+        let page: Vec<String> = ranked
+            .into_iter()
+            .skip(request.offset)
+            .take(request.limit)
+            .map(|(id, _)| id)
+            .collect();
+        let next = request.offset + request.limit;
+        (page, total as u64, (next < total).then_some(next))
+    } else {
+        let more = ids.len() > request.limit;
+        let page: Vec<String> = ids.into_iter().take(request.limit).collect();
+        (page, count as u64, more.then_some(request.offset + request.limit))
+    };
+
+    let items = hits(db, &libraries, &page_ids, request, in_radius.as_ref(), now).await?;
+    Ok(api::SearchResults {
+        total,
+        items,
+        facets,
+        next_cursor: next_offset.and_then(|o| request.cursor(o)),
+    })
+}
+
+async fn copies_in_chunks(
+    db: &Db,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<store::CopyView>>, CatalogError> {
+    let mut map: HashMap<String, Vec<store::CopyView>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for copy in store::copies_of_records(db, chunk, 1_000_000).await? {
+            map.entry(copy.record_id.clone()).or_default().push(copy);
+        }
+    }
+    Ok(map)
+}
+
+async fn hits(
+    db: &Db,
+    libraries: &HashMap<String, LibraryRow>,
+    ids: &[String],
+    request: &SearchRequest,
+    in_radius: Option<&HashSet<String>>,
+    now: jiff::Timestamp,
+) -> Result<Vec<api::SearchHit>, CatalogError> {
+    let rows: HashMap<String, String> = store::get_records(db, ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.data))
+        .collect();
+    let copies = copies_in_chunks(db, ids).await?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(record) = rows.get(id).and_then(|d| record_from_json(d)) else {
+            continue;
+        };
+        let states: Vec<_> = copies
+            .get(id)
+            .map(|list| list.iter().map(copy_state).collect())
+            .unwrap_or_default();
+        let counts = availability::summarise(&states, 10_000);
+        let nearest = request.near.and_then(|from| {
+            counts
+                .iter()
+                .filter(|c| c.available())
+                .filter(|c| in_radius.is_none_or(|set| set.contains(&c.library_id)))
+                .filter_map(|c| libraries.get(&c.library_id))
+                .filter_map(|l| {
+                    Coordinates::new(l.lat, l.lon)
+                        .ok()
+                        .map(|at| (l, from.distance_km(at)))
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(library, distance)| api::NearestCopy {
+                    library_id: library.id.clone(),
+                    library_name: library.name.clone(),
+                    distance_km: round_km(distance),
+                    open_now: hours_of(library).status_at(now).open_now,
+                })
+        });
+        let on_shelf: u32 = counts.iter().map(|c| c.on_shelf + c.reference_only).sum();
+        let total: u32 = counts
+            .iter()
+            .map(|c| c.on_shelf + c.reference_only + c.on_loan + c.in_transit + c.unknown)
+            .sum();
+        items.push(api::SearchHit {
+            record: to_wire(id, &record),
+            availability: api::AvailabilitySummary {
+                copies_on_shelf: on_shelf,
+                copies_total: total,
+                libraries: u32::try_from(counts.len()).unwrap_or(u32::MAX),
+                nearest,
+            },
+        });
+    }
+    Ok(items)
+}
+
+/// The tantivy query for a request; `None` when it cannot match anything (a query of only
+/// punctuation, or a radius with no library in it).
+fn build_query(
+    fields: &Fields,
+    request: &SearchRequest,
+    in_radius: Option<&HashSet<String>>,
+) -> Option<Box<dyn Query>> {
+    let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if !request.q.is_empty() {
+        must.push((Occur::Must, text_query(fields, &request.q)?));
+    }
+    let term = |field: Field, value: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, value),
+            IndexRecordOption::Basic,
+        ))
+    };
+    if let Some(format) = request.format {
+        must.push((Occur::Must, term(fields.format, format.as_str())));
+    }
+    if let Some(language) = &request.language {
+        must.push((Occur::Must, term(fields.language, language)));
+    }
+    if let Some(municipality) = &request.municipality {
+        must.push((Occur::Must, term(fields.municipality, municipality)));
+    }
+    if let Some(library) = &request.library {
+        must.push((Occur::Must, term(fields.library, library)));
+    }
+    if let Some(set) = in_radius {
+        if set.is_empty() {
+            return None;
+        }
+        let any: Vec<(Occur, Box<dyn Query>)> = set
+            .iter()
+            .map(|id| (Occur::Should, term(fields.library, id)))
+            .collect();
+        must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+    }
+    if request.year_from.is_some() || request.year_to.is_some() {
+        let bound = |year: Option<i32>| match year {
+            Some(y) => std::ops::Bound::Included(Term::from_field_i64(fields.year, i64::from(y))),
+            None => std::ops::Bound::Unbounded,
+        };
+        must.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(bound(request.year_from), bound(request.year_to))),
+        ));
+    }
+    if must.is_empty() {
+        return Some(Box::new(AllQuery));
+    }
+    Some(Box::new(BooleanQuery::new(must)))
+}
+
+/// Every word must match in some field (title and author weigh more); longer words tolerate
+/// typos; the last word also matches as a prefix (people search while typing). An ISBN or an
+/// identifier such as an SBN BID matches on its own.
+fn text_query(fields: &Fields, q: &str) -> Option<Box<dyn Query>> {
+    let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let compact: String = q.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    if let Some(isbn) = Isbn13::parse(&compact) {
+        alternatives.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(fields.isbn, isbn.as_str()),
+                    IndexRecordOption::Basic,
+                )),
+                10.0,
+            )),
+        ));
+    }
+    if !q.contains(char::is_whitespace) && q.len() <= 64 {
+        alternatives.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(fields.identifier, &q.to_lowercase()),
+                    IndexRecordOption::Basic,
+                )),
+                10.0,
+            )),
+        ));
+    }
+    let mut analyzer = analyzer();
+    let mut tokens: Vec<(String, usize)> = Vec::new();
+    let mut stream = analyzer.token_stream(q);
+    while stream.advance() {
+        let token = stream.token();
+        let original = q
+            .get(token.offset_from..token.offset_to)
+            .map_or(0, |s| s.chars().count());
+        if !tokens.iter().any(|(t, _)| t == &token.text) {
+            tokens.push((token.text.clone(), original));
+        }
+        if tokens.len() == MAX_TERMS {
+            break;
+        }
+    }
+    if !tokens.is_empty() {
+        let last = tokens.len() - 1;
+        let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (i, (text, length)) in tokens.iter().enumerate() {
+            let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for (field, boost) in [
+                (fields.title, 3.0),
+                (fields.author, 2.0),
+                (fields.subject, 1.0),
+                (fields.series, 1.0),
+                (fields.publisher, 0.5),
+            ] {
+                let term = Term::from_field_text(field, text);
+                any.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                        boost,
+                    )),
+                ));
+                if field == fields.title || field == fields.author {
+                    let distance = match *length {
+                        0..=4 => 0,
+                        5..=8 => 1,
+                        _ => 2,
+                    };
+                    if distance > 0 {
+                        any.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(FuzzyTermQuery::new(term.clone(), distance, true)),
+                                0.3,
+                            )),
+                        ));
+                    }
+                    if i == last && *length >= 3 {
+                        any.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
+                                0.5,
+                            )),
+                        ));
+                    }
+                }
+            }
+            all.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        }
+        alternatives.push((Occur::Should, Box::new(BooleanQuery::new(all))));
+    }
+    if alternatives.is_empty() {
+        return None;
+    }
+    Some(Box::new(BooleanQuery::new(alternatives)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(params: SearchParams) -> Result<SearchRequest, CatalogError> {
+        SearchRequest::parse(params)
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let field = |params: SearchParams| match parse(params) {
+            Err(CatalogError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(SearchParams {
+                q: Some("x".repeat(10_000)),
+                ..Default::default()
+            }),
+            "q"
+        );
+        assert_eq!(
+            field(SearchParams {
+                near: Some("91,0".into()),
+                ..Default::default()
+            }),
+            "near"
+        );
+        assert_eq!(
+            field(SearchParams {
+                radius_km: Some(5.0),
+                ..Default::default()
+            }),
+            "radius_km"
+        );
+        assert_eq!(
+            field(SearchParams {
+                near: Some("44.4,8.9".into()),
+                radius_km: Some(1e9),
+                ..Default::default()
+            }),
+            "radius_km"
+        );
+        assert_eq!(
+            field(SearchParams {
+                sort: Some("distance".into()),
+                ..Default::default()
+            }),
+            "sort"
+        );
+        assert_eq!(
+            field(SearchParams {
+                limit: Some(0),
+                ..Default::default()
+            }),
+            "limit"
+        );
+        assert_eq!(
+            field(SearchParams {
+                cursor: Some("!!".into()),
+                ..Default::default()
+            }),
+            "cursor"
+        );
+        assert_eq!(
+            field(SearchParams {
+                format: Some("vinyl".into()),
+                ..Default::default()
+            }),
+            "format"
+        );
+        assert_eq!(
+            field(SearchParams {
+                year_from: Some(2000),
+                year_to: Some(1990),
+                ..Default::default()
+            }),
+            "year_from"
+        );
+    }
+
+    #[test]
+    fn cursors_belong_to_their_search() {
+        let first = parse(SearchParams {
+            q: Some("asimov".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let cursor = first.cursor(20).unwrap();
+        let second = parse(SearchParams {
+            q: Some("asimov".into()),
+            cursor: Some(cursor.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(second.offset, 20);
+        assert!(
+            parse(SearchParams {
+                q: Some("eco".into()),
+                cursor: Some(cursor),
+                ..Default::default()
+            })
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,585 @@
+//! SQL for libraries, catalogue records, source records, copies and the change sequence.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::db::{Db, now_ms};
+
+/// A library row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibraryRow {
+    pub id: String,
+    pub municipality: String,
+    pub name: String,
+    pub address: String,
+    pub postal_code: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub services: Vec<String>,
+    pub codes: Vec<String>,
+    pub opening_hours: String,
+    pub closures: Vec<String>,
+    pub demo: bool,
+}
+
+const LIBRARY_COLUMNS: &str = "id, municipality, name, address, postal_code, lat, lon, phone, email, website, \
+                               services, codes, opening_hours, closures, demo";
+
+/// Inserts or replaces a library.
+pub async fn upsert_library(db: &Db, library: &LibraryRow) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO libraries ({LIBRARY_COLUMNS}, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT (id) DO UPDATE SET municipality = excluded.municipality, name = excluded.name,
+           address = excluded.address, postal_code = excluded.postal_code, lat = excluded.lat,
+           lon = excluded.lon, phone = excluded.phone, email = excluded.email,
+           website = excluded.website, services = excluded.services, codes = excluded.codes,
+           opening_hours = excluded.opening_hours, closures = excluded.closures,
+           demo = excluded.demo, updated_at = excluded.updated_at"
+    ))
+    .bind(&library.id)
+    .bind(&library.municipality)
+    .bind(&library.name)
+    .bind(&library.address)
+    .bind(&library.postal_code)
+    .bind(library.lat)
+    .bind(library.lon)
+    .bind(library.phone.as_deref())
+    .bind(library.email.as_deref())
+    .bind(library.website.as_deref())
+    .bind(library.services.join(" "))
+    .bind(library.codes.join(" "))
+    .bind(&library.opening_hours)
+    .bind(library.closures.join("\n"))
+    .bind(i64::from(library.demo))
+    .bind(now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Libraries, optionally of one municipality, by municipality and name; at most `limit`.
+pub async fn list_libraries(
+    db: &Db,
+    municipality: Option<&str>,
+    limit: i64,
+) -> Result<Vec<LibraryRow>, sqlx::Error> {
+    // Two statements rather than `$1 IS NULL OR …`: PostgreSQL cannot type an untyped NULL.
+    let rows =
+        match municipality {
+            Some(municipality) => sqlx::query(&format!(
+                "SELECT {LIBRARY_COLUMNS} FROM libraries WHERE municipality = $1 ORDER BY name, id LIMIT $2"
+            ))
+            .bind(municipality)
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await?,
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {LIBRARY_COLUMNS} FROM libraries ORDER BY municipality, name, id LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(db.pool())
+                .await?
+            }
+        };
+    rows.iter().map(library_from_row).collect()
+}
+
+/// One library.
+pub async fn get_library(db: &Db, id: &str) -> Result<Option<LibraryRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {LIBRARY_COLUMNS} FROM libraries WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(library_from_row).transpose()
+}
+
+fn library_from_row(row: &AnyRow) -> Result<LibraryRow, sqlx::Error> {
+    let split = |text: String, by: char| -> Vec<String> {
+        text.split(by)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let demo: i64 = row.try_get("demo")?;
+    Ok(LibraryRow {
+        id: row.try_get("id")?,
+        municipality: row.try_get("municipality")?,
+        name: row.try_get("name")?,
+        address: row.try_get("address")?,
+        postal_code: row.try_get("postal_code")?,
+        lat: row.try_get("lat")?,
+        lon: row.try_get("lon")?,
+        phone: row.try_get("phone")?,
+        email: row.try_get("email")?,
+        website: row.try_get("website")?,
+        services: split(row.try_get("services")?, ' '),
+        codes: split(row.try_get("codes")?, ' '),
+        opening_hours: row.try_get("opening_hours")?,
+        closures: split(row.try_get("closures")?, '\n'),
+        demo: demo != 0,
+    })
+}
+
+/// What is stored about one source record.
+#[derive(Debug, Clone)]
+pub struct SourceState {
+    pub record_id: String,
+    pub fingerprint: String,
+}
+
+/// The stored state of (library, source id), if imported before.
+pub async fn source_state(
+    tx: &mut Transaction<'_, Any>,
+    library_id: &str,
+    source_id: &str,
+) -> Result<Option<SourceState>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT record_id, fingerprint FROM catalog_sources WHERE library_id = $1 AND source_id = $2",
+    )
+    .bind(library_id)
+    .bind(source_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        Ok(SourceState {
+            record_id: row.try_get("record_id")?,
+            fingerprint: row.try_get("fingerprint")?,
+        })
+    })
+    .transpose()
+}
+
+/// The id of the record with `merge_key`, creating it (with `data`) if there is none.
+pub async fn ensure_record(
+    tx: &mut Transaction<'_, Any>,
+    merge_key: &str,
+    data: &str,
+) -> Result<String, sqlx::Error> {
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO catalog_records (id, merge_key, data, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (merge_key) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(merge_key)
+    .bind(data)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    let row = sqlx::query("SELECT id FROM catalog_records WHERE merge_key = $1")
+        .bind(merge_key)
+        .fetch_one(&mut **tx)
+        .await?;
+    row.try_get("id")
+}
+
+/// Inserts or replaces one source record.
+pub async fn upsert_source(
+    tx: &mut Transaction<'_, Any>,
+    library_id: &str,
+    source_id: &str,
+    municipality: &str,
+    record_id: &str,
+    data: &str,
+    fingerprint: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO catalog_sources (library_id, source_id, municipality, record_id, data, fingerprint, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (library_id, source_id) DO UPDATE SET record_id = excluded.record_id,
+           data = excluded.data, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
+    )
+    .bind(library_id)
+    .bind(source_id)
+    .bind(municipality)
+    .bind(record_id)
+    .bind(data)
+    .bind(fingerprint)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Removes a source record (the source deleted it).
+pub async fn delete_source(
+    tx: &mut Transaction<'_, Any>,
+    library_id: &str,
+    source_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM catalog_sources WHERE library_id = $1 AND source_id = $2")
+        .bind(library_id)
+        .bind(source_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The source records of a record, oldest library first (so the first library's data leads).
+pub async fn source_data(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT data FROM catalog_sources WHERE record_id = $1 ORDER BY updated_at, library_id, source_id LIMIT 1000",
+    )
+    .bind(record_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|row| row.try_get("data")).collect()
+}
+
+/// Replaces a record's merged data.
+pub async fn set_record_data(
+    tx: &mut Transaction<'_, Any>,
+    record_id: &str,
+    data: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE catalog_records SET data = $1, updated_at = $2 WHERE id = $3")
+        .bind(data)
+        .bind(now_ms())
+        .bind(record_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a record that no source and no copy refers to any more; returns whether it did.
+pub async fn delete_orphan_record(
+    tx: &mut Transaction<'_, Any>,
+    record_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "DELETE FROM catalog_records WHERE id = $1
+           AND NOT EXISTS (SELECT 1 FROM catalog_sources WHERE record_id = $1)
+           AND NOT EXISTS (SELECT 1 FROM catalog_copies WHERE record_id = $1)",
+    )
+    .bind(record_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// A copy to write.
+#[derive(Debug, Clone)]
+pub struct CopyRow {
+    pub library_id: String,
+    pub item_id: String,
+    pub municipality: String,
+    pub shelf_mark: Option<String>,
+    pub status: String,
+    pub due_date: Option<String>,
+}
+
+/// Inserts or updates a copy listed by (source library, source id).
+pub async fn upsert_copy(
+    tx: &mut Transaction<'_, Any>,
+    copy: &CopyRow,
+    source_library: &str,
+    source_id: &str,
+    record_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO catalog_copies (library_id, item_id, municipality, source_id, source_library, record_id,
+           shelf_mark, status, due_date, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (library_id, item_id) DO UPDATE SET municipality = excluded.municipality,
+           source_id = excluded.source_id, source_library = excluded.source_library,
+           record_id = excluded.record_id, shelf_mark = excluded.shelf_mark, status = excluded.status,
+           due_date = excluded.due_date, updated_at = excluded.updated_at",
+    )
+    .bind(&copy.library_id)
+    .bind(&copy.item_id)
+    .bind(&copy.municipality)
+    .bind(source_id)
+    .bind(source_library)
+    .bind(record_id)
+    .bind(copy.shelf_mark.as_deref())
+    .bind(&copy.status)
+    .bind(copy.due_date.as_deref())
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The (library, item) keys of the copies a source record listed.
+pub async fn copies_of_source(
+    tx: &mut Transaction<'_, Any>,
+    source_library: &str,
+    source_id: &str,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT library_id, item_id, status FROM catalog_copies WHERE source_library = $1 AND source_id = $2
+         LIMIT 100000",
+    )
+    .bind(source_library)
+    .bind(source_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("library_id")?,
+                row.try_get("item_id")?,
+                row.try_get("status")?,
+            ))
+        })
+        .collect()
+}
+
+/// Marks a copy withdrawn (kept for history; never counted as available).
+pub async fn withdraw_copy(
+    tx: &mut Transaction<'_, Any>,
+    library_id: &str,
+    item_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE catalog_copies SET status = 'withdrawn', due_date = NULL, updated_at = $1
+         WHERE library_id = $2 AND item_id = $3",
+    )
+    .bind(now_ms())
+    .bind(library_id)
+    .bind(item_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the copies a source record listed (the record was deleted at the source).
+pub async fn delete_copies_of_source(
+    tx: &mut Transaction<'_, Any>,
+    source_library: &str,
+    source_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query("DELETE FROM catalog_copies WHERE source_library = $1 AND source_id = $2")
+        .bind(source_library)
+        .bind(source_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+/// Appends a change of `record_id` to the sequence the search indexes follow.
+pub async fn record_change(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO catalog_changes (record_id, changed_at) VALUES ($1, $2)")
+        .bind(record_id)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A change in the sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub record_id: String,
+    pub changed_at: i64,
+}
+
+/// Changes after `seq`, in order; at most `limit`.
+pub async fn changes_after(db: &Db, seq: i64, limit: i64) -> Result<Vec<Change>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, record_id, changed_at FROM catalog_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(seq)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Change {
+                seq: row.try_get("seq")?,
+                record_id: row.try_get("record_id")?,
+                changed_at: row.try_get("changed_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The newest change, 0 if none.
+pub async fn latest_change(db: &Db) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM catalog_changes")
+        .fetch_one(db.pool())
+        .await?;
+    row.try_get("seq")
+}
+
+/// A record as the index and the API need it.
+#[derive(Debug, Clone)]
+pub struct RecordRow {
+    pub id: String,
+    pub data: String,
+}
+
+/// One record.
+pub async fn get_record(db: &Db, id: &str) -> Result<Option<RecordRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, data FROM catalog_records WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|row| {
+        Ok(RecordRow {
+            id: row.try_get("id")?,
+            data: row.try_get("data")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records by id, in no particular order.
+pub async fn get_records(db: &Db, ids: &[String]) -> Result<Vec<RecordRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = placeholders(ids.len(), 1);
+    let sql = format!("SELECT id, data FROM catalog_records WHERE id IN ({placeholders})");
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RecordRow {
+                id: row.try_get("id")?,
+                data: row.try_get("data")?,
+            })
+        })
+        .collect()
+}
+
+/// Records after `after` (by id), for a full reindex; at most `limit`.
+pub async fn records_page(db: &Db, after: &str, limit: i64) -> Result<Vec<RecordRow>, sqlx::Error> {
+    let rows = sqlx::query("SELECT id, data FROM catalog_records WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RecordRow {
+                id: row.try_get("id")?,
+                data: row.try_get("data")?,
+            })
+        })
+        .collect()
+}
+
+/// A copy as availability needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyView {
+    pub record_id: String,
+    pub library_id: String,
+    pub item_id: String,
+    pub shelf_mark: Option<String>,
+    pub status: String,
+    pub due_date: Option<String>,
+}
+
+/// The copies (withdrawn and missing excluded) of the given records; at most `limit`.
+pub async fn copies_of_records(
+    db: &Db,
+    record_ids: &[String],
+    limit: i64,
+) -> Result<Vec<CopyView>, sqlx::Error> {
+    if record_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = placeholders(record_ids.len(), 1);
+    let limit_param = record_ids.len() + 1;
+    let sql = format!(
+        "SELECT record_id, library_id, item_id, shelf_mark, status, due_date FROM catalog_copies
+         WHERE record_id IN ({placeholders}) AND status NOT IN ('withdrawn', 'missing')
+         ORDER BY record_id, library_id, item_id LIMIT ${limit_param}"
+    );
+    let mut query = sqlx::query(&sql);
+    for id in record_ids {
+        query = query.bind(id);
+    }
+    let rows = query.bind(limit).fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CopyView {
+                record_id: row.try_get("record_id")?,
+                library_id: row.try_get("library_id")?,
+                item_id: row.try_get("item_id")?,
+                shelf_mark: row.try_get("shelf_mark")?,
+                status: row.try_get("status")?,
+                due_date: row.try_get("due_date")?,
+            })
+        })
+        .collect()
+}
+
+/// (record, library, municipality) for every record in `ids` with a copy that is not withdrawn.
+pub async fn holdings_of_records(
+    db: &Db,
+    ids: &[String],
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = placeholders(ids.len(), 1);
+    let sql = format!(
+        "SELECT DISTINCT record_id, library_id, municipality FROM catalog_copies
+         WHERE record_id IN ({placeholders}) AND status NOT IN ('withdrawn', 'missing')"
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("record_id")?,
+                row.try_get("library_id")?,
+                row.try_get("municipality")?,
+            ))
+        })
+        .collect()
+}
+
+/// Sets a copy's live status; returns its record id, or `None` if the copy does not exist in
+/// that library of that municipality.
+pub async fn set_copy_status(
+    db: &Db,
+    municipality: &str,
+    library_id: &str,
+    item_id: &str,
+    status: &str,
+    due_date: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let row = sqlx::query(
+        "UPDATE catalog_copies SET status = $1, due_date = $2, updated_at = $3
+         WHERE library_id = $4 AND item_id = $5 AND municipality = $6 RETURNING record_id",
+    )
+    .bind(status)
+    .bind(due_date)
+    .bind(now_ms())
+    .bind(library_id)
+    .bind(item_id)
+    .bind(municipality)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let record_id: Option<String> = row.map(|row| row.try_get("record_id")).transpose()?;
+    if let Some(record_id) = &record_id {
+        record_change(&mut tx, record_id).await?;
+    }
+    tx.commit().await?;
+    Ok(record_id)
+}
+
+/// `$first, $first+1, …` for `count` parameters.
+fn placeholders(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

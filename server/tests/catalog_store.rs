@@ -1,0 +1,280 @@
+//! The catalogue store and import pipeline against a real database: `scripts/test` runs it on
+//! SQLite and again on PostgreSQL (`SPORTELLO_TEST_PG_URL`).
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use common::TestDb;
+use sportello_core::api::ImportSummary;
+use sportello_core::catalog::InputFormat;
+use sportello_server::catalog::import::{ImportOptions, import_files};
+use sportello_server::catalog::index::SearchIndex;
+use sportello_server::catalog::store;
+use sportello_server::db::Db;
+use sportello_server::{demo, tenant};
+
+async fn migrated() -> (TestDb, Db) {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    tenant::load_reference_data(&db).await.unwrap();
+    demo::load_libraries(&db).await.unwrap();
+    (test_db, db)
+}
+
+async fn options(db: &Db, library: &str) -> ImportOptions {
+    ImportOptions {
+        library: store::get_library(db, library).await.unwrap().unwrap(),
+        format: InputFormat::Auto,
+        holdings: Vec::new(),
+        code_map: std::collections::HashMap::new(),
+    }
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, content: &str) -> (PathBuf, String) {
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    (path, name.to_owned())
+}
+
+/// A MARCXML record with Koha items (952): $p barcode, $q due date, $0 withdrawn.
+fn koha(id: &str, title: &str, deleted: bool, items: &[(&str, Option<&str>)]) -> String {
+    let status = if deleted { 'd' } else { 'n' };
+    let mut xml = format!(
+        r#"<record><leader>00000{status}am a2200000 a 4500</leader><controlfield tag="001">{id}</controlfield>
+        <controlfield tag="008">970205s1996    it            000 0 ita  </controlfield>
+        <datafield tag="100" ind1="1" ind2=" "><subfield code="a">Calvino, Italo</subfield></datafield>
+        <datafield tag="245" ind1="1" ind2="3"><subfield code="a">{title}</subfield></datafield>"#
+    );
+    for (barcode, due) in items {
+        let due = due
+            .map(|d| format!(r#"<subfield code="q">{d}</subfield>"#))
+            .unwrap_or_default();
+        let _ = write!(
+            xml,
+            r#"<datafield tag="952" ind1=" " ind2=" "><subfield code="a">GE</subfield><subfield code="p">{barcode}</subfield>{due}</datafield>"#
+        );
+    }
+    xml.push_str("</record>");
+    xml
+}
+
+async fn run(db: &Db, options: &ImportOptions, file: &(PathBuf, String)) -> ImportSummary {
+    let mut summary = ImportSummary::default();
+    import_files(db, options, std::slice::from_ref(file), &mut summary)
+        .await
+        .unwrap();
+    summary
+}
+
+async fn copies(db: &Db, title_key: &str) -> Vec<store::CopyView> {
+    let rows: Vec<String> = sqlx::query_scalar("SELECT id FROM catalog_records WHERE merge_key LIKE $1")
+        .bind(format!("%{title_key}%"))
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let mut all: Vec<store::CopyView> = Vec::new();
+    for id in rows {
+        let list: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT library_id, item_id, status FROM catalog_copies WHERE record_id = $1 ORDER BY item_id",
+        )
+        .bind(&id)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        all.extend(
+            list.into_iter()
+                .map(|(library_id, item_id, status)| store::CopyView {
+                    record_id: id.clone(),
+                    library_id,
+                    item_id,
+                    shelf_mark: None,
+                    status,
+                    due_date: None,
+                }),
+        );
+    }
+    all
+}
+
+#[tokio::test]
+async fn reimports_upsert_withdraw_copies_and_delete_records() {
+    let (_t, db) = migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let berio = options(&db, "ge-berio").await;
+    let first = write(
+        &dir,
+        "a.xml",
+        &format!(
+            "<collection>{}{}</collection>",
+            koha(
+                "K1",
+                "Il barone rampante",
+                false,
+                &[("B1", None), ("B2", Some("2026-12-01"))]
+            ),
+            koha("K2", "Le città invisibili", false, &[("B3", None)])
+        ),
+    );
+    let summary = run(&db, &berio, &first).await;
+    assert_eq!(
+        (summary.read, summary.imported, summary.copies),
+        (2, 2, 3),
+        "{summary:?}"
+    );
+    let before = store::latest_change(&db).await.unwrap();
+    assert!(before >= 2, "changes recorded for the index");
+    let list = copies(&db, "baronerampante").await;
+    assert_eq!(
+        list.iter().map(|c| c.status.as_str()).collect::<Vec<_>>(),
+        ["on_shelf", "on_loan"]
+    );
+
+    // The same file: nothing changes, no new change rows.
+    let again = run(&db, &berio, &first).await;
+    assert_eq!((again.imported, again.updated, again.unchanged), (0, 0, 2));
+    assert_eq!(store::latest_change(&db).await.unwrap(), before);
+
+    // B2 dropped from the export: withdrawn, not deleted; K2 deleted at the source.
+    let second = write(
+        &dir,
+        "b.xml",
+        &format!(
+            "<collection>{}{}</collection>",
+            koha("K1", "Il barone rampante", false, &[("B1", None)]),
+            koha("K2", "Le città invisibili", true, &[])
+        ),
+    );
+    let summary = run(&db, &berio, &second).await;
+    assert_eq!(
+        (summary.updated, summary.deleted, summary.withdrawn),
+        (1, 1, 1),
+        "{summary:?}"
+    );
+    let list = copies(&db, "baronerampante").await;
+    assert_eq!(
+        list.iter()
+            .map(|c| (c.item_id.as_str(), c.status.as_str()))
+            .collect::<Vec<_>>(),
+        [("B1", "on_shelf"), ("B2", "withdrawn")]
+    );
+    assert!(
+        copies(&db, "cittainvisibili").await.is_empty(),
+        "the deleted record and its copies are gone"
+    );
+    let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_records")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(remaining, 1);
+    assert!(store::latest_change(&db).await.unwrap() > before);
+}
+
+#[tokio::test]
+async fn one_edition_held_by_two_libraries_is_one_record() {
+    let (_t, db) = migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        &dir,
+        "a.xml",
+        &format!(
+            "<collection>{}</collection>",
+            koha("X1", "Il sentiero dei nidi di ragno", false, &[("C1", None)])
+        ),
+    );
+    run(&db, &options(&db, "ge-berio").await, &file).await;
+    // Another library, its own record id for the same edition (same title, author, year).
+    let other = write(
+        &dir,
+        "b.xml",
+        &format!(
+            "<collection>{}</collection>",
+            koha("Z9", "Il sentiero dei nidi di ragno", false, &[("C1", None)])
+        ),
+    );
+    let summary = run(&db, &options(&db, "ge-lercari").await, &other).await;
+    assert_eq!(summary.imported, 1);
+    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_records")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(records, 1, "merged by title/author/year");
+    let list = copies(&db, "sentiero").await;
+    let mut libraries: Vec<_> = list.iter().map(|c| c.library_id.as_str()).collect();
+    libraries.sort_unstable();
+    assert_eq!(
+        libraries,
+        ["ge-berio", "ge-lercari"],
+        "same barcode in two libraries: two copies"
+    );
+}
+
+#[tokio::test]
+async fn bad_records_are_skipped_and_the_batch_goes_on() {
+    let (_t, db) = migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let berio = options(&db, "ge-berio").await;
+    let mixed = write(
+        &dir,
+        "mixed.xml",
+        &format!(
+            "<collection>{}<record><leader>bad</leader></record>{}<record><leader>00000nam a2200000 a 4500</leader></record></collection>",
+            koha("G1", "Marcovaldo", false, &[]),
+            koha("G2", "Palomar", false, &[])
+        ),
+    );
+    let summary = run(&db, &berio, &mixed).await;
+    assert_eq!(
+        (summary.read, summary.imported, summary.skipped),
+        (4, 2, 2),
+        "{summary:?}"
+    );
+    assert!(summary.issues[0].reason.contains("24"), "{:?}", summary.issues);
+    assert!(
+        summary.issues[1].reason.contains("control number"),
+        "{:?}",
+        summary.issues
+    );
+    assert_eq!(summary.issues[1].index, 4);
+}
+
+#[tokio::test]
+async fn the_index_rebuilds_and_follows_changes() {
+    let (_t, db) = migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let berio = options(&db, "ge-berio").await;
+    let file = write(
+        &dir,
+        "a.xml",
+        &format!(
+            "<collection>{}</collection>",
+            koha("I1", "Lezioni americane", false, &[("L1", None)])
+        ),
+    );
+    run(&db, &berio, &file).await;
+    let index_dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(index_dir.path()).unwrap();
+    index.sync(&db).await.unwrap();
+    assert_eq!(index.searcher().num_docs(), 1);
+    assert_eq!(index.applied(), store::latest_change(&db).await.unwrap());
+    let more = write(
+        &dir,
+        "b.xml",
+        &format!(
+            "<collection>{}</collection>",
+            koha("I2", "Se una notte d'inverno un viaggiatore", false, &[])
+        ),
+    );
+    run(&db, &berio, &more).await;
+    index.sync(&db).await.unwrap();
+    assert_eq!(index.searcher().num_docs(), 2);
+    drop(index);
+    // Reopened: it resumes from its committed sequence number, and a rebuild gives the same.
+    let index = SearchIndex::open(index_dir.path()).unwrap();
+    assert_eq!(index.applied(), store::latest_change(&db).await.unwrap());
+    assert_eq!(index.rebuild(&db).await.unwrap(), 2);
+    assert_eq!(index.searcher().num_docs(), 2);
+}
