@@ -11,12 +11,11 @@
 #
 # Knobs (environment): BENCH_RECORDS (default 1000000), BENCH_COPIES_PER_RECORD (3),
 # BENCH_LIBRARIES (120), BENCH_CLIENTS (64), BENCH_DURATION (seconds per load run, 20),
-# BENCH_PYMARC_RECORDS (records both parsers read, 50000).
+# BENCH_PYMARC_RECORDS (records both parsers read, 50000), BENCH_PROFILE (release; `debug` only
+# to try the script quickly).
 set -euo pipefail
-
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-
 
 records="${BENCH_RECORDS:-1000000}"
 copies="${BENCH_COPIES_PER_RECORD:-3}"
@@ -24,6 +23,7 @@ libraries="${BENCH_LIBRARIES:-120}"
 clients="${BENCH_CLIENTS:-64}"
 duration="${BENCH_DURATION:-20}"
 pymarc_records="${BENCH_PYMARC_RECORDS:-50000}"
+profile="${BENCH_PROFILE:-release}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -40,10 +40,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "build (release)"
-cargo build --quiet --release --locked -p sportello-server
-cargo build --quiet --release --locked -p sportello-core --example marc_dump
-bin="$root/target/release/sportello"
+step "build ($profile)"
+if [[ "$profile" == release ]]; then
+    cargo build --quiet --release --locked -p sportello-server
+    cargo build --quiet --release --locked -p sportello-core --example marc_dump
+else
+    cargo build --quiet --locked -p sportello-server
+    cargo build --quiet --locked -p sportello-core --example marc_dump
+fi
+bin="$root/target/$profile/sportello"
 venv="${SPORTELLO_TEST_VENV:-$root/target/test-venv}"
 if ! "$venv/bin/python" -c 'import pymarc' 2>/dev/null; then
     python3 -m venv "$venv"
@@ -78,7 +83,7 @@ for lib in libs:
 EOF
 while read -r pair; do maps+=(--map "$pair"); done < <(python3 -c '
 import json, sys
-for lib in json.load(open(sys.argv[1])): print(f"{lib[\"code\"]}={lib[\"id\"]}")' "$work/synth/libraries.json")
+for lib in json.load(open(sys.argv[1])): print(lib["code"] + "=" + lib["id"])' "$work/synth/libraries.json")
 
 step "import (CLI, end to end into the database)"
 start_ns=$(date +%s%N)
@@ -167,9 +172,11 @@ for path in glob.glob(f"{sys.argv[1]}/pglog*"):
         if len(parts) > 2:
             lat.append(int(parts[2]) / 1000)
 lat.sort()
-tps = [l for l in open(f"{sys.argv[1]}/pgbench.txt") if l.startswith("tps")]
+import re
+text = open(f"{sys.argv[1]}/pgbench.txt").read()
+tps = re.search(r"tps = ([0-9.]+)", text)
 pick = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else float("nan")
-print(f"RESULT requests={len(lat)} p50_ms={pick(0.5):.2f} p99_ms={pick(0.99):.2f} tps_line={tps[0].strip() if tps else 'n/a'}")
+print(f"RESULT requests={len(lat)} p50_ms={pick(0.5):.2f} p99_ms={pick(0.99):.2f} tps={tps.group(1) if tps else 'nan'}")
 EOF
 
 step "MARC parsing: ours vs pymarc on the same $pymarc_records records"
@@ -183,7 +190,7 @@ while count < n:
     end, count = nxt + 1, count + 1
 open(sys.argv[2], "wb").write(data[:end])
 EOF
-ours_s="$("$root/target/release/examples/marc_dump" --count "$work/subset.mrc" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')"
+ours_s="$("$root/target/$profile/examples/marc_dump" --count "$work/subset.mrc" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')"
 pymarc_s="$("$venv/bin/python" - "$work/subset.mrc" <<'EOF'
 import sys, time, pymarc
 start = time.perf_counter()
@@ -206,10 +213,10 @@ def result(name):
 s, a, p = result("search"), result("availability"), result("pg")
 rps = lambda r: int(r["requests"]) / float(r["seconds"])
 summary = open(f"{work}/import.txt").read().strip()
-pg_tps = float(re.search(r"tps = ([0-9.]+)", p["tps_line"]).group(1)) if "tps =" in p["tps_line"] else float("nan")
+pg_tps = float(p["tps"])
 print()
 print("=== scripts/bench catalog ===")
-print(f"catalogue: {int(records):,} records (synthetic, deterministic), copies/record {open(work + '/synth/libraries.json').read().count('bench-') and ''}see import line")
+print(f"catalogue: {int(records):,} records (synthetic, deterministic) in {open(work + '/synth/libraries.json').read().count('bench-')} libraries")
 print(f"import: {summary}")
 print(f"import end to end (CLI into SQLite): {int(records) / (int(import_ns) / 1e9):,.0f} records/s; searchable after {int(indexed_ns) / 1e9:.1f} s")
 print(f"index size {index_size}, database {db_size}; server RSS {int(rss) // 1024} MiB after import, {int(rss_after) // 1024} MiB after load")

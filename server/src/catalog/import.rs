@@ -236,7 +236,7 @@ async fn write(
         summary.unchanged += 1;
         return Ok(());
     }
-    let record_id = store::ensure_record(tx, &prepared.merge_key, &prepared.data).await?;
+    let (record_id, created) = store::ensure_record(tx, &prepared.merge_key, &prepared.data).await?;
     store::upsert_source(
         tx,
         &library.id,
@@ -253,18 +253,25 @@ async fn write(
         .iter()
         .map(|c| (c.library_id.clone(), c.item_id.clone()))
         .collect();
-    for (library_id, item_id, status) in store::copies_of_source(tx, &library.id, &prepared.source_id).await?
-    {
-        if status != "withdrawn" && !keep.contains(&(library_id.clone(), item_id.clone())) {
-            store::withdraw_copy(tx, &library_id, &item_id).await?;
-            summary.withdrawn += 1;
+    // A source imported for the first time has no earlier copies to withdraw.
+    if state.is_some() {
+        for (library_id, item_id, status) in
+            store::copies_of_source(tx, &library.id, &prepared.source_id).await?
+        {
+            if status != "withdrawn" && !keep.contains(&(library_id.clone(), item_id.clone())) {
+                store::withdraw_copy(tx, &library_id, &item_id).await?;
+                summary.withdrawn += 1;
+            }
         }
     }
     for copy in &copies {
         store::upsert_copy(tx, copy, &library.id, &prepared.source_id, &record_id).await?;
         summary.copies += 1;
     }
-    recompute(tx, &record_id).await?;
+    // A record created by this very source already holds exactly its data.
+    if !(created && state.is_none()) {
+        recompute(tx, &record_id).await?;
+    }
     if let Some(old) = state.as_ref().filter(|s| s.record_id != record_id) {
         recompute(tx, &old.record_id).await?;
         changed.insert(old.record_id.clone());

@@ -37,6 +37,8 @@ pub const ANALYZER: &str = "it_folded";
 const GAP_GRACE_MS: i64 = 30_000;
 /// Records fetched and indexed per step.
 const CHUNK: usize = 500;
+/// Changes applied per commit: commits are the expensive part of catching up on a big import.
+const CHANGES_PER_PASS: i64 = 20_000;
 /// Memory budget of the index writer.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 
@@ -253,7 +255,7 @@ impl SearchIndex {
         let mut total = 0;
         loop {
             let from = self.applied.load(Ordering::SeqCst);
-            let changes = store::changes_after(db, from, 5_000).await?;
+            let changes = store::changes_after(db, from, CHANGES_PER_PASS).await?;
             if changes.is_empty() {
                 break;
             }
@@ -279,7 +281,7 @@ impl SearchIndex {
             }
             commit(&mut writer, watermark)?;
             self.applied.store(watermark, Ordering::SeqCst);
-            let fetched_all = changes.len() < 5_000;
+            let fetched_all = i64::try_from(changes.len()).unwrap_or(i64::MAX) < CHANGES_PER_PASS;
             if watermark < changes.last().map_or(from, |c| c.seq) || fetched_all {
                 // Either a young gap holds the watermark back (retry on the next pass) or there
                 // is nothing more to read.

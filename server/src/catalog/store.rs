@@ -155,14 +155,15 @@ pub async fn source_state(
     .transpose()
 }
 
-/// The id of the record with `merge_key`, creating it (with `data`) if there is none.
+/// The id of the record with `merge_key`, creating it (with `data`) if there is none; the flag
+/// says whether it was created now.
 pub async fn ensure_record(
     tx: &mut Transaction<'_, Any>,
     merge_key: &str,
     data: &str,
-) -> Result<String, sqlx::Error> {
+) -> Result<(String, bool), sqlx::Error> {
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO catalog_records (id, merge_key, data, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (merge_key) DO NOTHING",
     )
@@ -171,12 +172,17 @@ pub async fn ensure_record(
     .bind(data)
     .bind(now_ms())
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected()
+        > 0;
+    if inserted {
+        return Ok((id, true));
+    }
     let row = sqlx::query("SELECT id FROM catalog_records WHERE merge_key = $1")
         .bind(merge_key)
         .fetch_one(&mut **tx)
         .await?;
-    row.try_get("id")
+    Ok((row.try_get("id")?, false))
 }
 
 /// Inserts or replaces one source record.
@@ -527,7 +533,7 @@ pub async fn holdings_of_records(
     let placeholders = placeholders(ids.len(), 1);
     let sql = format!(
         "SELECT DISTINCT record_id, library_id, municipality FROM catalog_copies
-         WHERE record_id IN ({placeholders}) AND status NOT IN ('withdrawn', 'missing')"
+         WHERE record_id IN ({placeholders}) AND status NOT IN ('withdrawn', 'missing') LIMIT 1000000"
     );
     let mut query = sqlx::query(&sql);
     for id in ids {
