@@ -153,7 +153,11 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         include_str!("../migrations/sqlite/0001_foundation.sql"),
     ),
     (2, "notify", include_str!("../migrations/sqlite/0002_notify.sql")),
-    (3, "catalog", include_str!("../migrations/sqlite/0003_catalog.sql")),
+    (
+        3,
+        "catalog",
+        include_str!("../migrations/sqlite/0003_catalog.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
