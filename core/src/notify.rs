@@ -15,8 +15,13 @@ pub enum NotifyError {
     #[error("`{0}` is not a time of day (HH:MM)")]
     MalformedTime(String),
     /// Not a subject of 1..=120 characters and a body of at most 10,000.
-    #[error("{0}")]
-    MalformedMessage(&'static str),
+    #[error("{reason}")]
+    MalformedMessage {
+        /// The part at fault: `subject` or `body`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 /// What a message is about; people choose the topics they receive pushes for.
@@ -150,14 +155,16 @@ impl QuietHours {
 pub fn validate_message(subject: &str, body: &str) -> Result<(), NotifyError> {
     let subject_chars = subject.trim().chars().count();
     if subject_chars == 0 || subject_chars > 120 {
-        return Err(NotifyError::MalformedMessage(
-            "the subject must have 1 to 120 characters",
-        ));
+        return Err(NotifyError::MalformedMessage {
+            field: "subject",
+            reason: "the subject must have 1 to 120 characters",
+        });
     }
     if body.chars().count() > 10_000 {
-        return Err(NotifyError::MalformedMessage(
-            "the body must have at most 10,000 characters",
-        ));
+        return Err(NotifyError::MalformedMessage {
+            field: "body",
+            reason: "the body must have at most 10,000 characters",
+        });
     }
     Ok(())
 }
@@ -275,6 +282,13 @@ mod tests {
         assert!(validate_message("Allerta arancione", "Chiudete le finestre.").is_ok());
         assert!(validate_message("  ", "x").is_err());
         assert!(validate_message(&"a".repeat(121), "x").is_err());
-        assert!(validate_message("ok", &"b".repeat(10_001)).is_err());
+        assert!(matches!(
+            validate_message("ok", &"b".repeat(10_001)),
+            Err(NotifyError::MalformedMessage { field: "body", .. })
+        ));
+        assert!(matches!(
+            validate_message("", "x"),
+            Err(NotifyError::MalformedMessage { field: "subject", .. })
+        ));
     }
 }

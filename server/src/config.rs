@@ -145,8 +145,12 @@ pub struct NotifyConfig {
     pub allow_insecure_endpoints: bool,
     /// Pushes claimed per round.
     pub batch_size: u32,
-    /// Pushes in flight at once per instance.
+    /// Pushes in flight at once per round.
     pub concurrency: usize,
+    /// Rounds (claimed batches) in flight at once per instance. More than one overlaps the
+    /// database work of a batch with the network time of another; the at-least-once window after
+    /// a crash grows to `rounds_in_flight × batch_size` pushes.
+    pub rounds_in_flight: usize,
     /// Idle wait between polls, milliseconds.
     pub poll_interval_ms: u64,
     /// How long a claimed push is reserved for the worker that claimed it, seconds. A worker
@@ -194,6 +198,7 @@ impl Default for NotifyConfig {
             allow_insecure_endpoints: false,
             batch_size: 256,
             concurrency: 64,
+            rounds_in_flight: 2,
             poll_interval_ms: 500,
             lease_secs: 60,
             ttl_secs: 7 * 24 * 3600,

@@ -504,9 +504,7 @@ impl From<crate::notify::NotifyError> for ApiError {
     fn from(error: crate::notify::NotifyError) -> Self {
         use crate::notify::NotifyError;
         match error {
-            NotifyError::Invalid { field, reason } => {
-                ApiError::field(field, Message::new(reason.clone(), reason))
-            }
+            NotifyError::Invalid { field, it, en } => ApiError::field(field, Message::new(it, en)),
             NotifyError::TooManyDevices => ApiError::field(
                 "device",
                 Message::new(

@@ -44,8 +44,12 @@ pub enum Delivery {
 /// Why a notification request is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    #[error("{field}: {en}")]
+    Invalid {
+        field: &'static str,
+        it: String,
+        en: String,
+    },
     #[error("too many devices")]
     TooManyDevices,
     #[error("not found")]
@@ -56,10 +60,23 @@ pub enum NotifyError {
     Database(#[from] sqlx::Error),
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> NotifyError {
+/// An ISTAT code of an alert area.
+fn parse_area(code: &str) -> Result<IstatCode, NotifyError> {
+    IstatCode::parse(code).map_err(|e| {
+        invalid(
+            "municipalities",
+            format!("Codice ISTAT non valido: {e}"),
+            format!("Invalid ISTAT code: {e}"),
+        )
+    })
+}
+
+/// A refused field, with the reason in Italian and in English.
+fn invalid(field: &'static str, it: impl Into<String>, en: impl Into<String>) -> NotifyError {
     NotifyError::Invalid {
         field,
-        reason: reason.into(),
+        it: it.into(),
+        en: en.into(),
     }
 }
 
@@ -123,11 +140,21 @@ impl Notifier {
 
     /// Checks a Web Push endpoint: https (unless allowed for simulators) and an allowed host.
     pub fn check_endpoint(&self, endpoint: &str) -> Result<url::Url, NotifyError> {
-        let url = url::Url::parse(endpoint).map_err(|e| invalid("endpoint", e.to_string()))?;
+        let url = url::Url::parse(endpoint).map_err(|e| {
+            invalid(
+                "endpoint",
+                format!("Indirizzo non valido: {e}"),
+                format!("Invalid address: {e}"),
+            )
+        })?;
         let scheme_ok =
             url.scheme() == "https" || (self.config.allow_insecure_endpoints && url.scheme() == "http");
         if !scheme_ok {
-            return Err(invalid("endpoint", "push endpoints must use https"));
+            return Err(invalid(
+                "endpoint",
+                "L'indirizzo di push deve usare https.",
+                "Push endpoints must use https.",
+            ));
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let allowed =
@@ -141,7 +168,8 @@ impl Notifier {
         if !allowed {
             return Err(invalid(
                 "endpoint",
-                format!("push service `{host}` is not allowed"),
+                format!("Il servizio di push `{host}` non è ammesso."),
+                format!("Push service `{host}` is not allowed."),
             ));
         }
         Ok(url)
@@ -158,16 +186,25 @@ impl Notifier {
                 let endpoint = registration
                     .endpoint
                     .as_deref()
-                    .ok_or_else(|| invalid("endpoint", "required"))?;
+                    .ok_or_else(|| invalid("endpoint", "Indirizzo obbligatorio.", "Required."))?;
                 if endpoint.len() > 2048 {
-                    return Err(invalid("endpoint", "at most 2048 characters"));
+                    return Err(invalid(
+                        "endpoint",
+                        "Al massimo 2048 caratteri.",
+                        "At most 2048 characters.",
+                    ));
                 }
                 self.check_endpoint(endpoint)?;
-                let keys = registration
-                    .keys
-                    .as_ref()
-                    .ok_or_else(|| invalid("keys", "p256dh and auth required"))?;
-                webpush::parse_keys(&keys.p256dh, &keys.auth).map_err(|e| invalid("keys", e.to_string()))?;
+                let keys = registration.keys.as_ref().ok_or_else(|| {
+                    invalid("keys", "Servono p256dh e auth.", "p256dh and auth are required.")
+                })?;
+                webpush::parse_keys(&keys.p256dh, &keys.auth).map_err(|e| {
+                    invalid(
+                        "keys",
+                        format!("Chiavi non valide: {e}"),
+                        format!("Invalid keys: {e}"),
+                    )
+                })?;
                 (
                     endpoint.to_owned(),
                     Some(keys.p256dh.clone()),
@@ -178,15 +215,25 @@ impl Notifier {
                 let token = registration
                     .token
                     .as_deref()
-                    .ok_or_else(|| invalid("token", "required"))?;
+                    .ok_or_else(|| invalid("token", "Token obbligatorio.", "Required."))?;
                 let valid =
                     !token.is_empty() && token.len() <= 4096 && token.bytes().all(|b| b.is_ascii_graphic());
                 if !valid {
-                    return Err(invalid("token", "1 to 4096 printable characters"));
+                    return Err(invalid(
+                        "token",
+                        "Da 1 a 4096 caratteri stampabili.",
+                        "1 to 4096 printable characters.",
+                    ));
                 }
                 (token.to_owned(), None, None)
             }
-            _ => return Err(invalid("kind", "one of webpush, fcm, apns")),
+            _ => {
+                return Err(invalid(
+                    "kind",
+                    "Uno tra webpush, fcm, apns.",
+                    "One of webpush, fcm, apns.",
+                ));
+            }
         };
         let municipalities = self
             .check_municipalities(registration.municipalities.as_deref().unwrap_or_default())
@@ -216,13 +263,21 @@ impl Notifier {
     /// Validates ISTAT codes against the served municipalities (at most all 67).
     pub async fn check_municipalities(&self, codes: &[String]) -> Result<Vec<String>, NotifyError> {
         if codes.len() > 67 {
-            return Err(invalid("municipalities", "at most 67"));
+            return Err(invalid(
+                "municipalities",
+                "Al massimo 67 comuni.",
+                "At most 67 municipalities.",
+            ));
         }
         let mut checked = Vec::with_capacity(codes.len());
         for code in codes {
-            let istat = IstatCode::parse(code).map_err(|e| invalid("municipalities", e.to_string()))?;
+            let istat = parse_area(code)?;
             if crate::tenant::store::get(&self.db, &istat).await?.is_none() {
-                return Err(invalid("municipalities", format!("no municipality {istat}")));
+                return Err(invalid(
+                    "municipalities",
+                    format!("Nessun comune {istat}."),
+                    format!("No municipality {istat}."),
+                ));
             }
             if !checked.contains(code) {
                 checked.push(code.clone());
@@ -240,17 +295,37 @@ impl Notifier {
         request: &sportello_core::api::BroadcastRequest,
     ) -> Result<(String, u64, u64), NotifyError> {
         if request.municipalities.is_empty() {
-            return Err(invalid("municipalities", "at least one"));
+            return Err(invalid(
+                "municipalities",
+                "Almeno un comune.",
+                "At least one municipality.",
+            ));
         }
         let topic: Topic = request
             .topic
             .parse()
-            .map_err(|e: sportello_core::notify::NotifyError| invalid("topic", e.to_string()))?;
-        sportello_core::notify::validate_message(&request.subject, &request.body)
-            .map_err(|e| invalid("subject", e.to_string()))?;
+            .map_err(|e: sportello_core::notify::NotifyError| {
+                invalid(
+                    "topic",
+                    format!("Argomento non valido: {e}"),
+                    format!("Invalid topic: {e}"),
+                )
+            })?;
+        sportello_core::notify::validate_message(&request.subject, &request.body).map_err(|e| match e {
+            sportello_core::notify::NotifyError::MalformedMessage { field: "body", .. } => invalid(
+                "body",
+                "Il testo può avere al massimo 10.000 caratteri.",
+                "The body may have at most 10,000 characters.",
+            ),
+            other => invalid(
+                "subject",
+                "L'oggetto deve avere da 1 a 120 caratteri.",
+                format!("The subject must have 1 to 120 characters ({other})."),
+            ),
+        })?;
         let municipalities = self.check_municipalities(&request.municipalities).await?;
         for code in &municipalities {
-            let istat = IstatCode::parse(code).map_err(|e| invalid("municipalities", e.to_string()))?;
+            let istat = parse_area(code)?;
             if !works_in(roles, &istat) {
                 return Err(NotifyError::Forbidden);
             }
@@ -454,24 +529,42 @@ impl Notifier {
         Ok(claimed)
     }
 
-    /// The delivery loop: runs until `stop` turns true, then finishes the round in hand.
+    /// The delivery loop: keeps up to `rounds_in_flight` rounds going, so claiming and recording
+    /// one batch overlaps with the network time of another; runs until `stop` turns true, then
+    /// finishes the rounds in hand.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let idle = Duration::from_millis(self.config.poll_interval_ms);
-        loop {
-            if *stop.borrow() {
-                break;
+        let rounds_in_flight = self.config.rounds_in_flight.max(1);
+        let mut rounds = tokio::task::JoinSet::new();
+        // Whether the latest round found nothing due: then wait to be woken instead of polling.
+        let mut drained = false;
+        while !*stop.borrow() {
+            while !drained && rounds.len() < rounds_in_flight {
+                let notifier = Arc::clone(&self);
+                rounds.spawn(async move { notifier.deliver_due().await });
             }
-            match self.deliver_due().await {
-                Ok(claimed) if claimed > 0 => continue,
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "push delivery round failed"),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(idle) => {}
-                () = self.wake.notified() => {}
-                _ = stop.changed() => {}
-            }
+            let Some(finished) = rounds.join_next().await else {
+                tokio::select! {
+                    () = tokio::time::sleep(idle) => {}
+                    () = self.wake.notified() => {}
+                    _ = stop.changed() => {}
+                }
+                drained = false;
+                continue;
+            };
+            drained = match finished {
+                Ok(Ok(claimed)) => claimed == 0,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "push delivery round failed");
+                    true
+                }
+                Err(error) => {
+                    tracing::error!(%error, "push delivery round panicked");
+                    true
+                }
+            };
         }
+        while rounds.join_next().await.is_some() {}
     }
 }
 

@@ -542,16 +542,32 @@ pub async fn record_outcomes(
     outcomes: &[(String, Outcome)],
     gone_devices: &[String],
 ) -> Result<(), sqlx::Error> {
+    // Sent is the common outcome: one statement per chunk instead of one per push keeps the
+    // transaction short, which is what bounds throughput on SQLite's single writer.
+    const SENT_CHUNK: usize = 500;
     let now = now_ms();
     let mut tx = db.pool().begin().await?;
+    let sent: Vec<&str> = outcomes
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, Outcome::Sent))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    for chunk in sent.chunks(SENT_CHUNK) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "UPDATE push_outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
+             WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut update = sqlx::query(&sql).bind(now);
+        for id in chunk {
+            update = update.bind(*id);
+        }
+        update.execute(&mut *tx).await?;
+    }
     for (id, outcome) in outcomes {
         let query = match outcome {
-            Outcome::Sent => sqlx::query(
-                "UPDATE push_outbox SET status = 'sent', sent_at = $2, lease_until = NULL, last_error = NULL
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(now),
+            Outcome::Sent => continue,
             Outcome::Retry { at, error } => sqlx::query(
                 "UPDATE push_outbox SET next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $1",
             )
