@@ -6,7 +6,9 @@ Writes, for a given number of records and libraries:
 - libraries.json: the libraries (id, municipality, coordinates near the municipality's point);
 - records.tsv: the same records as text (id, title, author, subject, publisher, ISBN), for the
   PostgreSQL full-text comparison;
-- queries.txt: the fixed query mix (one query string per line, URL-encoded values).
+- queries.txt: the fixed query mix (one query string per line, URL-encoded values): 200
+  searches that repeat, as popular searches do;
+- queries_unique.txt: 20,000 different searches, none repeated, so no answer cache helps.
 
 Same arguments, same bytes: the random generator is seeded.
 
@@ -121,6 +123,23 @@ def main():
         near = f"{44.40 + rng.uniform(-0.05, 0.05):.4f},{8.93 + rng.uniform(-0.1, 0.3):.4f}"
         queries.append(f"q={urllib.parse.quote(q)}&near={near}&limit=20")
     (out / "queries.txt").write_text("\n".join(queries) + "\n")
+    unique, seen = [], set()
+    while len(unique) < 20000:
+        kind = len(unique) % 4
+        if kind == 0:
+            q = " ".join(rng.sample(WORDS, 2))
+        elif kind == 1:
+            q = f"{rng.choice(SURNAMES)} {rng.choice(WORDS)}"
+        elif kind == 2:
+            q = isbn13(rng.randrange(n))
+        else:
+            q = " ".join(rng.sample(WORDS, 3))
+        if q in seen:
+            continue
+        seen.add(q)
+        near = f"{44.40 + rng.uniform(-0.05, 0.05):.4f},{8.93 + rng.uniform(-0.1, 0.3):.4f}"
+        unique.append(f"q={urllib.parse.quote(q)}&near={near}&limit=20")
+    (out / "queries_unique.txt").write_text("\n".join(unique) + "\n")
 
 
 if __name__ == "__main__":

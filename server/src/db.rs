@@ -220,6 +220,31 @@ pub fn now_ms() -> i64 {
     i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// Most bind parameters one statement carries: under SQLite's limit (32,766) and PostgreSQL's
+/// (65,535), so multi-row statements are chunked to this.
+pub const MAX_BINDS: usize = 30_000;
+
+/// `($1, $2), ($3, $4), …`: the VALUES list of a multi-row statement with `rows` rows of
+/// `columns` parameters, numbered from `$1`.
+pub fn values_list(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(row * columns + column + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// Whether a database error is a unique-constraint violation (the same on both backends).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -213,6 +213,86 @@ async fn one_edition_held_by_two_libraries_is_one_record() {
 }
 
 #[tokio::test]
+async fn one_batch_with_repeats_merges_and_deletions_ends_as_if_written_in_order() {
+    let (_t, db) = migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    // In one file (one batch): R1 twice (the second listing wins), two source records of the
+    // same edition (merged into one record), a record deleted and listed again after, and a
+    // barcode listed by two records (the later one keeps it).
+    let file = write(
+        &dir,
+        "a.xml",
+        &format!(
+            "<collection>{}{}{}{}{}{}{}{}</collection>",
+            koha(
+                "R1",
+                "Il castello dei destini incrociati",
+                false,
+                &[("M1", None), ("M2", None)]
+            ),
+            koha("S1", "La giornata d'uno scrutatore", false, &[("P1", None)]),
+            koha("S2", "La giornata d'uno scrutatore", false, &[("P2", None)]),
+            koha("D1", "Le cosmicomiche", true, &[]),
+            koha("D1", "Le cosmicomiche", false, &[("L1", None)]),
+            koha(
+                "R1",
+                "Il castello dei destini incrociati",
+                false,
+                &[("M1", Some("2026-12-24"))]
+            ),
+            koha("T1", "Il cavaliere inesistente", false, &[("SHARED", None)]),
+            koha("T2", "La speculazione edilizia", false, &[("SHARED", None)]),
+        ),
+    );
+    let summary = run(&db, &options(&db, "ge-berio").await, &file).await;
+    assert_eq!(summary.read, 8, "{summary:?}");
+    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_records")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        records, 5,
+        "castello, giornata (merged), cosmicomiche, cavaliere, speculazione"
+    );
+    let castello = copies(&db, "castello").await;
+    assert_eq!(
+        castello
+            .iter()
+            .map(|c| (c.item_id.as_str(), c.status.as_str()))
+            .collect::<Vec<_>>(),
+        [("M1", "on_loan"), ("M2", "withdrawn")],
+        "the second listing of R1 is the one that counts"
+    );
+    let giornata = copies(&db, "giornata").await;
+    assert_eq!(
+        giornata.iter().map(|c| c.item_id.as_str()).collect::<Vec<_>>(),
+        ["P1", "P2"],
+        "two sources of one edition: one record with both copies"
+    );
+    assert_eq!(
+        copies(&db, "cosmicomiche").await.len(),
+        1,
+        "deleted, then listed again"
+    );
+    assert!(copies(&db, "cavaliere").await.is_empty());
+    assert_eq!(
+        copies(&db, "speculazione")
+            .await
+            .iter()
+            .map(|c| c.item_id.as_str())
+            .collect::<Vec<_>>(),
+        ["SHARED"],
+        "a barcode listed twice belongs to the later record"
+    );
+    // Every record of the batch is in the change sequence the index follows.
+    let changed: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT record_id) FROM catalog_changes")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert!(changed >= 5, "{changed}");
+}
+
+#[tokio::test]
 async fn bad_records_are_skipped_and_the_batch_goes_on() {
     let (_t, db) = migrated().await;
     let dir = tempfile::tempdir().unwrap();

@@ -72,18 +72,16 @@ pub async fn import_files(
         while let Some(batch) = receiver.recv().await {
             let mut changed = HashSet::new();
             let mut tx = db.pool().begin().await?;
+            let mut records = Vec::with_capacity(batch.len());
             for item in batch {
                 summary.read += 1;
                 match item {
                     Item::Issue(issue) => add_issue(summary, issue),
-                    Item::Record(prepared) => {
-                        write(&mut tx, options, &prepared, summary, &mut changed).await?;
-                    }
+                    Item::Record(prepared) => records.push(*prepared),
                 }
             }
-            for record_id in &changed {
-                store::record_change(&mut tx, record_id).await?;
-            }
+            write_batch(&mut tx, options, &records, summary, &mut changed).await?;
+            store::record_changes(&mut tx, &changed).await?;
             tx.commit().await?;
             all_changed.extend(changed);
         }
@@ -209,6 +207,91 @@ fn fingerprint(prepared: &Prepared) -> String {
     format!("{:x}", hasher.finalize())
 }
 
+/// Writes one batch. Source records seen for the first time (the bulk of a first import) go
+/// in with a few multi-row statements; updates, deletions and a source listed twice in the
+/// batch go one by one, in file order, after them, which gives the same result as writing
+/// every record in order.
+async fn write_batch(
+    tx: &mut Transaction<'_, Any>,
+    options: &ImportOptions,
+    records: &[Prepared],
+    summary: &mut ImportSummary,
+    changed: &mut HashSet<String>,
+) -> Result<(), CatalogError> {
+    let source_ids: Vec<&str> = records.iter().map(|p| p.source_id.as_str()).collect();
+    let states = store::source_states(tx, &options.library.id, &source_ids).await?;
+    let mut occurrences: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    for id in &source_ids {
+        *occurrences.entry(id).or_default() += 1;
+    }
+    let (fresh, rest): (Vec<&Prepared>, Vec<&Prepared>) = records.iter().partition(|p| {
+        !p.deleted && !states.contains_key(&p.source_id) && occurrences[p.source_id.as_str()] == 1
+    });
+    insert_fresh(tx, options, &fresh, summary, changed).await?;
+    for prepared in rest {
+        write(tx, options, prepared, summary, changed).await?;
+    }
+    Ok(())
+}
+
+/// Bulk path of [`write_batch`]: source records not stored before, each once in the batch.
+async fn insert_fresh(
+    tx: &mut Transaction<'_, Any>,
+    options: &ImportOptions,
+    fresh: &[&Prepared],
+    summary: &mut ImportSummary,
+    changed: &mut HashSet<String>,
+) -> Result<(), CatalogError> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let library = &options.library;
+    let keys: Vec<(&str, &str)> = fresh
+        .iter()
+        .map(|p| (p.merge_key.as_str(), p.data.as_str()))
+        .collect();
+    let records = store::ensure_records(tx, &keys).await?;
+    let fingerprints: Vec<String> = fresh.iter().map(|p| fingerprint(p)).collect();
+    let sources: Vec<store::NewSource<'_>> = fresh
+        .iter()
+        .zip(&records)
+        .zip(&fingerprints)
+        .map(|((p, (record_id, _)), fingerprint)| store::NewSource {
+            source_id: &p.source_id,
+            record_id,
+            data: &p.data,
+            fingerprint,
+        })
+        .collect();
+    store::upsert_sources(tx, &library.id, &library.municipality, &sources).await?;
+    let copies: Vec<Vec<CopyRow>> = fresh.iter().map(|p| resolve_copies(options, p)).collect();
+    let listed_copies: Vec<store::SourcedCopy<'_>> = fresh
+        .iter()
+        .zip(&records)
+        .zip(&copies)
+        .flat_map(|((p, (record_id, _)), rows)| {
+            rows.iter().map(move |copy| store::SourcedCopy {
+                copy,
+                source_id: &p.source_id,
+                record_id,
+            })
+        })
+        .collect();
+    store::upsert_copies(tx, &library.id, &listed_copies).await?;
+    summary.copies += listed_copies.len() as u64;
+    // A record this batch created holds exactly its one source's data, unless another source
+    // of the batch merged into it: every record not created by its own source is recomputed.
+    let mut recomputed = HashSet::new();
+    for (record_id, created) in &records {
+        if !created && recomputed.insert(record_id.as_str()) {
+            recompute(tx, record_id).await?;
+        }
+    }
+    summary.imported += fresh.len() as u64;
+    changed.extend(records.into_iter().map(|(id, _)| id));
+    Ok(())
+}
+
 async fn write(
     tx: &mut Transaction<'_, Any>,
     options: &ImportOptions,
@@ -330,10 +413,7 @@ fn resolve_copies(options: &ImportOptions, prepared: &Prepared) -> Vec<CopyRow> 
 async fn recompute(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<(), CatalogError> {
     let sources = store::source_data(tx, record_id).await?;
     if sources.is_empty() {
-        sqlx::query("DELETE FROM catalog_copies WHERE record_id = $1 AND status = 'withdrawn'")
-            .bind(record_id)
-            .execute(&mut **tx)
-            .await?;
+        store::delete_withdrawn_copies(tx, record_id).await?;
         store::delete_orphan_record(tx, record_id).await?;
         return Ok(());
     }

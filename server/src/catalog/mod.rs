@@ -69,6 +69,7 @@ pub type LibraryMap = Arc<HashMap<String, LibraryRow>>;
 pub struct Catalog {
     index: SearchIndex,
     libraries: RwLock<Option<(Instant, LibraryMap)>>,
+    answers: search::AnswerCache,
 }
 
 impl Catalog {
@@ -78,6 +79,7 @@ impl Catalog {
         let catalog = Self {
             index,
             libraries: RwLock::new(None),
+            answers: search::AnswerCache::default(),
         };
         catalog.index.sync(db).await?;
         Ok(catalog)
@@ -86,6 +88,11 @@ impl Catalog {
     /// The search index.
     pub fn index(&self) -> &SearchIndex {
         &self.index
+    }
+
+    /// Recent answers of the search index, per index generation.
+    pub fn answers(&self) -> &search::AnswerCache {
+        &self.answers
     }
 
     /// The library table, cached for a few seconds.

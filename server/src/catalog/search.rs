@@ -313,7 +313,7 @@ pub async fn search(
     };
     let index = catalog.index();
     let fields = *index.fields();
-    let Some(query) = build_query(&fields, request, in_radius.as_ref()) else {
+    let Some(exact) = build_query(&fields, request, in_radius.as_ref(), Expansion::Exact) else {
         return Ok(api::SearchResults {
             total: 0,
             items: Vec::new(),
@@ -321,68 +321,53 @@ pub async fn search(
             next_cursor: None,
         });
     };
+    let expanded = if request.q.is_empty() {
+        None
+    } else {
+        build_query(&fields, request, in_radius.as_ref(), Expansion::TyposAndPrefixes)
+    };
     let searcher = index.searcher();
     let live = request.live_filtering();
-    let (window_offset, window_limit) = if live {
-        (0, CANDIDATES)
+    let window = if live {
+        Window {
+            offset: 0,
+            limit: CANDIDATES,
+        }
     } else {
-        (request.offset, request.limit + 1)
+        Window {
+            offset: request.offset,
+            limit: request.limit + 1,
+        }
     };
     let sort = if request.sort == Sort::Relevance && !request.q.is_empty() {
         Sort::Relevance
     } else {
         Sort::Year
     };
-    let found = tokio::task::spawn_blocking(move || -> tantivy::Result<(Vec<String>, usize, api::Facets)> {
-        let mut facets = FacetCollector::for_field("facets");
-        for root in ["/format", "/language", "/municipality", "/library"] {
-            facets.add_facet(root);
-        }
-        let top = TopDocs::with_limit(window_limit).and_offset(window_offset);
-        let (addresses, count, facet_counts): (Vec<DocAddress>, usize, _) = if sort == Sort::Relevance {
-            let (docs, count, facet_counts) =
-                searcher.search(&query, &(top.order_by_score(), Count, facets))?;
-            (docs.into_iter().map(|(_, a)| a).collect(), count, facet_counts)
-        } else {
-            let (docs, count, facet_counts) = searcher.search(
-                &query,
-                &(top.order_by_fast_field::<i64>("year", Order::Desc), Count, facets),
-            )?;
-            (docs.into_iter().map(|(_, a)| a).collect(), count, facet_counts)
-        };
-        let mut ids = Vec::with_capacity(addresses.len());
-        for address in addresses {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = doc.get_first(fields.id).and_then(|v| v.as_str()) {
-                ids.push(id.to_owned());
+    let key = answer_key(request, in_radius.as_ref(), window, sort);
+    let generation = searcher.generation().generation_id();
+    let answer = if let Some(answer) = catalog.answers().get(generation, &key) {
+        answer
+    } else {
+        let answer = tokio::task::spawn_blocking(move || -> tantivy::Result<IndexAnswer> {
+            let answer = run_index_query(&searcher, &fields, exact.as_ref(), window, sort)?;
+            // Typo tolerance and prefixes widen the query only when the words as typed find
+            // less than a page: they cost a scan of the term dictionary and a union over many
+            // terms, and an exact hit list that long is what people want anyway. The rule
+            // does not depend on the page, so paging stays consistent.
+            match expanded {
+                Some(expanded) if answer.count < EXPAND_BELOW => {
+                    run_index_query(&searcher, &fields, expanded.as_ref(), window, sort)
+                }
+                _ => Ok(answer),
             }
-        }
-        let list = |root: &str, k: usize| -> Vec<api::FacetCount> {
-            facet_counts
-                .top_k(root, k)
-                .into_iter()
-                .map(|(facet, count)| api::FacetCount {
-                    value: facet
-                        .to_path()
-                        .last()
-                        .map(|s| (*s).to_owned())
-                        .unwrap_or_default(),
-                    count,
-                })
-                .collect()
-        };
-        let facets = api::Facets {
-            format: list("/format", 10),
-            language: list("/language", 20),
-            municipality: list("/municipality", 67),
-            library: list("/library", 50),
-        };
-        Ok((ids, count, facets))
-    })
-    .await
-    .map_err(|e| CatalogError::Internal(format!("search task: {e}")))?
-    .map_err(|e| CatalogError::Internal(format!("search: {e}")))?;
-    let (ids, count, facets) = found;
+        })
+        .await
+        .map_err(|e| CatalogError::Internal(format!("search task: {e}")))?
+        .map_err(|e| CatalogError::Internal(format!("search: {e}")))?;
+        catalog.answers().put(generation, key, answer)
+    };
+    let (ids, count, facets) = (answer.ids.clone(), answer.count, answer.facets.clone());
 
     let now = jiff::Timestamp::now();
     let (page_ids, total, next_offset) = if live {
@@ -443,6 +428,156 @@ pub async fn search(
         items,
         facets,
         next_cursor: next_offset.and_then(|o| request.cursor(o)),
+    })
+}
+
+/// Exact matches below which the query is widened with typo tolerance and prefixes.
+const EXPAND_BELOW: usize = 20;
+
+/// Which slice of the ranked index matches to read.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    offset: usize,
+    limit: usize,
+}
+
+/// Whether words match only as typed, or also with typos and (the last one) as a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expansion {
+    Exact,
+    TyposAndPrefixes,
+}
+
+/// What the index answers for one query: the ranked ids in the window, the number of matches
+/// and the facet counts. Availability is never part of it: that is read live every time.
+#[derive(Debug)]
+pub struct IndexAnswer {
+    ids: Vec<String>,
+    count: usize,
+    facets: api::Facets,
+}
+
+/// Recent index answers, valid for one searcher generation (the index content they were
+/// computed on). Popular searches repeat (the same exhibition, the same bestseller), and the
+/// index part is the expensive one; a new generation (any catalogue change reaching the index)
+/// empties the cache, so an answer is never staler than the index itself.
+#[derive(Default)]
+pub struct AnswerCache {
+    inner: std::sync::Mutex<(u64, HashMap<String, std::sync::Arc<IndexAnswer>>)>,
+}
+
+impl AnswerCache {
+    /// Answers kept at most; when full the cache starts over (cheap, and the popular searches
+    /// come back first).
+    const CAPACITY: usize = 4096;
+
+    fn get(&self, generation: u64, key: &str) -> Option<std::sync::Arc<IndexAnswer>> {
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.0 != generation {
+            return None;
+        }
+        inner.1.get(key).cloned()
+    }
+
+    fn put(&self, generation: u64, key: String, answer: IndexAnswer) -> std::sync::Arc<IndexAnswer> {
+        let answer = std::sync::Arc::new(answer);
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.0 != generation || inner.1.len() >= Self::CAPACITY {
+            *inner = (generation, HashMap::new());
+        }
+        inner.1.insert(key, std::sync::Arc::clone(&answer));
+        answer
+    }
+}
+
+/// The cache key of the index part of a request: everything that shapes the index query and
+/// the window, and nothing else (the user's position matters only through the radius).
+fn answer_key(
+    request: &SearchRequest,
+    in_radius: Option<&HashSet<String>>,
+    window: Window,
+    sort: Sort,
+) -> String {
+    let mut radius: Vec<&str> = in_radius
+        .map(|set| set.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    radius.sort_unstable();
+    let key = format!(
+        "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{sort:?}|{}|{}",
+        request.q,
+        request.municipality,
+        request.library,
+        request.format,
+        request.language,
+        request.year_from,
+        request.year_to,
+        in_radius.is_some(),
+        radius.join(","),
+        window.offset,
+        window.limit,
+    );
+    URL_SAFE_NO_PAD.encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Runs one index query: the ranked window, the match count and the facets.
+fn run_index_query(
+    searcher: &tantivy::Searcher,
+    fields: &Fields,
+    query: &dyn Query,
+    window: Window,
+    sort: Sort,
+) -> tantivy::Result<IndexAnswer> {
+    let mut facets = FacetCollector::for_field("facets");
+    for root in ["/format", "/language", "/municipality", "/library"] {
+        facets.add_facet(root);
+    }
+    let top = TopDocs::with_limit(window.limit).and_offset(window.offset);
+    let (addresses, count, facet_counts): (Vec<DocAddress>, usize, _) = if sort == Sort::Relevance {
+        let (docs, count, facet_counts) = searcher.search(query, &(top.order_by_score(), Count, facets))?;
+        (docs.into_iter().map(|(_, a)| a).collect(), count, facet_counts)
+    } else {
+        let (docs, count, facet_counts) = searcher.search(
+            query,
+            &(top.order_by_fast_field::<i64>("year", Order::Desc), Count, facets),
+        )?;
+        (docs.into_iter().map(|(_, a)| a).collect(), count, facet_counts)
+    };
+    let mut ids = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        if let Some(id) = doc.get_first(fields.id).and_then(|v| v.as_str()) {
+            ids.push(id.to_owned());
+        }
+    }
+    let list = |root: &str, k: usize| -> Vec<api::FacetCount> {
+        facet_counts
+            .top_k(root, k)
+            .into_iter()
+            .map(|(facet, count)| api::FacetCount {
+                value: facet
+                    .to_path()
+                    .last()
+                    .map(|s| (*s).to_owned())
+                    .unwrap_or_default(),
+                count,
+            })
+            .collect()
+    };
+    Ok(IndexAnswer {
+        ids,
+        count,
+        facets: api::Facets {
+            format: list("/format", 10),
+            language: list("/language", 20),
+            municipality: list("/municipality", 67),
+            library: list("/library", 50),
+        },
     })
 }
 
@@ -526,10 +661,11 @@ fn build_query(
     fields: &Fields,
     request: &SearchRequest,
     in_radius: Option<&HashSet<String>>,
+    expansion: Expansion,
 ) -> Option<Box<dyn Query>> {
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if !request.q.is_empty() {
-        must.push((Occur::Must, text_query(fields, &request.q)?));
+        must.push((Occur::Must, text_query(fields, &request.q, expansion)?));
     }
     let term = |field: Field, value: &str| -> Box<dyn Query> {
         Box::new(TermQuery::new(
@@ -575,10 +711,11 @@ fn build_query(
     Some(Box::new(BooleanQuery::new(must)))
 }
 
-/// Every word must match in some field (title and author weigh more); longer words tolerate
-/// typos; the last word also matches as a prefix (people search while typing). An ISBN or an
+/// Every word must match in some field (title and author weigh more); with
+/// [`Expansion::TyposAndPrefixes`] longer words tolerate typos and the last word also matches as a
+/// prefix (people search while typing). An ISBN or an
 /// identifier such as an SBN BID matches on its own.
-fn text_query(fields: &Fields, q: &str) -> Option<Box<dyn Query>> {
+fn text_query(fields: &Fields, q: &str, expansion: Expansion) -> Option<Box<dyn Query>> {
     let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let compact: String = q.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
     if let Some(isbn) = Isbn13::parse(&compact) {
@@ -640,7 +777,9 @@ fn text_query(fields: &Fields, q: &str) -> Option<Box<dyn Query>> {
                         boost,
                     )),
                 ));
-                if field == fields.title || field == fields.author {
+                if expansion == Expansion::TyposAndPrefixes
+                    && (field == fields.title || field == fields.author)
+                {
                     let distance = match *length {
                         0..=4 => 0,
                         5..=8 => 1,

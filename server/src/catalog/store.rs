@@ -1,9 +1,11 @@
 //! SQL for libraries, catalogue records, source records, copies and the change sequence.
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Db, now_ms};
+use crate::db::{Db, MAX_BINDS, now_ms, values_list};
 
 /// A library row.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,6 +185,201 @@ pub async fn ensure_record(
         .fetch_one(&mut **tx)
         .await?;
     Ok((row.try_get("id")?, false))
+}
+
+/// The stored state of many source records of one library, by source id.
+pub async fn source_states(
+    tx: &mut Transaction<'_, Any>,
+    library_id: &str,
+    source_ids: &[&str],
+) -> Result<HashMap<String, SourceState>, sqlx::Error> {
+    let mut states = HashMap::with_capacity(source_ids.len());
+    for chunk in source_ids.chunks(MAX_BINDS - 1) {
+        let sql = format!(
+            "SELECT source_id, record_id, fingerprint FROM catalog_sources
+             WHERE library_id = $1 AND source_id IN ({})",
+            placeholders(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql).bind(library_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            states.insert(
+                row.try_get("source_id")?,
+                SourceState {
+                    record_id: row.try_get("record_id")?,
+                    fingerprint: row.try_get("fingerprint")?,
+                },
+            );
+        }
+    }
+    Ok(states)
+}
+
+/// [`ensure_record`] for many records at once: for each (merge key, data), the id of the
+/// record with that key and whether this call created it. Two entries with the same key get
+/// the same record, created by one of them.
+pub async fn ensure_records(
+    tx: &mut Transaction<'_, Any>,
+    records: &[(&str, &str)],
+) -> Result<Vec<(String, bool)>, sqlx::Error> {
+    const COLUMNS: usize = 4;
+    let now = now_ms();
+    let fresh: Vec<String> = records.iter().map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let mut ids: HashMap<String, String> = HashMap::with_capacity(records.len());
+    let rows_per_chunk = MAX_BINDS / COLUMNS;
+    for (chunk, chunk_ids) in records.chunks(rows_per_chunk).zip(fresh.chunks(rows_per_chunk)) {
+        let sql = format!(
+            "INSERT INTO catalog_records (id, merge_key, data, updated_at) VALUES {}
+             ON CONFLICT (merge_key) DO NOTHING",
+            values_list(chunk.len(), COLUMNS)
+        );
+        let mut insert = sqlx::query(&sql);
+        for ((merge_key, data), id) in chunk.iter().zip(chunk_ids) {
+            insert = insert.bind(id).bind(*merge_key).bind(*data).bind(now);
+        }
+        insert.execute(&mut **tx).await?;
+        let sql = format!(
+            "SELECT id, merge_key FROM catalog_records WHERE merge_key IN ({})",
+            placeholders(chunk.len(), 1)
+        );
+        let mut select = sqlx::query(&sql);
+        for (merge_key, _) in chunk {
+            select = select.bind(*merge_key);
+        }
+        for row in select.fetch_all(&mut **tx).await? {
+            ids.insert(row.try_get("merge_key")?, row.try_get("id")?);
+        }
+    }
+    records
+        .iter()
+        .zip(fresh)
+        .map(|((merge_key, _), candidate)| {
+            let id = ids
+                .get(*merge_key)
+                .cloned()
+                .ok_or_else(|| sqlx::Error::RowNotFound)?;
+            let created = id == candidate;
+            Ok((id, created))
+        })
+        .collect()
+}
+
+/// A source record to insert.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSource<'a> {
+    pub source_id: &'a str,
+    pub record_id: &'a str,
+    pub data: &'a str,
+    pub fingerprint: &'a str,
+}
+
+/// [`upsert_source`] for many source records of one library, distinct source ids.
+pub async fn upsert_sources(
+    tx: &mut Transaction<'_, Any>,
+    library_id: &str,
+    municipality: &str,
+    sources: &[NewSource<'_>],
+) -> Result<(), sqlx::Error> {
+    const COLUMNS: usize = 7;
+    let now = now_ms();
+    for chunk in sources.chunks(MAX_BINDS / COLUMNS) {
+        let sql = format!(
+            "INSERT INTO catalog_sources (library_id, source_id, municipality, record_id, data, fingerprint, updated_at)
+             VALUES {}
+             ON CONFLICT (library_id, source_id) DO UPDATE SET record_id = excluded.record_id,
+               data = excluded.data, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
+            values_list(chunk.len(), COLUMNS)
+        );
+        let mut insert = sqlx::query(&sql);
+        for source in chunk {
+            insert = insert
+                .bind(library_id)
+                .bind(source.source_id)
+                .bind(municipality)
+                .bind(source.record_id)
+                .bind(source.data)
+                .bind(source.fingerprint)
+                .bind(now);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A copy with the source record that lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct SourcedCopy<'a> {
+    pub copy: &'a CopyRow,
+    pub source_id: &'a str,
+    pub record_id: &'a str,
+}
+
+/// [`upsert_copy`] for many copies listed by one source library. A (library, item) key listed
+/// twice keeps its last listing, as one-by-one upserts would.
+pub async fn upsert_copies(
+    tx: &mut Transaction<'_, Any>,
+    source_library: &str,
+    copies: &[SourcedCopy<'_>],
+) -> Result<(), sqlx::Error> {
+    const COLUMNS: usize = 10;
+    // PostgreSQL refuses to update one row twice in a statement: keep each key's last listing.
+    let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(copies.len());
+    for (i, sourced) in copies.iter().enumerate() {
+        last.insert(
+            (sourced.copy.library_id.as_str(), sourced.copy.item_id.as_str()),
+            i,
+        );
+    }
+    let unique: Vec<&SourcedCopy<'_>> = copies
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| last.get(&(s.copy.library_id.as_str(), s.copy.item_id.as_str())) == Some(i))
+        .map(|(_, s)| s)
+        .collect();
+    let now = now_ms();
+    for chunk in unique.chunks(MAX_BINDS / COLUMNS) {
+        let sql = format!(
+            "INSERT INTO catalog_copies (library_id, item_id, municipality, source_id, source_library, record_id,
+               shelf_mark, status, due_date, updated_at)
+             VALUES {}
+             ON CONFLICT (library_id, item_id) DO UPDATE SET municipality = excluded.municipality,
+               source_id = excluded.source_id, source_library = excluded.source_library,
+               record_id = excluded.record_id, shelf_mark = excluded.shelf_mark, status = excluded.status,
+               due_date = excluded.due_date, updated_at = excluded.updated_at",
+            values_list(chunk.len(), COLUMNS)
+        );
+        let mut insert = sqlx::query(&sql);
+        for sourced in chunk {
+            let copy = sourced.copy;
+            insert = insert
+                .bind(&copy.library_id)
+                .bind(&copy.item_id)
+                .bind(&copy.municipality)
+                .bind(sourced.source_id)
+                .bind(source_library)
+                .bind(sourced.record_id)
+                .bind(copy.shelf_mark.as_deref())
+                .bind(&copy.status)
+                .bind(copy.due_date.as_deref())
+                .bind(now);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Removes the withdrawn copies left on a record that lost its last source.
+pub async fn delete_withdrawn_copies(
+    tx: &mut Transaction<'_, Any>,
+    record_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM catalog_copies WHERE record_id = $1 AND status = 'withdrawn'")
+        .bind(record_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Inserts or replaces one source record.
@@ -369,13 +566,25 @@ pub async fn delete_copies_of_source(
     Ok(result.rows_affected())
 }
 
-/// Appends a change of `record_id` to the sequence the search indexes follow.
-pub async fn record_change(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO catalog_changes (record_id, changed_at) VALUES ($1, $2)")
-        .bind(record_id)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
+/// Appends changes of `record_ids` to the sequence the search indexes follow.
+pub async fn record_changes<'a>(
+    tx: &mut Transaction<'_, Any>,
+    record_ids: impl IntoIterator<Item = &'a String>,
+) -> Result<(), sqlx::Error> {
+    const COLUMNS: usize = 2;
+    let ids: Vec<&String> = record_ids.into_iter().collect();
+    let now = now_ms();
+    for chunk in ids.chunks(MAX_BINDS / COLUMNS) {
+        let sql = format!(
+            "INSERT INTO catalog_changes (record_id, changed_at) VALUES {}",
+            values_list(chunk.len(), COLUMNS)
+        );
+        let mut insert = sqlx::query(&sql);
+        for id in chunk {
+            insert = insert.bind(id.as_str()).bind(now);
+        }
+        insert.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -576,7 +785,7 @@ pub async fn set_copy_status(
     .await?;
     let record_id: Option<String> = row.map(|row| row.try_get("record_id")).transpose()?;
     if let Some(record_id) = &record_id {
-        record_change(&mut tx, record_id).await?;
+        record_changes(&mut tx, std::iter::once(record_id)).await?;
     }
     tx.commit().await?;
     Ok(record_id)
