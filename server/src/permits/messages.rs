@@ -58,9 +58,13 @@ pub(crate) fn transition(language: &str, loaded: &Loaded, entry: &TimelineEntry)
             "Silenzio-assenso: il titolo si è formato",
             "Silent approval: the permit has formed",
         ),
-        (Action::Mature, _) => (
+        (Action::Mature, _) if loaded.procedure.at_deadline == DeadlineEffect::WorksMayStart => (
             "Termine decorso: i lavori possono iniziare",
             "Term elapsed: works may start",
+        ),
+        (Action::Mature, _) => (
+            "Controlli conclusi: il titolo resta efficace",
+            "Checks over: the title stays effective",
         ),
     };
     let what = if en { en_text } else { it_text };

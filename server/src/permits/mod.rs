@@ -962,9 +962,7 @@ impl Permits {
                 filter.deadline_until = Some(day(-1)?);
                 filter.closed = Some(false);
             }
-            Some(false) => {
-                filter.deadline_from = Some(filter.deadline_from.unwrap_or(day(0)?));
-            }
+            Some(false) => filter.not_overdue_on = Some(day(0)?),
             None => {}
         }
         let after = query

@@ -321,6 +321,8 @@ pub struct QueueFilter {
     pub deadline_until: Option<String>,
     /// Only deadlines on or after this day.
     pub deadline_from: Option<String>,
+    /// Only deadlines on or after this day, or none.
+    pub not_overdue_on: Option<String>,
     /// Only closed (`true`) or open (`false`) applications.
     pub closed: Option<bool>,
 }
@@ -364,6 +366,12 @@ pub async fn queue(
     }
     if let Some(from) = &filter.deadline_from {
         clauses.push(format!("deadline >= {}", bind(&mut values, from.clone())));
+    }
+    if let Some(day) = &filter.not_overdue_on {
+        clauses.push(format!(
+            "(deadline IS NULL OR deadline >= {})",
+            bind(&mut values, day.clone())
+        ));
     }
     match filter.closed {
         Some(true) => clauses.push(format!("status IN ({FINAL_STATUSES})")),
