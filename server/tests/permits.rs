@@ -1120,3 +1120,25 @@ async fn protocol_numbers_are_gapless_and_unique_under_concurrency() {
     assert!(mine["next_cursor"].is_string());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn demo_data_has_permits_in_several_states() {
+    let mut prepared = Prepared::new().await;
+    prepared.config.demo = true;
+    let server = prepared.start().await;
+    let api = Api { server: &server };
+    let (citizen, _) = server.dev_login(CITIZEN, &["citizen"]).await;
+    let mine = api.json(&citizen, "/v1/me/permits").await;
+    let mut statuses: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["simplified_status"].as_str().unwrap())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, ["action_needed", "draft", "effective", "payment_due"]);
+    // Loading again adds nothing.
+    sportello_server::demo::load(&server.state.db).await.unwrap();
+    assert_eq!(api.json(&citizen, "/v1/me/permits").await["items"].as_array().unwrap().len(), 4);
+    server.stop().await;
+}

@@ -1638,3 +1638,129 @@ async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
     }
     Ok(hex(&hasher.finalize()))
 }
+
+/// One demo application: procedure, address, description, and the steps taken so far as
+/// (days ago, action, actor, note).
+type DemoPermit = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(i64, Action, Actor, Option<&'static str>)],
+);
+
+/// Applications of the demo citizen in Genova, in several states (`--demo`).
+const DEMO_PERMITS: &[DemoPermit] = &[
+    (
+        "cila",
+        "Via XX Settembre 14, Genova",
+        "Rifacimento del bagno",
+        &[],
+    ),
+    (
+        "pdc",
+        "Salita San Nicolò 5, Genova",
+        "Sopraelevazione di un piano",
+        &[
+            (20, Action::Submit, Actor::Applicant, None),
+            (20, Action::ConfirmPayment, Actor::System, Some("ricevuta demo")),
+            (18, Action::Register, Actor::Operator, None),
+            (15, Action::StartReview, Actor::Operator, None),
+            (
+                5,
+                Action::RequestIntegration,
+                Actor::Operator,
+                Some("Manca la relazione geologica"),
+            ),
+        ],
+    ),
+    (
+        "scia",
+        "Corso Italia 30, Genova",
+        "Manutenzione straordinaria della facciata",
+        &[
+            (10, Action::Submit, Actor::Applicant, None),
+            (10, Action::ConfirmPayment, Actor::System, Some("ricevuta demo")),
+            (9, Action::Register, Actor::Operator, None),
+        ],
+    ),
+    (
+        "suolo-pubblico",
+        "Piazza De Ferrari, Genova",
+        "Ponteggio per 30 giorni, 12 m²",
+        &[
+            (25, Action::Submit, Actor::Applicant, None),
+            (25, Action::ConfirmPayment, Actor::System, Some("ricevuta demo")),
+            (24, Action::Register, Actor::Operator, None),
+            (20, Action::StartReview, Actor::Operator, None),
+            (2, Action::Accept, Actor::Operator, Some("Concessione accordata")),
+        ],
+    ),
+];
+
+/// Loads the demo applications of `fiscal_code` (user `user_id`) unless they have some already.
+pub async fn load_demo(db: &Db, user_id: &str, fiscal_code: &str) -> Result<usize, PermitError> {
+    let mut tx = db.pool().begin().await?;
+    if !store::list_for_person(&mut tx, user_id, fiscal_code, None, 1)
+        .await?
+        .is_empty()
+    {
+        return Ok(0);
+    }
+    let now = now_ms();
+    for (procedure, address, description, steps) in DEMO_PERMITS {
+        let id = uuid::Uuid::now_v7().to_string();
+        let created = now - 30 * MS_PER_DAY;
+        store::insert_permit(
+            &mut tx,
+            &PermitRow {
+                id: id.clone(),
+                municipality: "010025".to_owned(),
+                procedure_code: (*procedure).to_owned(),
+                status: Status::Draft.as_str().to_owned(),
+                applicant_fiscal_code: fiscal_code.to_owned(),
+                filed_by: user_id.to_owned(),
+                professional_fiscal_code: None,
+                assigned_to: None,
+                large_municipality: true,
+                address: Some((*address).to_owned()),
+                foglio: Some("12".to_owned()),
+                mappale: Some("345".to_owned()),
+                subalterno: None,
+                description: Some((*description).to_owned()),
+                fields: "{}".to_owned(),
+                constraints: String::new(),
+                protocol_year: None,
+                protocol_number: None,
+                deadline: None,
+                clock_stopped: false,
+                created_at: created,
+                updated_at: created,
+            },
+        )
+        .await?;
+        let mut loaded = load(&mut tx, &id).await?.ok_or(PermitError::NotFound)?;
+        for (days_ago, action, actor, note) in *steps {
+            let at = instant(now - days_ago * MS_PER_DAY)?;
+            let mut step = Step::new(*action, *actor, at);
+            if let Some(note) = note {
+                step = step.with_note(note);
+            }
+            if *action == Action::Register {
+                let year = calendar::rome_date(at).year();
+                let number = store::next_protocol_number(&mut tx, "010025", i64::from(year)).await?;
+                step = step.with_protocol_number(ProtocolNumber::new(
+                    year,
+                    u32::try_from(number).map_err(internal)?,
+                )?);
+            }
+            if *action == Action::ConfirmPayment {
+                store::mark_fees_paid(&mut tx, &id, FeeDue::Filing.as_str(), "demo", at.as_millisecond())
+                    .await?;
+            }
+            let user = matches!(actor, Actor::Applicant).then_some(user_id);
+            apply_step(&mut tx, &mut loaded, step, user, DEFAULT_PUSH_TTL_MS).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(DEMO_PERMITS.len())
+}
