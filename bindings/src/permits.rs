@@ -75,7 +75,6 @@ pub struct PermitDraftUpdate {
     #[uniffi(default = None)]
     pub description: Option<String>,
     /// The procedure's other fields by code (dates `YYYY-MM-DD`); an empty value removes one.
-    #[uniffi(default = [])]
     pub fields: HashMap<String, String>,
 }
 

@@ -1139,6 +1139,12 @@ async fn demo_data_has_permits_in_several_states() {
     assert_eq!(statuses, ["action_needed", "draft", "effective", "payment_due"]);
     // Loading again adds nothing.
     sportello_server::demo::load(&server.state.db).await.unwrap();
-    assert_eq!(api.json(&citizen, "/v1/me/permits").await["items"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        api.json(&citizen, "/v1/me/permits").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
     server.stop().await;
 }
