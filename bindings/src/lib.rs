@@ -16,6 +16,7 @@ mod geo;
 mod identity;
 mod login;
 mod notify;
+mod permits;
 mod session;
 mod tenant;
 
@@ -29,6 +30,10 @@ pub use login::{DEFAULT_REDIRECT_URI, LoginRequest};
 pub use notify::{
     BroadcastAccepted, Device, INBOX_DEEP_LINK, InboxMessage, InboxPage, NotificationPreferences,
     PaymentData, PushNotification, QuietHours, Topic, parse_push_data, parse_topic,
+};
+pub use permits::{
+    Permit, PermitDocument, PermitDraftUpdate, PermitPage, PermitSummary, PermitTimelineEntry,
+    ProcedureDocument, ProcedureField, ProcedureInfo, permit_days_left,
 };
 pub use session::{SessionListener, SessionSnapshot, SessionState};
 pub use tenant::{

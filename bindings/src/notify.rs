@@ -85,7 +85,7 @@ fn known_topics(topics: &[String]) -> Vec<Topic> {
 }
 
 /// An RFC 3339 time from the server.
-fn timestamp(field: &str, text: &str) -> Result<SystemTime, SportelloError> {
+pub(crate) fn timestamp(field: &str, text: &str) -> Result<SystemTime, SportelloError> {
     text.parse::<jiff::Timestamp>()
         .and_then(SystemTime::try_from)
         .map_err(|error| SportelloError::unexpected(200, &format!("{field}: {error}")))
@@ -98,7 +98,7 @@ fn istat_codes(codes: &[String]) -> Result<Vec<String>, SportelloError> {
 
 /// An id from the server as one percent-encoded URL path segment: the ids of broadcast messages
 /// contain `/`. Empty ids and dot segments (which URL resolution would climb) are refused.
-fn path_segment(field: &str, id: &str) -> Result<String, SportelloError> {
+pub(crate) fn path_segment(field: &str, id: &str) -> Result<String, SportelloError> {
     if id.is_empty() || id.len() > 512 || id.bytes().all(|b| b == b'.') {
         return Err(SportelloError::invalid(field, "not an id given by the server"));
     }

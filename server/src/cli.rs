@@ -56,6 +56,33 @@ pub enum Command {
     /// Library catalogue: import MARC exports, rebuild the search index, list libraries.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Permits: run the deadline sweep, set a municipality's procedure catalogue overrides.
+    #[command(subcommand)]
+    Permits(PermitsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermitsCommand {
+    /// Record matured silent approvals and warn officers of close or passed deadlines (what
+    /// `serve` does every `permits.sweep_interval_secs`); safe to run any time.
+    Sweep {
+        /// Sweep as of this instant (RFC 3339), e.g. to check what a date will bring.
+        #[arg(long, value_name = "INSTANT")]
+        now: Option<String>,
+    },
+    /// Override the built-in procedure catalogue for one municipality with a TOML file of the
+    /// same shape (core/data/permits/procedures.toml); `--remove` goes back to the built-in one.
+    Catalogue {
+        /// ISTAT code of the municipality.
+        #[arg(value_name = "ISTAT")]
+        municipality: String,
+        /// The overrides.
+        #[arg(long, value_name = "FILE", required_unless_present = "remove")]
+        file: Option<PathBuf>,
+        /// Remove the overrides.
+        #[arg(long, conflicts_with = "file")]
+        remove: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -82,6 +82,43 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// Library catalogue.
     pub catalog: CatalogConfig,
+    /// Permits: document limits, the deadline sweep.
+    pub permits: PermitsConfig,
+}
+
+/// Permits: document limits and the deadline sweep.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PermitsConfig {
+    /// Largest document, bytes.
+    pub max_document_bytes: u64,
+    /// Largest total of one application's documents, bytes.
+    pub max_permit_bytes: u64,
+    /// Most documents on one application.
+    pub max_documents: u32,
+    /// Run the deadline sweep in this process (idempotent: several instances may).
+    pub sweep: bool,
+    /// Seconds between sweeps.
+    pub sweep_interval_secs: u64,
+    /// Warn the officers of deadlines within this many days.
+    pub warn_within_days: i64,
+    /// Moves the permits clock this many days from real time, to demonstrate legal terms;
+    /// refused in production.
+    pub clock_offset_days: i64,
+}
+
+impl Default for PermitsConfig {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: 20 * 1024 * 1024,
+            max_permit_bytes: 200 * 1024 * 1024,
+            max_documents: 100,
+            sweep: true,
+            sweep_interval_secs: 15 * 60,
+            warn_within_days: 5,
+            clock_offset_days: 0,
+        }
+    }
 }
 
 /// Library catalogue.
@@ -244,6 +281,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             notify: NotifyConfig::default(),
             catalog: CatalogConfig::default(),
+            permits: PermitsConfig::default(),
         }
     }
 }
@@ -311,6 +349,20 @@ impl Config {
                  demos only; it cannot be used with env = production"
             );
         }
+        if self.env == Environment::Production && self.permits.clock_offset_days != 0 {
+            anyhow::bail!(
+                "refusing to start: permits.clock_offset_days cannot be used with env = production"
+            );
+        }
+        anyhow::ensure!(
+            (0..=365).contains(&self.permits.warn_within_days),
+            "permits.warn_within_days must be 0..=365"
+        );
+        anyhow::ensure!(
+            self.permits.max_document_bytes > 0
+                && self.permits.max_permit_bytes >= self.permits.max_document_bytes,
+            "permits.max_permit_bytes must be >= permits.max_document_bytes > 0"
+        );
         if self.env == Environment::Production && self.demo {
             anyhow::bail!("refusing to start: --demo data cannot be loaded with env = production");
         }

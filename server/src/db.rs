@@ -158,6 +158,11 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "catalog",
         include_str!("../migrations/sqlite/0003_catalog.sql"),
     ),
+    (
+        4,
+        "permits",
+        include_str!("../migrations/sqlite/0004_permits.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -175,6 +180,11 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         3,
         "catalog",
         include_str!("../migrations/postgres/0003_catalog.sql"),
+    ),
+    (
+        4,
+        "permits",
+        include_str!("../migrations/postgres/0004_permits.sql"),
     ),
 ];
 

@@ -1,4 +1,5 @@
-//! Demo data (`--demo`): people and roles for trying Sportello locally, and libraries.
+//! Demo data (`--demo`): people and roles for trying Sportello locally, libraries, and a few
+//! permit applications of the demo citizen in various states.
 //! The people are fictitious; the fiscal codes are syntactically valid but made up.
 //! The libraries are real public libraries of the Genoa area with their real addresses and
 //! codes (ISIL, SBN) where we found them in the national registry (anagrafe ICCU); coordinates
@@ -208,7 +209,11 @@ pub async fn load(db: &Db) -> anyhow::Result<()> {
             store::grant_role(db, fiscal_code, role, municipality, "demo").await?;
         }
     }
-    tracing::info!(people = DEMO_PEOPLE.len(), "demo data loaded");
+    let citizen = store::upsert_user(db, DEMO_CITIZEN, Some("Mario"), Some("Rossi")).await?;
+    let permits = crate::permits::load_demo(db, &citizen.id, DEMO_CITIZEN)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo permits: {e}"))?;
+    tracing::info!(people = DEMO_PEOPLE.len(), permits, "demo data loaded");
     Ok(())
 }
 

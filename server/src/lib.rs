@@ -8,6 +8,7 @@ pub mod demo;
 pub mod http;
 pub mod identity;
 pub mod notify;
+pub mod permits;
 pub mod tenant;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::identity::Identity;
 use crate::notify::Notifier;
+use crate::permits::Permits;
 
 /// Shared state of the request handlers.
 #[derive(Clone)]
@@ -30,6 +32,7 @@ pub struct AppState {
     pub identity: Arc<Identity>,
     pub notifier: Arc<Notifier>,
     pub catalog: Arc<Catalog>,
+    pub permits: Arc<Permits>,
     pub metrics: PrometheusHandle,
 }
 
@@ -49,8 +52,16 @@ impl AppState {
         let identity = Identity::new(&db, &config).await?;
         let notifier = Notifier::new(db.clone(), config.notify.clone()).await?;
         let catalog = Arc::new(Catalog::open(&db, &config.data_dir).await?);
+        let notifier = Arc::new(notifier);
+        let permits = Arc::new(Permits::new(
+            db.clone(),
+            config.permits.clone(),
+            &config.data_dir,
+            Arc::clone(&notifier),
+        ));
         Ok(Self {
-            notifier: Arc::new(notifier),
+            notifier,
+            permits,
             db,
             config: Arc::new(config),
             identity: Arc::new(identity),
@@ -89,16 +100,24 @@ pub async fn serve(
         .notify
         .worker
         .then(|| tokio::spawn(Arc::clone(&state.notifier).run(stopped.clone())));
+    let sweeper = state
+        .config
+        .permits
+        .sweep
+        .then(|| tokio::spawn(Arc::clone(&state.permits).run_sweeps(stopped.clone())));
     let follower = tokio::spawn(follow_catalog_changes(state.clone(), stopped));
     let app = http::router(state);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-    // Let the delivery worker finish the round in hand and the index follower stop, then close
-    // the pool.
+    // Let the delivery worker finish the round in hand, the index follower and the permits
+    // sweep stop, then close the pool.
     let _ = stop.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;
     }
     let _ = follower.await;
+    if let Some(sweeper) = sweeper {
+        let _ = sweeper.await;
+    }
     db.close().await;
     served.map_err(Into::into)
 }

@@ -5,10 +5,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use sportello_core::identity::{FiscalCode, Role};
 use sportello_core::tenant::IstatCode;
-use sportello_server::cli::{CatalogCommand, Cli, Command, KeysCommand, OperatorsCommand, RoleArgs};
+use sportello_server::cli::{
+    CatalogCommand, Cli, Command, KeysCommand, OperatorsCommand, PermitsCommand, RoleArgs,
+};
 use sportello_server::config::{Config, LogFormat};
 use sportello_server::db::{Db, redact_url};
 use sportello_server::identity::{store, tokens};
+use sportello_server::notify::Notifier;
+use sportello_server::permits::Permits;
 use sportello_server::{AppState, catalog, demo, http, serve, tenant};
 use tracing_subscriber::EnvFilter;
 
@@ -78,6 +82,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
         }
         Command::Catalog(command) => catalog_command(&config, command).await?,
+        Command::Permits(command) => permits_command(&config, command).await?,
         Command::Operators(command) => operators(&config, command).await?,
         Command::Keys(command) => {
             let db = Db::connect_and_migrate(&config.database_url()).await?;
@@ -135,6 +140,59 @@ async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result
             }
         }
     }
+    Ok(())
+}
+
+async fn permits_command(config: &Config, command: PermitsCommand) -> anyhow::Result<()> {
+    let db = Db::connect_and_migrate(&config.database_url()).await?;
+    tenant::load_reference_data(&db).await?;
+    let notifier = std::sync::Arc::new(Notifier::new(db.clone(), config.notify.clone()).await?);
+    let permits = Permits::new(db.clone(), config.permits.clone(), &config.data_dir, notifier);
+    match command {
+        PermitsCommand::Sweep { now } => {
+            let now_ms = match now {
+                Some(text) => text
+                    .parse::<jiff::Timestamp>()
+                    .map_err(|e| anyhow::anyhow!("--now {text}: {e}"))?
+                    .as_millisecond(),
+                None => permits.now_ms(),
+            };
+            let report = permits
+                .sweep(now_ms)
+                .await
+                .map_err(|e| anyhow::anyhow!("sweep failed: {e}"))?;
+            println!(
+                "examined {}, silent approvals recorded {}, warnings: due soon {}, overdue {}",
+                report.examined, report.matured, report.warned_due_soon, report.warned_overdue
+            );
+        }
+        PermitsCommand::Catalogue {
+            municipality,
+            file,
+            remove,
+        } => {
+            let code = IstatCode::parse(&municipality)?;
+            let text = match (&file, remove) {
+                (Some(path), false) => Some(
+                    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                ),
+                _ => None,
+            };
+            permits
+                .set_catalogue_override(&code, text.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                if text.is_some() {
+                    "catalogue overrides set"
+                } else {
+                    "catalogue overrides removed"
+                }
+            );
+        }
+    }
+    db.close().await;
     Ok(())
 }
 

@@ -10,6 +10,17 @@ pub enum Lang {
     En,
 }
 
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Lang::from_headers(&parts.headers))
+    }
+}
+
 impl Lang {
     /// The BCP 47 tag.
     pub fn as_str(self) -> &'static str {

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, catalog, identity, notify, tenant};
+use crate::{AppState, catalog, identity, notify, permits, tenant};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +39,7 @@ use crate::{AppState, catalog, identity, notify, tenant};
         (name = "auth", description = "SPID/CIE login, tokens, identity"),
         (name = "notifications", description = "Inbox, devices, push, area broadcasts"),
         (name = "catalog", description = "Libraries, catalogue search, availability, DAIA, imports"),
+        (name = "permits", description = "Building and other permits: procedures, applications, documents, legal clocks, the officers' queue"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -98,6 +99,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::http::get_record))
         .routes(routes!(catalog::http::availability))
         .routes(routes!(catalog::http::daia))
+        .routes(routes!(permits::http::procedures))
+        .routes(routes!(permits::http::create, permits::http::queue))
+        .routes(routes!(permits::http::get_permit, permits::http::update))
+        .routes(routes!(permits::http::act))
+        .routes(routes!(permits::http::upload))
+        .routes(routes!(permits::http::download))
+        .routes(routes!(permits::http::mine))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -62,6 +62,16 @@ pub enum ApiError {
     ProviderUnavailable,
     #[error("service unavailable")]
     Unavailable,
+    #[error("permit not found")]
+    PermitNotFound,
+    /// A request the domain rules refuse, with a stable code and the reason in both languages.
+    #[error("{code}: {en}")]
+    Refused {
+        status: u16,
+        code: &'static str,
+        it: String,
+        en: String,
+    },
     /// Unexpected failure; the cause is logged, never sent.
     #[error("internal error")]
     Internal,
@@ -110,7 +120,11 @@ impl ApiError {
             | ApiError::UnknownProvider(_)
             | ApiError::LibraryNotFound(_)
             | ApiError::RecordNotFound(_)
+            | ApiError::PermitNotFound
             | ApiError::DevLoginDisabled => StatusCode::NOT_FOUND,
+            ApiError::Refused { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+            }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedIstatCode(_)
             | ApiError::MalformedJson(_)
@@ -303,6 +317,19 @@ impl ApiError {
                     "Il servizio è momentaneamente non disponibile.",
                     "The service is temporarily unavailable.",
                 ),
+            ),
+            ApiError::PermitNotFound => (
+                "permit-not-found",
+                pick("Pratica non trovata", "Application not found"),
+                pick(
+                    "Nessuna pratica con questo identificativo tra quelle che puoi vedere.",
+                    "There is no application with this id among those you may see.",
+                ),
+            ),
+            ApiError::Refused { code, it, en, .. } => (
+                *code,
+                pick("Operazione non consentita", "Not allowed"),
+                pick(it, en),
             ),
             ApiError::Internal => (
                 "internal",
@@ -515,6 +542,191 @@ impl From<crate::notify::NotifyError> for ApiError {
             NotifyError::NotFound => ApiError::RouteNotFound,
             NotifyError::Forbidden => ApiError::Forbidden,
             NotifyError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// A refusal with a stable code and its reason in Italian and English.
+    pub fn refused(
+        status: StatusCode,
+        code: &'static str,
+        it: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        ApiError::Refused {
+            status: status.as_u16(),
+            code,
+            it: it.into(),
+            en: en.into(),
+        }
+    }
+}
+
+/// Why core refuses an action, in Italian (core's `Display` is the English).
+fn denied_it(reason: sportello_core::permits::TransitionDenied) -> String {
+    use sportello_core::permits::TransitionDenied as D;
+    match reason {
+        D::Closed => "la pratica è chiusa".to_owned(),
+        D::NotAllowedFor(actor) => format!(
+            "il ruolo «{}» non può compiere questa azione",
+            match actor {
+                sportello_core::permits::Actor::Applicant => "richiedente",
+                sportello_core::permits::Actor::Professional => "professionista",
+                sportello_core::permits::Actor::Operator => "funzionario",
+                sportello_core::permits::Actor::System => "sistema",
+            }
+        ),
+        D::NotInStatus => "non è possibile in questo stato".to_owned(),
+        D::ClockNotStarted => "la pratica non è ancora stata presentata".to_owned(),
+        D::AlreadyFiled => "la pratica è già stata presentata".to_owned(),
+        D::NoClockEffect => {
+            "le richieste di integrazione non sospendono i termini di questa procedura".to_owned()
+        }
+        D::ClockStopped => "i termini sono sospesi da una richiesta di integrazione in corso".to_owned(),
+        D::ClockNotStopped => "non c'è alcuna richiesta di integrazione in corso".to_owned(),
+        D::ClockElapsed => "il termine di legge è già scaduto".to_owned(),
+        D::IntegrationWindowClosed { last_day } => {
+            format!("le richieste di integrazione erano possibili fino al {last_day}")
+        }
+        D::IntegrationLimitReached { max } => {
+            format!("la legge consente al massimo {max} richiesta/e di integrazione per questa procedura")
+        }
+        D::NoFurtherPhase => "la fase corrente è l'ultima: accogliere o respingere".to_owned(),
+        D::NoClock => "la procedura non ha termini di legge".to_owned(),
+        D::NothingToDouble => {
+            "nessun termine di questa procedura raddoppia per i progetti complessi".to_owned()
+        }
+        D::AlreadyDeclared => "il progetto è già stato dichiarato complesso".to_owned(),
+        D::MissingProtocolNumber => "la protocollazione richiede un numero di protocollo".to_owned(),
+        D::EffectMatured { deadline } => format!(
+            "il silenzio-assenso si è formato alla scadenza del {deadline}; resta solo l'annullamento in autotutela (L. 241/1990 art. 21-nonies)"
+        ),
+        D::DeadlineNotReached { deadline } => format!("il termine di legge scade il {deadline}"),
+        D::NoSilentApproval => "la legge non prevede il silenzio-assenso per questa procedura".to_owned(),
+        D::ConstraintsApply => {
+            "i vincoli paesaggistici, culturali, idrogeologici o ambientali escludono il silenzio-assenso"
+                .to_owned()
+        }
+    }
+}
+
+impl From<sportello_core::permits::PermitsError> for ApiError {
+    fn from(error: sportello_core::permits::PermitsError) -> Self {
+        use sportello_core::permits::{PermitsError as E, TransitionDenied as D};
+        match error {
+            E::Transition {
+                status,
+                action,
+                reason,
+            } => {
+                let http = if matches!(reason, D::NotAllowedFor(_)) {
+                    StatusCode::FORBIDDEN
+                } else {
+                    StatusCode::CONFLICT
+                };
+                ApiError::refused(
+                    http,
+                    reason.code(),
+                    format!(
+                        "Impossibile «{action}» su una pratica in stato «{status}»: {}.",
+                        denied_it(reason)
+                    ),
+                    format!("Cannot {action} an application that is {status}: {reason}."),
+                )
+            }
+            E::Clock { reason, .. } => ApiError::refused(
+                StatusCode::CONFLICT,
+                reason.code(),
+                format!(
+                    "Operazione non consentita dai termini di legge: {}.",
+                    denied_it(reason)
+                ),
+                format!("The legal clock does not allow it: {reason}."),
+            ),
+            E::NotADraft(status) => ApiError::refused(
+                StatusCode::CONFLICT,
+                "not-a-draft",
+                format!("La pratica è in stato «{status}», non è più una bozza."),
+                format!("The application is {status}, no longer a draft."),
+            ),
+            E::TimelineOutOfOrder => ApiError::refused(
+                StatusCode::CONFLICT,
+                "timeline-out-of-order",
+                "Un passo non può precedere l'ultimo della cronologia.",
+                "A step cannot be earlier than the last entry of the timeline.",
+            ),
+            E::NoteTooLong(max) => ApiError::field(
+                "note",
+                Message::new(
+                    format!("Al massimo {max} caratteri."),
+                    format!("At most {max} characters."),
+                ),
+            ),
+            E::UnknownConstraint(_) | E::UnknownStatus(_) | E::UnknownAction(_) | E::UnknownProcedure(_) => {
+                let field = match &error {
+                    E::UnknownConstraint(_) => "constraints",
+                    E::UnknownStatus(_) => "status",
+                    E::UnknownAction(_) => "action",
+                    _ => "procedure",
+                };
+                ApiError::field(field, Message::new(error.to_string(), error.to_string()))
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<crate::permits::PermitError> for ApiError {
+    fn from(error: crate::permits::PermitError) -> Self {
+        use crate::permits::PermitError as E;
+        match error {
+            E::NotFound => ApiError::PermitNotFound,
+            E::DocumentNotFound => ApiError::refused(
+                StatusCode::NOT_FOUND,
+                "document-not-found",
+                "Nessun documento con questo identificativo nella pratica.",
+                "There is no such document on the application.",
+            ),
+            E::Forbidden => ApiError::Forbidden,
+            E::Invalid { field, it, en } => ApiError::field(&field, Message::new(it, en)),
+            E::Incomplete(missing) => ApiError::Validation(
+                missing
+                    .into_iter()
+                    .map(|(field, it, en)| (field, Message::new(it, en)))
+                    .collect(),
+            ),
+            E::Rule(rule) => rule.into(),
+            E::DocumentsClosed(status) => ApiError::refused(
+                StatusCode::CONFLICT,
+                "documents-closed",
+                format!("In stato «{status}» non si possono aggiungere documenti."),
+                format!("Documents cannot be added while the application is {status}."),
+            ),
+            E::DocumentTooLarge(max) => ApiError::refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "document-too-large",
+                format!("Il documento supera il limite di {max} byte."),
+                format!("The document exceeds the limit of {max} bytes."),
+            ),
+            E::PermitTooLarge(max) => ApiError::refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "documents-too-large",
+                format!("I documenti della pratica supererebbero in tutto {max} byte."),
+                format!("The application's documents would exceed {max} bytes in total."),
+            ),
+            E::UnsupportedDocument => ApiError::refused(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-document-type",
+                "Sono ammessi solo PDF, file firmati P7M, JPEG e PNG, con l'estensione corrispondente al contenuto.",
+                "Only PDF, signed P7M, JPEG and PNG files are accepted, with the extension matching the content.",
+            ),
+            E::Integrity(cause) => {
+                tracing::error!(%cause, "permits integrity check failed");
+                ApiError::Internal
+            }
+            E::Database(error) => error.into(),
+            E::Internal(cause) => ApiError::internal(cause),
         }
     }
 }

@@ -1,0 +1,338 @@
+//! HTTP handlers: procedures (public), applications and their documents (applicant, filing
+//! professional, permits officers of the municipality), the operator queue.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use sportello_core::api;
+use sportello_core::tenant::IstatCode;
+use utoipa::IntoParams;
+
+use super::QueueQuery;
+use crate::AppState;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::lang::Lang;
+use crate::http::problem::{ApiError, Message};
+use crate::identity::Principal;
+
+/// Default page size of lists.
+const DEFAULT_PAGE: i64 = 50;
+/// Largest page size.
+const MAX_PAGE: i64 = 200;
+
+fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::field(
+            "limit",
+            Message::new("Da 1 a 200.", "From 1 to 200."),
+        ))
+    }
+}
+
+/// Query of `GET /v1/permits/procedures`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProceduresQuery {
+    /// ISTAT code of the municipality.
+    municipality: String,
+}
+
+/// The procedures a municipality offers, with their clocks, documents, fields and fees.
+#[utoipa::path(get, path = "/v1/permits/procedures", tag = "permits", params(ProceduresQuery),
+    responses((status = 200, body = api::ProcedureList),
+        (status = 400, body = api::Problem, content_type = "application/problem+json"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn procedures(
+    State(state): State<AppState>,
+    lang: Lang,
+    ApiQuery(query): ApiQuery<ProceduresQuery>,
+) -> Result<Json<api::ProcedureList>, ApiError> {
+    let code = IstatCode::parse(&query.municipality)?;
+    Ok(Json(state.permits.procedures(&code, lang.as_str()).await?))
+}
+
+/// Creates a draft application for the caller (or, with `applicant_fiscal_code`, for the
+/// person a professional files for).
+#[utoipa::path(post, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
+    request_body = api::NewPermit,
+    responses((status = 201, body = api::Permit),
+        (status = 401, body = api::Problem, content_type = "application/problem+json"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    lang: Lang,
+    ApiJson(request): ApiJson<api::NewPermit>,
+) -> Result<(StatusCode, Json<api::Permit>), ApiError> {
+    let id = state.permits.create(&principal, &request).await?;
+    let permit = state.permits.get(&principal, &id, lang.as_str()).await?;
+    Ok((StatusCode::CREATED, Json(permit)))
+}
+
+/// An application: status, simplified status, protocol number, deadline and days left,
+/// timeline, documents, fees, and the actions the caller may take.
+#[utoipa::path(get, path = "/v1/permits/{id}", tag = "permits", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = api::Permit),
+        (status = 401, body = api::Problem, content_type = "application/problem+json"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn get_permit(
+    State(state): State<AppState>,
+    principal: Principal,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Json<api::Permit>, ApiError> {
+    Ok(Json(state.permits.get(&principal, &id, lang.as_str()).await?))
+}
+
+/// Fills a draft: address, cadastral parcel, description, the procedure's fields, constraints.
+#[utoipa::path(patch, path = "/v1/permits/{id}", tag = "permits", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = api::PermitUpdate,
+    responses((status = 200, body = api::Permit),
+        (status = 404, body = api::Problem, content_type = "application/problem+json"),
+        (status = 409, body = api::Problem, content_type = "application/problem+json"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    lang: Lang,
+    Path(id): Path<String>,
+    ApiJson(update): ApiJson<api::PermitUpdate>,
+) -> Result<Json<api::Permit>, ApiError> {
+    state.permits.update(&principal, &id, &update).await?;
+    Ok(Json(state.permits.get(&principal, &id, lang.as_str()).await?))
+}
+
+/// Takes an action: `submit`, `cancel`, `withdraw`, `submit-integration` (applicant; the
+/// professional too except `withdraw`); `register` (gives the protocol number), `assign`,
+/// `start-review`, `request-integration`, `complete-phase`, `declare-complex-project`,
+/// `accept`, `reject`, `confirm-payment` (a payment at the counter) (officers). The body may
+/// carry a `note` (the reasons). Refusals are 409 (or 403 for the wrong role) with the rule's
+/// code, e.g. `not-in-status`, `integration-limit-reached`, `effect-matured`.
+#[utoipa::path(post, path = "/v1/permits/{id}/actions/{action}", tag = "permits", security(("bearer" = [])),
+    params(("id" = String, Path), ("action" = String, Path, example = "submit")),
+    request_body(content = Option<api::PermitActionRequest>),
+    responses((status = 200, body = api::Permit),
+        (status = 403, body = api::Problem, content_type = "application/problem+json"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json"),
+        (status = 409, body = api::Problem, content_type = "application/problem+json"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn act(
+    State(state): State<AppState>,
+    principal: Principal,
+    lang: Lang,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<api::Permit>, ApiError> {
+    // An empty body is a bare action; anything else must be the JSON request.
+    let request: api::PermitActionRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        api::PermitActionRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson(e.to_string()))?
+    };
+    state.permits.act(&principal, &id, &action, &request).await?;
+    Ok(Json(state.permits.get(&principal, &id, lang.as_str()).await?))
+}
+
+/// Query of the document upload.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// Document code of the procedure (`drawings`).
+    kind: String,
+    /// File name, without a path (`tavola-1.pdf`); its extension must match the content.
+    name: String,
+}
+
+/// Uploads a document (the raw bytes as the body): PDF, signed P7M, JPEG or PNG, recognised by
+/// content; at most `permits.max_document_bytes` each and `permits.max_permit_bytes` per
+/// application. Streamed to storage with its SHA-256; only while a draft (`application`) or
+/// while an integration is requested (`integration`).
+#[utoipa::path(post, path = "/v1/permits/{id}/documents", tag = "permits", security(("bearer" = [])),
+    params(("id" = String, Path), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = api::PermitDocument),
+        (status = 404, body = api::Problem, content_type = "application/problem+json"),
+        (status = 409, body = api::Problem, content_type = "application/problem+json"),
+        (status = 413, body = api::Problem, content_type = "application/problem+json"),
+        (status = 415, body = api::Problem, content_type = "application/problem+json"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn upload(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
+    body: Body,
+) -> Result<(StatusCode, Json<api::PermitDocument>), ApiError> {
+    // `Body` is not subject to the global JSON body limit: the service enforces the document
+    // limits while streaming.
+    let stream = body.into_data_stream().boxed();
+    let document = state
+        .permits
+        .upload(&principal, &id, &query.kind, &query.name, stream)
+        .await?;
+    Ok((StatusCode::CREATED, Json(document)))
+}
+
+/// Downloads a document, after verifying its SHA-256.
+#[utoipa::path(get, path = "/v1/permits/{id}/documents/{document_id}", tag = "permits",
+    security(("bearer" = [])), params(("id" = String, Path), ("document_id" = String, Path)),
+    responses((status = 200, description = "The document", content_type = "application/octet-stream"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json"),
+        (status = 500, body = api::Problem, content_type = "application/problem+json", description = "The stored file does not match its SHA-256")))]
+pub async fn download(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, document_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (row, path) = state.permits.document(&principal, &id, &document_id).await?;
+    let file = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
+    let stream = futures_util::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buffer = vec![0u8; 64 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buffer)), file))
+            }
+            Err(error) => Some((Err(error), file)),
+        }
+    });
+    // The name was checked on upload (no quotes, no paths); non-ASCII goes in filename*.
+    let ascii: String = row
+        .file_name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .collect();
+    let encoded: String = row
+        .file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, row.content_type.clone()),
+            (header::CONTENT_LENGTH, row.size_bytes.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+            ),
+            (
+                header::HeaderName::from_static("x-content-sha256"),
+                row.sha256.clone(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Query of `GET /v1/me/permits`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MineQuery {
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// 1–200, default 50.
+    limit: Option<i64>,
+}
+
+/// The caller's applications (as applicant, or filed as a professional), most recently
+/// changed first.
+#[utoipa::path(get, path = "/v1/me/permits", tag = "permits", security(("bearer" = [])), params(MineQuery),
+    responses((status = 200, body = api::PermitPage),
+        (status = 401, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn mine(
+    State(state): State<AppState>,
+    principal: Principal,
+    lang: Lang,
+    ApiQuery(query): ApiQuery<MineQuery>,
+) -> Result<Json<api::PermitPage>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    Ok(Json(
+        state
+            .permits
+            .mine(&principal, query.cursor.as_deref(), limit, lang.as_str())
+            .await?,
+    ))
+}
+
+/// Query of the operator queue.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueParams {
+    /// ISTAT code of the municipality (the caller must be in its permits office).
+    municipality: String,
+    /// Statuses, comma-separated (`submitted,registered`).
+    status: Option<String>,
+    /// Procedure code.
+    procedure: Option<String>,
+    /// Only open applications whose deadline is within this many days (0–365).
+    deadline_within_days: Option<i64>,
+    /// `true`: only open applications whose deadline has passed; `false`: not those.
+    overdue: Option<bool>,
+    /// From a previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// 1–200, default 50.
+    limit: Option<i64>,
+}
+
+/// The permits office's work queue: filed applications of one municipality, nearest deadline
+/// first.
+#[utoipa::path(get, path = "/v1/permits", tag = "permits", security(("bearer" = [])), params(QueueParams),
+    responses((status = 200, body = api::PermitPage),
+        (status = 401, body = api::Problem, content_type = "application/problem+json"),
+        (status = 403, body = api::Problem, content_type = "application/problem+json"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+pub async fn queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    lang: Lang,
+    ApiQuery(params): ApiQuery<QueueParams>,
+) -> Result<Json<api::PermitPage>, ApiError> {
+    let limit = page_limit(params.limit)?;
+    if params
+        .deadline_within_days
+        .is_some_and(|d| !(0..=365).contains(&d))
+    {
+        return Err(ApiError::field(
+            "deadline_within_days",
+            Message::new("Da 0 a 365.", "From 0 to 365."),
+        ));
+    }
+    let query = QueueQuery {
+        municipality: params.municipality,
+        statuses: params
+            .status
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        procedure: params.procedure,
+        deadline_within_days: params.deadline_within_days,
+        overdue: params.overdue,
+        cursor: params.cursor,
+        limit,
+    };
+    Ok(Json(
+        state.permits.queue(&principal, &query, lang.as_str()).await?,
+    ))
+}
