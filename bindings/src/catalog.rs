@@ -229,9 +229,10 @@ impl CatalogQuery {
     }
 }
 
-/// A library (branch) of the network.
+/// A library (branch) of the network. Not `Library`: the generated Kotlin imports JNA's
+/// `com.sun.jna.Library`, which that name would clash with.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct Library {
+pub struct LibraryBranch {
     /// Stable id (`ge-berio`).
     pub id: String,
     /// ISTAT code of its municipality.
@@ -273,7 +274,7 @@ fn optional_time(field: &str, text: Option<&str>) -> Result<Option<SystemTime>, 
     text.map(|text| timestamp(field, text)).transpose()
 }
 
-impl TryFrom<api::Library> for Library {
+impl TryFrom<api::Library> for LibraryBranch {
     type Error = SportelloError;
 
     fn try_from(l: api::Library) -> Result<Self, Self::Error> {
@@ -658,13 +659,13 @@ pub fn rank_available_libraries(
 /// keep their order, `limit` keeps the nearest ones. A bad `origin` is `InvalidInput`.
 #[uniffi::export(default(limit = None))]
 pub fn rank_libraries_by_distance(
-    libraries: Vec<Library>,
+    libraries: Vec<LibraryBranch>,
     origin: Coordinates,
     limit: Option<u32>,
-) -> Result<Vec<Library>, SportelloError> {
+) -> Result<Vec<LibraryBranch>, SportelloError> {
     Ok(rank_by_distance(libraries, origin, |l| l.location, limit)?
         .into_iter()
-        .map(|(library, distance)| Library {
+        .map(|(library, distance)| LibraryBranch {
             distance_km: Some(distance),
             ..library
         })
@@ -737,7 +738,7 @@ impl SportelloClient {
         municipality: Option<String>,
         near: Option<Coordinates>,
         limit: Option<u32>,
-    ) -> Result<Vec<Library>, SportelloError> {
+    ) -> Result<Vec<LibraryBranch>, SportelloError> {
         let mut query = Vec::new();
         if let Some(municipality) = &municipality {
             query.push(("municipality", parse_istat_code(municipality)?));
@@ -751,11 +752,11 @@ impl SportelloClient {
         let list: api::LibraryList = self
             .send(self.request(Method::GET, "v1/libraries")?.query(&query))
             .await?;
-        list.items.into_iter().map(Library::try_from).collect()
+        list.items.into_iter().map(LibraryBranch::try_from).collect()
     }
 
     /// One library by id.
-    pub async fn library(&self, id: String) -> Result<Library, SportelloError> {
+    pub async fn library(&self, id: String) -> Result<LibraryBranch, SportelloError> {
         let path = format!("v1/libraries/{}", path_segment("id", &id)?);
         let library: api::Library = self.send(self.request(Method::GET, &path)?).await?;
         library.try_into()

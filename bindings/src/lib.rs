@@ -22,7 +22,7 @@ mod tenant;
 
 pub use catalog::{
     AvailabilitySummary, CatalogQuery, CatalogRecord, CatalogSort, Contributor, CopyInfo, CopyStatus,
-    FacetCount, Facets, Library, LibraryHoldings, MaterialFormat, NearestCopy, RecordAvailability,
+    FacetCount, Facets, LibraryBranch, LibraryHoldings, MaterialFormat, NearestCopy, RecordAvailability,
     RecordIdentifier, SearchHit, SearchPage, rank_available_libraries, rank_hits_by_distance,
     rank_libraries_by_distance,
 };
