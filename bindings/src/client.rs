@@ -1,5 +1,6 @@
 //! The typed client of Sportello's HTTP API, built on core's wire types.
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -88,6 +89,30 @@ fn check_language(language: Option<String>) -> Result<Option<String>, SportelloE
             "expected a language tag such as `it` or `en`",
         ))
     }
+}
+
+/// An RFC 3339 time from the server.
+pub(crate) fn timestamp(field: &str, text: &str) -> Result<SystemTime, SportelloError> {
+    text.parse::<jiff::Timestamp>()
+        .and_then(SystemTime::try_from)
+        .map_err(|error| SportelloError::unexpected(200, &format!("{field}: {error}")))
+}
+
+/// An id from the server as one percent-encoded URL path segment: the ids of broadcast messages
+/// contain `/`. Empty ids and dot segments (which URL resolution would climb) are refused.
+pub(crate) fn path_segment(field: &str, id: &str) -> Result<String, SportelloError> {
+    if id.is_empty() || id.len() > 512 || id.bytes().all(|b| b == b'.') {
+        return Err(SportelloError::invalid(field, "not an id given by the server"));
+    }
+    let mut segment = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'~') {
+            segment.push(char::from(byte));
+        } else {
+            let _ = write!(segment, "%{byte:02X}");
+        }
+    }
+    Ok(segment)
 }
 
 #[uniffi::export(async_runtime = "tokio")]

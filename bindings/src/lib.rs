@@ -10,6 +10,7 @@
 
 uniffi::setup_scaffolding!();
 
+mod catalog;
 mod client;
 mod error;
 mod geo;
@@ -20,6 +21,12 @@ mod permits;
 mod session;
 mod tenant;
 
+pub use catalog::{
+    AvailabilitySummary, CatalogQuery, CatalogRecord, CatalogSort, Contributor, CopyInfo, CopyStatus,
+    FacetCount, Facets, LibraryBranch, LibraryHoldings, MaterialFormat, NearestCopy, RecordAvailability,
+    RecordIdentifier, SearchHit, SearchPage, rank_available_libraries, rank_hits_by_distance,
+    rank_libraries_by_distance,
+};
 pub use client::SportelloClient;
 pub use error::{FieldError, SportelloError};
 pub use geo::{Coordinates, distance_km};

@@ -2,14 +2,14 @@
 //! the data of a received push.
 
 use std::collections::HashMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::time::SystemTime;
 
 use reqwest::Method;
 use sportello_core::api;
 use sportello_core::notify;
 
-use crate::client::SportelloClient;
+use crate::client::{SportelloClient, path_segment, timestamp};
 use crate::error::SportelloError;
 use crate::tenant::parse_istat_code;
 
@@ -84,33 +84,9 @@ fn known_topics(topics: &[String]) -> Vec<Topic> {
         .collect()
 }
 
-/// An RFC 3339 time from the server.
-pub(crate) fn timestamp(field: &str, text: &str) -> Result<SystemTime, SportelloError> {
-    text.parse::<jiff::Timestamp>()
-        .and_then(SystemTime::try_from)
-        .map_err(|error| SportelloError::unexpected(200, &format!("{field}: {error}")))
-}
-
 /// Checks ISTAT codes on the device (six digits).
 fn istat_codes(codes: &[String]) -> Result<Vec<String>, SportelloError> {
     codes.iter().map(|code| parse_istat_code(code)).collect()
-}
-
-/// An id from the server as one percent-encoded URL path segment: the ids of broadcast messages
-/// contain `/`. Empty ids and dot segments (which URL resolution would climb) are refused.
-pub(crate) fn path_segment(field: &str, id: &str) -> Result<String, SportelloError> {
-    if id.is_empty() || id.len() > 512 || id.bytes().all(|b| b == b'.') {
-        return Err(SportelloError::invalid(field, "not an id given by the server"));
-    }
-    let mut segment = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'~') {
-            segment.push(char::from(byte));
-        } else {
-            let _ = write!(segment, "%{byte:02X}");
-        }
-    }
-    Ok(segment)
 }
 
 /// A device registered for pushes (its token or keys are never shown back).

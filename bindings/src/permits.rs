@@ -8,9 +8,8 @@ use reqwest::Method;
 use sportello_core::api;
 use sportello_core::calendar;
 
-use crate::client::SportelloClient;
+use crate::client::{SportelloClient, path_segment, timestamp};
 use crate::error::SportelloError;
-use crate::notify::{path_segment, timestamp};
 use crate::tenant::parse_istat_code;
 
 /// A document a procedure asks for.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the mobile bindings against a live server: the generated Kotlin on a JVM (Maven,
 # mobile-samples/jvm) and the generated Python (tests/python), both calling one throwaway
-# `sportello serve --dev-auth` on a loopback port.
+# `sportello serve --dev-auth --demo` on a loopback port (the demo catalogue is what the
+# catalogue tests search).
 #
 # Usage: scripts/lib/mobile-tests.sh          (scripts/test runs it)
 #
@@ -120,7 +121,7 @@ else
     log "no OpenID provider (Node missing or MOBILE_TESTS_NO_OIDC=1): browser-login tests will skip"
 fi
 
-"$sportello" --config "$config" serve --dev-auth --listen "127.0.0.1:$port" \
+"$sportello" --config "$config" serve --dev-auth --demo --listen "127.0.0.1:$port" \
     --data-dir "$work/data" 2>"$work/server.log" &
 server_pid=$!
 healthy() {

@@ -5,8 +5,10 @@
 //! codes (ISIL, SBN) where we found them in the national registry (anagrafe ICCU); coordinates
 //! were placed on the building by hand, to within some tens of metres; opening hours are
 //! indicative. They are marked `demo` in the API until a library confirms its own data.
+//! The catalogue records are real (Biblioteca Nazionale Centrale di Firenze, see
+//! `tests/fixtures/marc/README.md`); the copies the demo places in two Genoa libraries are not.
 
-use sportello_core::api::LibraryInput;
+use sportello_core::api::{ImportSummary, LibraryInput};
 
 use crate::catalog::{self, store as catalog_store};
 use crate::db::Db;
@@ -131,6 +133,23 @@ pub const DEMO_LIBRARIES: &[DemoLibrary] = &[
     ),
 ];
 
+/// Real records imported into demo libraries, so that a demo server has a catalogue to search:
+/// (library id, file name, the export). The same five BNCF editions, as ISO 2709 and as UNIMARC
+/// slim XML, merge into five records with copies in two libraries (from their 960 holdings).
+/// Embedded because a demo must work from the binary alone; ~47 KB.
+pub const DEMO_RECORDS: &[(&str, &str, &[u8])] = &[
+    (
+        "ge-universitaria",
+        "bncf-data.mrc",
+        include_bytes!("../../tests/fixtures/marc/bncf-unimarcxml/data.mrc"),
+    ),
+    (
+        "ge-lercari",
+        "bncf-unimarctest.xml",
+        include_bytes!("../../tests/fixtures/marc/bncf-unimarcxml/unimarctest.xml"),
+    ),
+];
+
 /// A demo citizen with no other role.
 pub const DEMO_CITIZEN: &str = "RSSMRA85T10A562S";
 
@@ -199,9 +218,32 @@ pub async fn load_libraries(db: &Db) -> anyhow::Result<usize> {
     Ok(libraries.len())
 }
 
-/// Loads the demo people, roles and libraries; loading twice changes nothing.
+/// Imports [`DEMO_RECORDS`] into their libraries (which must exist); idempotent, as any
+/// re-import. Returns the records read.
+pub async fn load_records(db: &Db) -> anyhow::Result<u64> {
+    let mut summary = ImportSummary::default();
+    for &(library_id, name, export) in DEMO_RECORDS {
+        let library = catalog_store::get_library(db, library_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo library {library_id} is missing"))?;
+        let options = catalog::http::import_options(library, None, None, &[])?;
+        // The importer streams from files (exports can be many GB), so the embedded bytes go
+        // through one.
+        let path = std::env::temp_dir().join(format!("sportello-demo-{}-{name}", uuid::Uuid::now_v7()));
+        tokio::fs::write(&path, export).await?;
+        let files = [(path.clone(), name.to_owned())];
+        let outcome = catalog::import::import_files(db, &options, &files, &mut summary).await;
+        let _ = tokio::fs::remove_file(&path).await;
+        outcome?;
+    }
+    anyhow::ensure!(summary.skipped == 0, "demo records skipped: {:?}", summary.issues);
+    Ok(summary.read)
+}
+
+/// Loads the demo people, roles, libraries and catalogue records; loading twice changes nothing.
 pub async fn load(db: &Db) -> anyhow::Result<()> {
     load_libraries(db).await?;
+    let records = load_records(db).await?;
     for (fiscal_code, given, family, roles) in DEMO_PEOPLE {
         store::upsert_user(db, fiscal_code, Some(given), Some(family)).await?;
         for role in *roles {
@@ -213,7 +255,7 @@ pub async fn load(db: &Db) -> anyhow::Result<()> {
     let permits = crate::permits::load_demo(db, &citizen.id, DEMO_CITIZEN)
         .await
         .map_err(|e| anyhow::anyhow!("demo permits: {e}"))?;
-    tracing::info!(people = DEMO_PEOPLE.len(), permits, "demo data loaded");
+    tracing::info!(people = DEMO_PEOPLE.len(), records, permits, "demo data loaded");
     Ok(())
 }
 
@@ -239,6 +281,19 @@ mod tests {
                 library.id,
                 m.name
             );
+        }
+    }
+
+    #[test]
+    fn demo_records_are_real_readable_records_for_demo_libraries() {
+        let libraries = demo_libraries().unwrap();
+        for &(library, name, export) in DEMO_RECORDS {
+            assert!(libraries.iter().any(|l| l.id == library), "{library}");
+            let reader =
+                sportello_core::catalog::MarcReader::open(export, sportello_core::catalog::InputFormat::Auto)
+                    .unwrap();
+            let records: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
+            assert_eq!(records.len(), 5, "{name}");
         }
     }
 

@@ -1,7 +1,7 @@
 """The generated Python bindings of sportello-mobile against a live `sportello` server.
 
 Standard library only. Run by scripts/lib/mobile-tests.sh, which generates the bindings
-(scripts/bindings), starts `sportello serve --dev-auth` (and, when Node is available, the test
+(scripts/bindings), starts `sportello serve --dev-auth --demo` (and, when Node is available, the test
 OpenID provider of tests/oidc-provider wired in as provider `test`) and sets:
 
   SPORTELLO_TEST_BASE_URL       the server, e.g. http://127.0.0.1:41234 (required)

@@ -624,3 +624,113 @@ async fn notification_calls_speak_the_wire_types_and_no_content_answers_are_rene
         "an id refused on the device sends nothing"
     );
 }
+
+/// A catalogue record as the server sends it.
+fn wire_record(id: &str) -> Value {
+    json!({"id": id, "title": format!("Titolo {id}"), "subtitle": null, "authors": [],
+        "isbns": [], "publisher": null, "year": 2014, "language": "ita", "subjects": [],
+        "format": "book", "series": [], "identifiers": []})
+}
+
+/// One library's holdings as the server sends them.
+fn wire_holdings(library: &str, lat: f64, lon: f64, on_shelf: u32) -> Value {
+    json!({"library_id": library, "library_name": library, "municipality": "010025",
+        "address": "Via X", "lat": lat, "lon": lon, "distance_km": null, "open_now": true,
+        "next_opening": null, "on_shelf": on_shelf, "on_loan": 0, "in_transit": 0,
+        "reference_only": 0, "unknown": 0, "earliest_due": null, "copies": []})
+}
+
+#[tokio::test]
+async fn ranking_on_the_device_never_sends_the_position() {
+    use crate::catalog::{CatalogQuery, CatalogSort};
+    use crate::geo::Coordinates;
+
+    let server = Scripted::start(|request| {
+        let path = request.path.split('?').next().unwrap_or_default();
+        let hit = |id: &str| {
+            json!({"record": wire_record(id), "availability": {"copies_on_shelf": 1,
+                "copies_total": 1, "libraries": 1, "nearest": null}})
+        };
+        match path {
+            "/v1/catalog/search" => (
+                200,
+                vec![],
+                json!({"total": 3, "items": [hit("far"), hit("gone"), hit("near")],
+                    "facets": {"format": [], "language": [], "municipality": [], "library": []},
+                    "next_cursor": null}),
+            ),
+            "/v1/catalog/records/far/availability" => (
+                200,
+                vec![],
+                json!({"record": wire_record("far"),
+                    "libraries": [wire_holdings("chiavari-civica", 44.3169, 9.323, 1)]}),
+            ),
+            "/v1/catalog/records/near/availability" => (
+                200,
+                vec![],
+                json!({"record": wire_record("near"),
+                    "libraries": [wire_holdings("ge-berio", 44.404_986, 8.937_15, 2)]}),
+            ),
+            _ => problem(404, "record-not-found"),
+        }
+    })
+    .await;
+    let client = server.client();
+    let de_ferrari = Coordinates {
+        lat: 44.4072,
+        lon: 8.9340,
+    };
+    let query = CatalogQuery {
+        q: Some("stato".into()),
+        ..CatalogQuery::default()
+    };
+    let page = client
+        .search_nearest_on_device(query.clone(), de_ferrari)
+        .await
+        .unwrap();
+    let order: Vec<_> = page.items.iter().map(|h| h.record.id.as_str()).collect();
+    assert_eq!(
+        order,
+        ["near", "far", "gone"],
+        "a record deleted meanwhile goes last"
+    );
+    let nearest = page.items[0].availability.nearest.as_ref().unwrap();
+    assert_eq!(nearest.library_id, "ge-berio");
+    let seen = server.paths();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(seen[0].starts_with("GET /v1/catalog/search?q=stato"), "{seen:?}");
+    for path in &seen {
+        assert!(
+            !path.contains("near=") && !path.contains("44.4") && !path.contains("8.93"),
+            "the position left the device: {path}"
+        );
+    }
+
+    // Asking the server to use the position here is refused before anything is sent.
+    for query in [
+        CatalogQuery {
+            near: Some(de_ferrari),
+            ..query.clone()
+        },
+        CatalogQuery {
+            sort: Some(CatalogSort::Distance),
+            ..query.clone()
+        },
+    ] {
+        let error = client
+            .search_nearest_on_device(query, de_ferrari)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, SportelloError::InvalidInput { .. }), "{error:?}");
+    }
+    let pole_plus = Coordinates { lat: 90.5, lon: 0.0 };
+    let error = client
+        .search_nearest_on_device(query, pole_plus)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, SportelloError::InvalidInput { field, .. } if field == "coordinates"),
+        "{error:?}"
+    );
+    assert_eq!(server.paths().len(), 4, "refusals on the device send nothing");
+}
