@@ -16,6 +16,7 @@ mod geo;
 mod identity;
 mod login;
 mod notify;
+mod payments;
 mod session;
 mod tenant;
 
@@ -29,6 +30,9 @@ pub use login::{DEFAULT_REDIRECT_URI, LoginRequest};
 pub use notify::{
     BroadcastAccepted, Device, INBOX_DEEP_LINK, InboxMessage, InboxPage, NotificationPreferences,
     PaymentData, PushNotification, QuietHours, Topic, parse_push_data, parse_topic,
+};
+pub use payments::{
+    MyPayment, PaymentState, ScannedNotice, VerifiedPayment, parse_payment_code, payment_qr_payload,
 };
 pub use session::{SessionListener, SessionSnapshot, SessionState};
 pub use tenant::{

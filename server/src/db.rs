@@ -153,7 +153,16 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         include_str!("../migrations/sqlite/0001_foundation.sql"),
     ),
     (2, "notify", include_str!("../migrations/sqlite/0002_notify.sql")),
-    (3, "catalog", include_str!("../migrations/sqlite/0003_catalog.sql")),
+    (
+        3,
+        "catalog",
+        include_str!("../migrations/sqlite/0003_catalog.sql"),
+    ),
+    (
+        5,
+        "payments",
+        include_str!("../migrations/sqlite/0005_payments.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -171,6 +180,11 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         3,
         "catalog",
         include_str!("../migrations/postgres/0003_catalog.sql"),
+    ),
+    (
+        5,
+        "payments",
+        include_str!("../migrations/postgres/0005_payments.sql"),
     ),
 ];
 

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod http;
 pub mod identity;
 pub mod notify;
+pub mod payments;
 pub mod tenant;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::identity::Identity;
 use crate::notify::Notifier;
+use crate::payments::Payments;
 
 /// Shared state of the request handlers.
 #[derive(Clone)]
@@ -30,6 +32,7 @@ pub struct AppState {
     pub identity: Arc<Identity>,
     pub notifier: Arc<Notifier>,
     pub catalog: Arc<Catalog>,
+    pub payments: Arc<Payments>,
     pub metrics: PrometheusHandle,
 }
 
@@ -49,12 +52,17 @@ impl AppState {
         let identity = Identity::new(&db, &config).await?;
         let notifier = Notifier::new(db.clone(), config.notify.clone()).await?;
         let catalog = Arc::new(Catalog::open(&db, &config.data_dir).await?);
+        let payments = Arc::new(Payments::new(&config.pagopa)?);
+        if config.demo {
+            demo::load_payments(&db, &payments).await?;
+        }
         Ok(Self {
             notifier: Arc::new(notifier),
             db,
             config: Arc::new(config),
             identity: Arc::new(identity),
             catalog,
+            payments,
             metrics: http::ops::metrics_handle(),
         })
     }

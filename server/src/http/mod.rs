@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, catalog, identity, notify, tenant};
+use crate::{AppState, catalog, identity, notify, payments, tenant};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +39,7 @@ use crate::{AppState, catalog, identity, notify, tenant};
         (name = "auth", description = "SPID/CIE login, tokens, identity"),
         (name = "notifications", description = "Inbox, devices, push, area broadcasts"),
         (name = "catalog", description = "Libraries, catalogue search, availability, DAIA, imports"),
+        (name = "payments", description = "pagoPA debt positions, notices, receipts"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -98,6 +99,16 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::http::get_record))
         .routes(routes!(catalog::http::availability))
         .routes(routes!(catalog::http::daia))
+        .routes(routes!(
+            payments::http::create_position,
+            payments::http::list_positions
+        ))
+        .routes(routes!(payments::http::get_position))
+        .routes(routes!(payments::http::publish_position))
+        .routes(routes!(payments::http::invalidate_position))
+        .routes(routes!(payments::http::my_payments))
+        .routes(routes!(payments::http::my_receipt))
+        .routes(routes!(payments::http::verify))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
@@ -109,7 +120,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (routes, openapi) = api_routes().split_for_parts();
     let http = state.config.http.clone();
+    // The pagoPA Node's SOAP endpoint: outside the OpenAPI document (its contract is the WSDL);
+    // it reads its body itself, up to `pagopa.body_limit_bytes`.
     let app = routes
+        .route(
+            "/pagopa/paForNode",
+            axum::routing::post(payments::http::pa_for_node),
+        )
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route_layer(middleware::from_fn(ops::record_metrics))
         .with_state(state);
