@@ -417,7 +417,10 @@ impl DebtPosition {
         switch_to_expired: bool,
         status: PositionStatus,
     ) -> Result<Self, PaymentsError> {
-        let mut position = Self::new(iupd, creditor, debtor, options, validity, switch_to_expired)?;
+        // "No due date before the validity date" is a creation rule: publishing sets the
+        // validity to the publication instant, which may legitimately fall after a due date.
+        let mut position = Self::new(iupd, creditor, debtor, options, None, switch_to_expired)?;
+        position.validity = validity;
         let any_paid = position.options.iter().any(PaymentOption::is_paid);
         let paid_status = matches!(
             status,

@@ -289,12 +289,17 @@ impl Payments {
         psp_name: &str,
         xml: &str,
     ) -> Result<(), Retry> {
-        let mut tx = db.pool().begin().await.map_err(retry_system)?;
-        let position_id =
-            store::position_id_by_notice(&mut tx, creditor.fiscal_code.as_str(), notice.as_str())
+        // Which position owns the notice never changes: read it before the transaction, so
+        // that the transaction's first statement is the lock (on SQLite a read first would make
+        // the later write fail when another receipt committed in between).
+        let position_id = {
+            let mut conn = db.pool().acquire().await.map_err(retry_system)?;
+            store::position_id_by_notice(&mut conn, creditor.fiscal_code.as_str(), notice.as_str())
                 .await
                 .map_err(retry_system)?
-                .ok_or_else(|| Retry::Fault(unknown(notice)))?;
+                .ok_or_else(|| Retry::Fault(unknown(notice)))?
+        };
+        let mut tx = db.pool().begin().await.map_err(retry_system)?;
         store::lock_position(&mut tx, &position_id)
             .await
             .map_err(retry_system)?;

@@ -304,42 +304,22 @@ pub async fn load_position(
     Ok(attach_options(conn, vec![position_from_row(&row)?]).await?.pop())
 }
 
-/// The position owning a notice of a creditor, in two indexed queries (the verify hot path).
+/// The position owning a notice of a creditor (the verify hot path: three indexed lookups).
 pub async fn load_by_notice(
     conn: &mut AnyConnection,
     creditor: &str,
     notice_number: &str,
 ) -> Result<Option<StoredPosition>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {POSITION_COLUMNS}, {OPTION_COLUMNS}
-         FROM payment_options o JOIN payment_positions p ON p.id = o.position_id
-         WHERE o.position_id = (SELECT position_id FROM payment_options WHERE creditor = $1 AND notice_number = $2)
-         ORDER BY o.due_date, o.notice_number"
+    let row = sqlx::query(&format!(
+        "SELECT {POSITION_COLUMNS} FROM payment_positions p
+         WHERE p.id = (SELECT position_id FROM payment_options WHERE creditor = $1 AND notice_number = $2)"
     ))
     .bind(creditor)
     .bind(notice_number)
-    .fetch_all(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let position = position_from_row(first)?;
-    let options = rows.iter().map(option_from_row).collect::<Result<Vec<_>, _>>()?;
-    let transfers = sqlx::query(&format!(
-        "SELECT {TRANSFER_COLUMNS} FROM payment_transfers t WHERE t.position_id = $1
-         ORDER BY t.notice_number, t.id_transfer"
-    ))
-    .bind(&position.id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(transfer_from_row)
-    .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(StoredPosition {
-        position,
-        options,
-        transfers,
-    }))
+    let Some(row) = row else { return Ok(None) };
+    Ok(attach_options(conn, vec![position_from_row(&row)?]).await?.pop())
 }
 
 /// The id of the position owning a notice.
