@@ -11,7 +11,8 @@
 # throughput, p50 and p99, and checks a sample answer is OK.
 #
 # Knobs (environment): BENCH_POSITIONS (default 1000000), BENCH_CLIENTS (64), BENCH_DURATION
-# (seconds, 20), BENCH_PROFILE (release; `debug` only to try the script quickly).
+# (seconds, 20), BENCH_PROFILE (release; `debug` only to try the script quickly), SPORTELLO_BIN (a
+# `sportello` binary to use instead of building one).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -33,15 +34,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "build ($profile)"
-if [[ "$profile" == release ]]; then
-    cargo build --quiet --release --locked -p sportello-server
+if [[ -n "${SPORTELLO_BIN:-}" ]]; then
+    bin="$SPORTELLO_BIN"
 else
-    cargo build --quiet --locked -p sportello-server
+    step "build ($profile)"
+    if [[ "$profile" == release ]]; then
+        cargo build --quiet --release --locked -p sportello-server
+    else
+        cargo build --quiet --locked -p sportello-server
+    fi
+    bin="$root/target/$profile/sportello"
 fi
-bin="$root/target/$profile/sportello"
 
 step "database: $positions published debt positions (SQLite)"
+mkdir -p "$work/srv"
 "$bin" --data-dir "$work/srv" migrate >&2
 start_ns=$(date +%s%N)
 python3 scripts/bench-lib/synth_positions.py "$work/srv/sportello.db" "$positions" "$work/notices.txt"
