@@ -201,7 +201,17 @@ pub async fn load_libraries(db: &Db) -> anyhow::Result<usize> {
 /// Demo debt positions: (ISTAT code, IUPD, description, [(cents, days from today)],
 /// instalments, expires). Created in this order on a fresh database they get the notice numbers
 /// the README lists (segregation code 01, IUV bases from 1).
-pub const DEMO_POSITIONS: &[(&str, &str, &str, &[(i64, i64)], bool, bool)] = &[
+pub type DemoPosition = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(i64, i64)],
+    bool,
+    bool,
+);
+
+/// The demo positions, in creation order.
+pub const DEMO_POSITIONS: &[DemoPosition] = &[
     (
         "010025",
         "00856930102-DEMO-0001",

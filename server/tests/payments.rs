@@ -3,6 +3,9 @@
 //! only their own notices and receipts; notice verification by number or QR code; the hand-off
 //! used by permit fees.
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+#![allow(clippy::too_many_lines, reason = "scenario tests read top to bottom")]
+
 mod common;
 
 use common::{ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, TestServer, client};

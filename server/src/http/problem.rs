@@ -558,7 +558,12 @@ impl From<crate::payments::PayError> for ApiError {
                 };
                 match error {
                     PaymentsError::UnknownNotice(_) => ApiError::PaymentNotFound,
-                    PaymentsError::OptionAlreadyPaid(_) | PaymentsError::DuplicatePayment(_) => state(
+                    PaymentsError::OptionAlreadyPaid(_)
+                    | PaymentsError::DuplicatePayment(_)
+                    | PaymentsError::NotPayable {
+                        status:
+                            PositionStatus::Paid | PositionStatus::Reported | PositionStatus::PartiallyPaid,
+                    } => state(
                         "notice-paid",
                         "Questo avviso è già stato pagato.",
                         "This notice has already been paid.",
@@ -576,14 +581,6 @@ impl From<crate::payments::PayError> for ApiError {
                         "notice-cancelled",
                         "Questo avviso è stato annullato dall'ente.",
                         "The creditor has cancelled this notice.",
-                    ),
-                    PaymentsError::NotPayable {
-                        status:
-                            PositionStatus::Paid | PositionStatus::Reported | PositionStatus::PartiallyPaid,
-                    } => state(
-                        "notice-paid",
-                        "Questo avviso è già stato pagato.",
-                        "This notice has already been paid.",
                     ),
                     PaymentsError::NotPayable { .. } => state(
                         "notice-not-payable",

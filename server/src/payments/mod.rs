@@ -209,7 +209,7 @@ impl Payments {
         )
         .await?;
         tx.commit().await?;
-        stored.position.status = status.as_str().to_owned();
+        status.as_str().clone_into(&mut stored.position.status);
         Ok(Some(self.to_api(&stored)))
     }
 
@@ -256,7 +256,7 @@ impl Payments {
         let mut position = to_domain(&stored)?;
         let now = Timestamp::now();
         let status = position.publish(now)?;
-        stored.position.status = status.as_str().to_owned();
+        status.as_str().clone_into(&mut stored.position.status);
         stored.position.valid_from = Some(now.as_millisecond());
         store::set_status(
             conn,
@@ -277,8 +277,7 @@ impl Payments {
         istat: &str,
         id: &str,
     ) -> Result<api::PaymentPosition, PayError> {
-        self.transition(db, roles, istat, id, |position, now| position.publish(now))
-            .await
+        self.transition(db, roles, istat, id, DebtPosition::publish).await
     }
 
     /// Withdraws a PUBLISHED or VALID position.
@@ -320,7 +319,7 @@ impl Payments {
         let valid_from = position.validity().map(Timestamp::as_millisecond);
         store::set_status(&mut tx, id, status.as_str(), valid_from, now_ms()).await?;
         tx.commit().await?;
-        stored.position.status = status.as_str().to_owned();
+        status.as_str().clone_into(&mut stored.position.status);
         stored.position.valid_from = valid_from;
         Ok(self.to_api(&stored))
     }
@@ -430,7 +429,7 @@ impl Payments {
                     }
                 };
                 items.push(api::MyPayment {
-                    notice: self.notice_api(row),
+                    notice: Self::notice_api(row),
                     state: state.to_owned(),
                     position_id: stored.position.id.clone(),
                     creditor_fiscal_code: stored.position.creditor.clone(),
@@ -483,20 +482,19 @@ impl Payments {
             (notice, request.creditor_fiscal_code.clone())
         };
         let mut conn = db.pool().acquire().await?;
-        let creditor = match creditor {
-            Some(creditor) => creditor,
-            None => {
-                let mut found = store::creditors_of_notice(&mut conn, notice.as_str()).await?;
-                match found.len() {
-                    0 => return Err(PayError::NotFound),
-                    1 => found.remove(0),
-                    _ => {
-                        return Err(PayError::invalid(
-                            "creditor_fiscal_code",
-                            "Più enti hanno emesso questo avviso: indica il codice fiscale dell'ente.",
-                            "Several creditors issued this notice: give the creditor's fiscal code.",
-                        ));
-                    }
+        let creditor = if let Some(creditor) = creditor {
+            creditor
+        } else {
+            let mut found = store::creditors_of_notice(&mut conn, notice.as_str()).await?;
+            match found.len() {
+                0 => return Err(PayError::NotFound),
+                1 => found.remove(0),
+                _ => {
+                    return Err(PayError::invalid(
+                        "creditor_fiscal_code",
+                        "Più enti hanno emesso questo avviso: indica il codice fiscale dell'ente.",
+                        "Several creditors issued this notice: give the creditor's fiscal code.",
+                    ));
                 }
             }
         };
@@ -534,7 +532,7 @@ impl Payments {
             .map_or_else(|| creditor.to_owned(), |c| c.company_name.clone())
     }
 
-    fn notice_api(&self, row: &OptionRow) -> api::PaymentNotice {
+    fn notice_api(row: &OptionRow) -> api::PaymentNotice {
         let printed = NoticeNumber::parse(&row.notice_number)
             .map_or_else(|_| row.notice_number.clone(), |n| n.printed());
         api::PaymentNotice {
@@ -570,7 +568,7 @@ impl Payments {
                 full_name: p.debtor_name.clone(),
             },
             description: p.description.clone(),
-            options: stored.options.iter().map(|o| self.notice_api(o)).collect(),
+            options: stored.options.iter().map(Self::notice_api).collect(),
             origin: p
                 .origin_kind
                 .as_ref()

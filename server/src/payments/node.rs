@@ -148,7 +148,7 @@ impl Payments {
     async fn verify_notice(&self, db: &Db, creditor: &Creditor, body: &Element) -> Result<String, Fault> {
         let notice = Self::read_qr_code(creditor, body)?;
         let position = Self::position_for(db, creditor, &notice).await?;
-        let option = position.payable_option(&notice).map_err(fault_of)?;
+        let option = position.payable_option(&notice).map_err(|e| fault_of(&e))?;
         let all_postal = option.transfers().iter().all(|t| {
             matches!(&t.target, TransferTarget::Iban { iban, postal_iban } if iban.is_postal() || postal_iban.is_some())
         });
@@ -183,7 +183,7 @@ impl Payments {
             .map(|a| soap::parse_st_amount(a.text.trim()))
             .transpose()?;
         let position = Self::position_for(db, creditor, &notice).await?;
-        let option = position.payable_option(&notice).map_err(fault_of)?;
+        let option = position.payable_option(&notice).map_err(|e| fault_of(&e))?;
         if let Some(amount) = amount
             && amount != option.amount().cents()
         {
@@ -318,7 +318,7 @@ impl Payments {
                 return Ok(());
             }
             Ok(PaymentOutcome::Recorded { status }) => status,
-            Err(error) => return Err(Retry::Fault(fault_of(error))),
+            Err(error) => return Err(Retry::Fault(fault_of(&error))),
         };
         let option = stored
             .options
@@ -401,8 +401,8 @@ fn unknown(notice: &NoticeNumber) -> Fault {
 }
 
 /// The fault for a refusal of core.
-fn fault_of(error: PaymentsError) -> Fault {
-    let code = match &error {
+fn fault_of(error: &PaymentsError) -> Fault {
+    let code = match error {
         PaymentsError::UnknownNotice(_) => FaultCode::PagamentoSconosciuto,
         PaymentsError::NotPayable { status } => match status {
             PositionStatus::Expired => FaultCode::PagamentoScaduto,
