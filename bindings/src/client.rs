@@ -384,7 +384,7 @@ impl SportelloClient {
 
     /// An authenticated call: with a fresh access token, renewed once more and retried once if
     /// the server refuses it (it may have been revoked, or the device clock may be off).
-    async fn authorized_raw(
+    pub(crate) async fn authorized_raw(
         &self,
         build: impl Fn() -> Result<RequestBuilder, SportelloError>,
     ) -> Result<(u16, Vec<u8>), SportelloError> {

@@ -17,6 +17,7 @@ mod geo;
 mod identity;
 mod login;
 mod notify;
+mod payments;
 mod permits;
 mod session;
 mod tenant;
@@ -37,6 +38,9 @@ pub use login::{DEFAULT_REDIRECT_URI, LoginRequest};
 pub use notify::{
     BroadcastAccepted, Device, INBOX_DEEP_LINK, InboxMessage, InboxPage, NotificationPreferences,
     PaymentData, PushNotification, QuietHours, Topic, parse_push_data, parse_topic,
+};
+pub use payments::{
+    MyPayment, PaymentState, ScannedNotice, VerifiedPayment, parse_payment_code, payment_qr_payload,
 };
 pub use permits::{
     Permit, PermitDocument, PermitDraftUpdate, PermitPage, PermitSummary, PermitTimelineEntry,

@@ -59,6 +59,9 @@ pub enum Command {
     /// Permits: run the deadline sweep, set a municipality's procedure catalogue overrides.
     #[command(subcommand)]
     Permits(PermitsCommand),
+    /// pagoPA: play the Node against a running server.
+    #[command(subcommand)]
+    Pagopa(PagopaCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +86,32 @@ pub enum PermitsCommand {
         #[arg(long, conflicts_with = "file")]
         remove: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PagopaCommand {
+    /// Pay a notice as the pagoPA Node would (paVerifyPaymentNotice, paGetPaymentV2, paSendRTV2)
+    /// against a running server; the citizen gets the receipt and a push.
+    SimulatePayment(SimulatePaymentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulatePaymentArgs {
+    /// Notice number (18 digits, spaces allowed).
+    #[arg(value_name = "NOTICE")]
+    pub notice: String,
+    /// Creditor fiscal code [default: looked up with POST /v1/payments/verify].
+    #[arg(long, value_name = "CF")]
+    pub creditor: Option<String>,
+    /// Server base URL [default: the configured public URL].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// idBrokerPA [default: pagopa.broker_id].
+    #[arg(long, value_name = "ID")]
+    pub broker: Option<String>,
+    /// idStation [default: pagopa.station_id].
+    #[arg(long, value_name = "ID")]
+    pub station: Option<String>,
 }
 
 #[derive(Debug, Args)]

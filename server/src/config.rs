@@ -84,6 +84,8 @@ pub struct Config {
     pub catalog: CatalogConfig,
     /// Permits: document limits, the deadline sweep.
     pub permits: PermitsConfig,
+    /// pagoPA: the creditor side (idPA, idBrokerPA, idStation, IBANs, segregation codes).
+    pub pagopa: PagopaConfig,
 }
 
 /// Permits: document limits and the deadline sweep.
@@ -117,6 +119,60 @@ impl Default for PermitsConfig {
             sweep_interval_secs: 15 * 60,
             warn_within_days: 5,
             clock_offset_days: 0,
+        }
+    }
+}
+
+/// pagoPA creditor settings. Metropolitan-wide values apply to every municipality; a
+/// `[pagopa.municipalities.<ISTAT>]` table overrides them for one. The idPA of a municipality is
+/// its fiscal code from the reference data, never configured, so it cannot drift.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagopaConfig {
+    /// idBrokerPA: the intermediary (partner tecnologico) the Node knows this installation by.
+    pub broker_id: String,
+    /// idStation: the station of the broker the Node calls.
+    pub station_id: String,
+    /// Segregation code of the notice numbers (aux digit 3), 0–99.
+    pub segregation_code: u8,
+    /// Account credited by the transfers.
+    pub iban: String,
+    /// Default taxonomy category of the transfers.
+    pub taxonomy: String,
+    /// Largest SOAP request accepted on `/pagopa/paForNode`, bytes.
+    pub body_limit_bytes: usize,
+    /// Per-municipality overrides, by ISTAT code.
+    pub municipalities: BTreeMap<String, PagopaCreditorConfig>,
+}
+
+/// Overrides of the pagoPA settings for one municipality.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagopaCreditorConfig {
+    /// idBrokerPA, when the municipality has its own intermediary.
+    pub broker_id: Option<String>,
+    /// idStation.
+    pub station_id: Option<String>,
+    /// Segregation code.
+    pub segregation_code: Option<u8>,
+    /// Account credited.
+    pub iban: Option<String>,
+    /// Default taxonomy category.
+    pub taxonomy: Option<String>,
+}
+
+impl Default for PagopaConfig {
+    fn default() -> Self {
+        // Demo values (README): Comune di Genova as the metropolitan broker, its first station,
+        // and the IBAN of pagoPA's own examples. Real deployments set their own.
+        Self {
+            broker_id: "00856930102".to_owned(),
+            station_id: "00856930102_01".to_owned(),
+            segregation_code: 1,
+            iban: "IT60X0542811101000000123456".to_owned(),
+            taxonomy: "9/0101108TS/".to_owned(),
+            body_limit_bytes: 256 * 1024,
+            municipalities: BTreeMap::new(),
         }
     }
 }
@@ -282,6 +338,7 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             catalog: CatalogConfig::default(),
             permits: PermitsConfig::default(),
+            pagopa: PagopaConfig::default(),
         }
     }
 }

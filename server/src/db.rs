@@ -163,6 +163,11 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "permits",
         include_str!("../migrations/sqlite/0004_permits.sql"),
     ),
+    (
+        5,
+        "payments",
+        include_str!("../migrations/sqlite/0005_payments.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -185,6 +190,11 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         4,
         "permits",
         include_str!("../migrations/postgres/0004_permits.sql"),
+    ),
+    (
+        5,
+        "payments",
+        include_str!("../migrations/postgres/0005_payments.sql"),
     ),
 ];
 

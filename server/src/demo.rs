@@ -240,6 +240,103 @@ pub async fn load_records(db: &Db) -> anyhow::Result<u64> {
     Ok(summary.read)
 }
 
+/// Demo debt positions: (ISTAT code, IUPD, description, [(cents, days from today)],
+/// instalments, expires). Created in this order on a fresh database they get the notice numbers
+/// the README lists (segregation code 01, IUV bases from 1).
+pub type DemoPosition = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(i64, i64)],
+    bool,
+    bool,
+);
+
+/// The demo positions, in creation order.
+pub const DEMO_POSITIONS: &[DemoPosition] = &[
+    (
+        "010025",
+        "00856930102-DEMO-0001",
+        "Diritti di segreteria permesso di costruire",
+        &[(3_000, 30)],
+        false,
+        false,
+    ),
+    (
+        "010025",
+        "00856930102-DEMO-0002",
+        "Canone occupazione suolo pubblico",
+        &[(12_550, 60)],
+        false,
+        false,
+    ),
+    (
+        "010025",
+        "00856930102-DEMO-0003",
+        "Refezione scolastica a.s. 2026/27",
+        &[(4_500, 45), (4_500, 120)],
+        true,
+        false,
+    ),
+    (
+        "010001",
+        "00449500107-DEMO-0001",
+        "Biblioteca: ritardo nella restituzione",
+        &[(500, 20)],
+        false,
+        false,
+    ),
+    (
+        "010025",
+        "00856930102-DEMO-0004",
+        "Contrassegno sosta residenti (scaduto)",
+        &[(2_000, -10)],
+        false,
+        true,
+    ),
+];
+
+/// Publishes the demo debt positions of the demo citizen; loading twice changes nothing.
+pub async fn load_payments(db: &Db, payments: &crate::payments::Payments) -> anyhow::Result<usize> {
+    let today = sportello_core::calendar::rome_date(jiff::Timestamp::now());
+    let mut created = 0;
+    for &(istat, iupd, description, options, instalments, expires) in DEMO_POSITIONS {
+        let input = sportello_core::api::PaymentPositionInput {
+            iupd: Some(iupd.to_owned()),
+            debtor: sportello_core::api::PaymentDebtor {
+                kind: "F".to_owned(),
+                fiscal_code: DEMO_CITIZEN.to_owned(),
+                full_name: "Mario Rossi".to_owned(),
+            },
+            description: description.to_owned(),
+            options: options
+                .iter()
+                .map(|&(cents, days)| sportello_core::api::PaymentOptionInput {
+                    amount_cents: cents,
+                    due_date: sportello_core::calendar::add_days(today, days)
+                        .unwrap_or(today)
+                        .to_string(),
+                    description: None,
+                })
+                .collect(),
+            instalments,
+            taxonomy: None,
+            valid_from: None,
+            expires,
+        };
+        if payments
+            .seed_position(db, istat, &input)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo position {iupd}: {e}"))?
+            .is_some()
+        {
+            created += 1;
+        }
+    }
+    tracing::info!(created, "demo debt positions loaded");
+    Ok(created)
+}
+
 /// Loads the demo people, roles, libraries and catalogue records; loading twice changes nothing.
 pub async fn load(db: &Db) -> anyhow::Result<()> {
     load_libraries(db).await?;

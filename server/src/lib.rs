@@ -8,6 +8,7 @@ pub mod demo;
 pub mod http;
 pub mod identity;
 pub mod notify;
+pub mod payments;
 pub mod permits;
 pub mod tenant;
 
@@ -22,6 +23,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::identity::Identity;
 use crate::notify::Notifier;
+use crate::payments::Payments;
 use crate::permits::Permits;
 
 /// Shared state of the request handlers.
@@ -33,6 +35,7 @@ pub struct AppState {
     pub notifier: Arc<Notifier>,
     pub catalog: Arc<Catalog>,
     pub permits: Arc<Permits>,
+    pub payments: Arc<Payments>,
     pub metrics: PrometheusHandle,
 }
 
@@ -59,6 +62,10 @@ impl AppState {
             &config.data_dir,
             Arc::clone(&notifier),
         ));
+        let payments = Arc::new(Payments::new(&config.pagopa)?);
+        if config.demo {
+            demo::load_payments(&db, &payments).await?;
+        }
         Ok(Self {
             notifier,
             permits,
@@ -66,6 +73,7 @@ impl AppState {
             config: Arc::new(config),
             identity: Arc::new(identity),
             catalog,
+            payments,
             metrics: http::ops::metrics_handle(),
         })
     }

@@ -6,7 +6,7 @@ use clap::Parser;
 use sportello_core::identity::{FiscalCode, Role};
 use sportello_core::tenant::IstatCode;
 use sportello_server::cli::{
-    CatalogCommand, Cli, Command, KeysCommand, OperatorsCommand, PermitsCommand, RoleArgs,
+    CatalogCommand, Cli, Command, KeysCommand, OperatorsCommand, PagopaCommand, PermitsCommand, RoleArgs,
 };
 use sportello_server::config::{Config, LogFormat};
 use sportello_server::db::{Db, redact_url};
@@ -83,6 +83,28 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Catalog(command) => catalog_command(&config, command).await?,
         Command::Permits(command) => permits_command(&config, command).await?,
+        Command::Pagopa(PagopaCommand::SimulatePayment(args)) => {
+            let url = args.url.unwrap_or_else(|| config.public_url());
+            let simulator = sportello_server::payments::simulator::NodeSimulator::new(
+                &url,
+                args.broker.as_deref().unwrap_or(&config.pagopa.broker_id),
+                args.station.as_deref().unwrap_or(&config.pagopa.station_id),
+            );
+            let creditor = match args.creditor {
+                Some(creditor) => creditor,
+                None => simulator.creditor_of(&args.notice).await?,
+            };
+            let paid = simulator.simulate_payment(&creditor, &args.notice).await?;
+            println!(
+                "paid notice {} of creditor {}: {}.{:02} EUR ({}); receipt {}",
+                paid.notice_number,
+                paid.creditor,
+                paid.amount_cents / 100,
+                paid.amount_cents % 100,
+                paid.description,
+                paid.receipt_id
+            );
+        }
         Command::Operators(command) => operators(&config, command).await?,
         Command::Keys(command) => {
             let db = Db::connect_and_migrate(&config.database_url()).await?;

@@ -288,6 +288,14 @@ impl PaymentOption {
     pub fn is_paid(&self) -> bool {
         self.payment.is_some()
     }
+
+    /// The option as stored, with the payment recorded earlier (if any). Storage keeps the
+    /// receipt beside the option; this puts them back together without replaying the receipt.
+    #[must_use]
+    pub fn with_payment(mut self, payment: Option<Payment>) -> Self {
+        self.payment = payment;
+        self
+    }
 }
 
 /// Natural or legal person (GPD `type` F / G).
@@ -394,6 +402,38 @@ impl DebtPosition {
             switch_to_expired,
             status: PositionStatus::Draft,
         })
+    }
+
+    /// A stored position: the same checks as [`DebtPosition::new`], then the stored status.
+    /// Options carry their payments ([`PaymentOption::with_payment`]). A stored status that
+    /// contradicts the payments (PAID with nothing paid, or an unpaid status with every option
+    /// settled) is refused, so a corrupted row cannot be paid twice or lost.
+    pub fn restore(
+        iupd: &str,
+        creditor: EntityFiscalCode,
+        debtor: Debtor,
+        options: Vec<PaymentOption>,
+        validity: Option<Timestamp>,
+        switch_to_expired: bool,
+        status: PositionStatus,
+    ) -> Result<Self, PaymentsError> {
+        // "No due date before the validity date" is a creation rule: publishing sets the
+        // validity to the publication instant, which may legitimately fall after a due date.
+        let mut position = Self::new(iupd, creditor, debtor, options, None, switch_to_expired)?;
+        position.validity = validity;
+        let any_paid = position.options.iter().any(PaymentOption::is_paid);
+        let paid_status = matches!(
+            status,
+            PositionStatus::Paid | PositionStatus::PartiallyPaid | PositionStatus::Reported
+        );
+        if any_paid != paid_status {
+            return Err(PaymentsError::IllegalPositionTransition {
+                from: status,
+                event: "restore",
+            });
+        }
+        position.status = status;
+        Ok(position)
     }
 
     /// The unique position id (IUPD) chosen by the creditor.
@@ -1125,5 +1165,53 @@ mod tests {
                 prop_assert_eq!(position.status() == PositionStatus::PartiallyPaid, !settled && paid_instalments > 0);
             }
         }
+    }
+
+    #[test]
+    fn restored_positions_keep_status_and_payments() {
+        let due = date(2026, 12, 31);
+        let paid = option(OptionKind::Single, 1, 3000, due).with_payment(Some(receipt("r1", 3000)));
+        let mut restored = DebtPosition::restore(
+            "iupd-9",
+            cf(GENOVA),
+            debtor(),
+            vec![paid.clone()],
+            None,
+            false,
+            PositionStatus::Paid,
+        )
+        .unwrap();
+        assert_eq!(restored.status(), PositionStatus::Paid);
+        // The Node retrying the same receipt after a restart is still a no-op.
+        assert_eq!(
+            restored.pay(&notice(1), receipt("r1", 3000), at("2026-05-03T10:00:00Z")),
+            Ok(PaymentOutcome::AlreadyRecorded {
+                status: PositionStatus::Paid
+            })
+        );
+        assert!(matches!(
+            DebtPosition::restore(
+                "iupd-9",
+                cf(GENOVA),
+                debtor(),
+                vec![paid],
+                None,
+                false,
+                PositionStatus::Valid
+            ),
+            Err(PaymentsError::IllegalPositionTransition { event: "restore", .. })
+        ));
+        assert!(matches!(
+            DebtPosition::restore(
+                "iupd-9",
+                cf(GENOVA),
+                debtor(),
+                vec![option(OptionKind::Single, 1, 3000, due)],
+                None,
+                false,
+                PositionStatus::Paid
+            ),
+            Err(PaymentsError::IllegalPositionTransition { event: "restore", .. })
+        ));
     }
 }

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, catalog, identity, notify, permits, tenant};
+use crate::{AppState, catalog, identity, notify, payments, permits, tenant};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,7 @@ use crate::{AppState, catalog, identity, notify, permits, tenant};
         (name = "notifications", description = "Inbox, devices, push, area broadcasts"),
         (name = "catalog", description = "Libraries, catalogue search, availability, DAIA, imports"),
         (name = "permits", description = "Building and other permits: procedures, applications, documents, legal clocks, the officers' queue"),
+        (name = "payments", description = "pagoPA debt positions, notices, receipts"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -106,6 +107,16 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(permits::http::upload))
         .routes(routes!(permits::http::download))
         .routes(routes!(permits::http::mine))
+        .routes(routes!(
+            payments::http::create_position,
+            payments::http::list_positions
+        ))
+        .routes(routes!(payments::http::get_position))
+        .routes(routes!(payments::http::publish_position))
+        .routes(routes!(payments::http::invalidate_position))
+        .routes(routes!(payments::http::my_payments))
+        .routes(routes!(payments::http::my_receipt))
+        .routes(routes!(payments::http::verify))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
@@ -117,7 +128,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (routes, openapi) = api_routes().split_for_parts();
     let http = state.config.http.clone();
+    // The pagoPA Node's SOAP endpoint: outside the OpenAPI document (its contract is the WSDL);
+    // it reads its body itself, up to `pagopa.body_limit_bytes`.
     let app = routes
+        .route(
+            "/pagopa/paForNode",
+            axum::routing::post(payments::http::pa_for_node),
+        )
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route_layer(middleware::from_fn(ops::record_metrics))
         .with_state(state);

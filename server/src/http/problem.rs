@@ -72,6 +72,11 @@ pub enum ApiError {
         it: String,
         en: String,
     },
+    #[error("payment not found")]
+    PaymentNotFound,
+    /// A notice or position whose state forbids the request (paid, expired, cancelled…).
+    #[error("payment state: {code}")]
+    PaymentState { code: &'static str, message: Message },
     /// Unexpected failure; the cause is logged, never sent.
     #[error("internal error")]
     Internal,
@@ -121,10 +126,12 @@ impl ApiError {
             | ApiError::LibraryNotFound(_)
             | ApiError::RecordNotFound(_)
             | ApiError::PermitNotFound
-            | ApiError::DevLoginDisabled => StatusCode::NOT_FOUND,
+            | ApiError::DevLoginDisabled
+            | ApiError::PaymentNotFound => StatusCode::NOT_FOUND,
             ApiError::Refused { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }
+            ApiError::PaymentState { .. } => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::MalformedIstatCode(_)
             | ApiError::MalformedJson(_)
@@ -331,6 +338,19 @@ impl ApiError {
                 pick("Operazione non consentita", "Not allowed"),
                 pick(it, en),
             ),
+            ApiError::PaymentNotFound => (
+                "payment-not-found",
+                pick("Avviso non trovato", "Payment not found"),
+                pick(
+                    "Nessun avviso di pagamento corrisponde: controlla numero e ente.",
+                    "No payment notice matches: check the number and the creditor.",
+                ),
+            ),
+            ApiError::PaymentState { code, message } => (
+                *code,
+                pick("Avviso non pagabile", "Notice not payable"),
+                message.in_lang(lang).to_owned(),
+            ),
             ApiError::Internal => (
                 "internal",
                 pick("Errore interno", "Internal error"),
@@ -506,11 +526,11 @@ impl From<crate::catalog::CatalogError> for ApiError {
 /// The problem for an error response produced by the framework or a layer, not a handler.
 fn framework_error(response: &Response) -> Option<ApiError> {
     let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|ct| ct == PROBLEM_JSON);
-    if is_problem {
+    // Problems already rendered, and SOAP answers (the pagoPA Node's faults), pass unchanged.
+    let content_type = response.headers().get(header::CONTENT_TYPE);
+    let is_problem = content_type.is_some_and(|ct| ct == PROBLEM_JSON);
+    let is_soap = content_type.is_some_and(|ct| ct.as_bytes().starts_with(b"text/xml"));
+    if is_problem || is_soap {
         return None;
     }
     match status {
@@ -727,6 +747,74 @@ impl From<crate::permits::PermitError> for ApiError {
             }
             E::Database(error) => error.into(),
             E::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+impl From<crate::payments::PayError> for ApiError {
+    fn from(error: crate::payments::PayError) -> Self {
+        use crate::payments::PayError;
+        use sportello_core::payments::{PaymentsError, PositionStatus};
+        match error {
+            PayError::Invalid { field, it, en } => ApiError::field(&field, Message::new(it, en)),
+            PayError::NotFound => ApiError::PaymentNotFound,
+            PayError::Forbidden => ApiError::Forbidden,
+            PayError::Database(error) => error.into(),
+            PayError::Internal(cause) => ApiError::internal(cause),
+            PayError::Domain(error) => {
+                let state = |code, it: &str, en: &str| ApiError::PaymentState {
+                    code,
+                    message: Message::new(it, en),
+                };
+                match error {
+                    PaymentsError::UnknownNotice(_) => ApiError::PaymentNotFound,
+                    PaymentsError::OptionAlreadyPaid(_)
+                    | PaymentsError::DuplicatePayment(_)
+                    | PaymentsError::NotPayable {
+                        status:
+                            PositionStatus::Paid | PositionStatus::Reported | PositionStatus::PartiallyPaid,
+                    } => state(
+                        "notice-paid",
+                        "Questo avviso è già stato pagato.",
+                        "This notice has already been paid.",
+                    ),
+                    PaymentsError::NotPayable {
+                        status: PositionStatus::Expired,
+                    } => state(
+                        "notice-expired",
+                        "Questo avviso è scaduto.",
+                        "This notice has expired.",
+                    ),
+                    PaymentsError::NotPayable {
+                        status: PositionStatus::Invalid,
+                    } => state(
+                        "notice-cancelled",
+                        "Questo avviso è stato annullato dall'ente.",
+                        "The creditor has cancelled this notice.",
+                    ),
+                    PaymentsError::NotPayable { .. } => state(
+                        "notice-not-payable",
+                        "Questo avviso non è ancora pagabile.",
+                        "This notice cannot be paid yet.",
+                    ),
+                    PaymentsError::InstalmentConflict(_) => state(
+                        "notice-superseded",
+                        "Il debito si sta già pagando in un altro modo (rata o soluzione unica).",
+                        "This debt is already being paid another way (instalments or a single payment).",
+                    ),
+                    PaymentsError::IllegalPositionTransition { from, event } => ApiError::PaymentState {
+                        code: "position-status",
+                        message: Message::new(
+                            format!("Non si può eseguire «{event}» su una posizione {from}."),
+                            format!("Cannot {event} a position that is {from}."),
+                        ),
+                    },
+                    other => {
+                        let text = other.to_string();
+                        ApiError::field("position", Message::new(text.clone(), text))
+                    }
+                }
+            }
         }
     }
 }
