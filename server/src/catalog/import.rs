@@ -72,6 +72,7 @@ pub async fn import_files(
         while let Some(batch) = receiver.recv().await {
             let mut changed = HashSet::new();
             let mut tx = db.pool().begin().await?;
+            store::lock_library(&mut tx, &options.library.id).await?;
             let mut records = Vec::with_capacity(batch.len());
             for item in batch {
                 summary.read += 1;

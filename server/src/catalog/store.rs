@@ -187,6 +187,18 @@ pub async fn ensure_record(
     Ok((row.try_get("id")?, false))
 }
 
+/// Takes the library's row for the rest of the transaction: the write lock on SQLite, taken
+/// before any read so the transaction never has to upgrade a read snapshot (SQLite refuses that
+/// with "database is locked" when another connection wrote meanwhile, instead of waiting), and
+/// a row lock on PostgreSQL, so two imports into one library take turns batch by batch.
+pub async fn lock_library(tx: &mut Transaction<'_, Any>, library_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE libraries SET updated_at = updated_at WHERE id = $1")
+        .bind(library_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The stored state of many source records of one library, by source id.
 pub async fn source_states(
     tx: &mut Transaction<'_, Any>,
