@@ -247,6 +247,14 @@ pub fn now_ms() -> i64 {
 /// the round trips.
 pub const MAX_BINDS: usize = 999;
 
+/// `$first, $first+1, …` for `count` parameters: an `IN (…)` list.
+pub fn placeholders(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `($1, $2), ($3, $4), …`: the VALUES list of a multi-row statement with `rows` rows of
 /// `columns` parameters, numbered from `$1`.
 pub fn values_list(rows: usize, columns: usize) -> String {

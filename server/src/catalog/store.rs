@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Db, MAX_BINDS, now_ms, values_list};
+use crate::db::{Db, MAX_BINDS, now_ms, placeholders, values_list};
 
 /// A library row.
 #[derive(Debug, Clone, PartialEq)]
@@ -801,12 +801,4 @@ pub async fn set_copy_status(
     }
     tx.commit().await?;
     Ok(record_id)
-}
-
-/// `$first, $first+1, …` for `count` parameters.
-fn placeholders(count: usize, first: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{Backend, Db, now_ms};
+use crate::db::{Backend, Db, now_ms, placeholders};
 
 /// A registered push destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,12 +349,11 @@ pub async fn create_broadcast(db: &Db, broadcast: &NewBroadcast<'_>) -> Result<(
     let now = now_ms();
     let mut tx = db.pool().begin().await?;
     // The municipality list is a handful of validated ISTAT codes, bound one by one.
-    let placeholders: Vec<String> = (0..municipalities.len()).map(|i| format!("${}", i + 6)).collect();
     let sql = format!(
         "INSERT INTO inbox_messages (id, user_id, topic, subject, body, broadcast_id, created_at)
          SELECT $1 || '/' || u.id, u.id, $2, $3, $4, $1, $5 FROM users u
          WHERE EXISTS (SELECT 1 FROM alert_areas a WHERE a.user_id = u.id AND a.municipality IN ({}))",
-        placeholders.join(", ")
+        placeholders(municipalities.len(), 6)
     );
     let mut insert = sqlx::query(&sql)
         .bind(id)
@@ -553,11 +552,10 @@ pub async fn record_outcomes(
         .map(|(id, _)| id.as_str())
         .collect();
     for chunk in sent.chunks(SENT_CHUNK) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "UPDATE push_outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
              WHERE id IN ({})",
-            placeholders.join(", ")
+            placeholders(chunk.len(), 2)
         );
         let mut update = sqlx::query(&sql).bind(now);
         for id in chunk {
