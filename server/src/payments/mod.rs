@@ -56,6 +56,9 @@ pub struct Creditor {
     pub iban: Iban,
     /// Default taxonomy category.
     pub taxonomy: TaxonomyCategory,
+    /// Province abbreviation (`GE`): of the payer's residence on digital stamps, which the
+    /// platform does not know, so the municipality's.
+    pub province: String,
 }
 
 /// Why a payments request is refused.
@@ -104,7 +107,8 @@ pub struct Payments {
 
 impl Payments {
     /// Resolves every municipality's creditor settings (metropolitan-wide values, then the
-    /// municipality's overrides); fails on an invalid IBAN, taxonomy or segregation code.
+    /// municipality's overrides); fails on an invalid IBAN, taxonomy or segregation code. A
+    /// municipality with `enabled = false` is not a creditor here.
     pub fn new(config: &PagopaConfig) -> anyhow::Result<Self> {
         for istat in config.municipalities.keys() {
             IstatCode::parse(istat).map_err(|e| anyhow::anyhow!("pagopa.municipalities.{istat}: {e}"))?;
@@ -116,6 +120,10 @@ impl Payments {
                 .get(municipality.istat_code.as_str())
                 .cloned()
                 .unwrap_or_default();
+            if local.enabled == Some(false) {
+                tracing::info!(municipality = %municipality.name, "not a pagoPA creditor here (disabled)");
+                continue;
+            }
             let context = |e: PaymentsError| anyhow::anyhow!("pagopa settings of {}: {e}", municipality.name);
             let creditor = Creditor {
                 company_name: format!("Comune di {}", municipality.name),
@@ -128,6 +136,7 @@ impl Payments {
                 iban: Iban::parse(local.iban.as_deref().unwrap_or(&config.iban)).map_err(context)?,
                 taxonomy: TaxonomyCategory::parse(local.taxonomy.as_deref().unwrap_or(&config.taxonomy))
                     .map_err(context)?,
+                province: municipality.province.clone(),
             };
             anyhow::ensure!(
                 (1..=35).contains(&creditor.broker_id.len()) && (1..=35).contains(&creditor.station_id.len()),
