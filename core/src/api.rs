@@ -906,6 +906,15 @@ pub struct PermitFee {
     pub due: String,
     /// RFC 3339 UTC, once paid.
     pub paid_at: Option<String>,
+    /// The debt position opened for the fee's group (the fees due together share one pagoPA
+    /// notice); it is the `position_id` of the payer's `GET /v1/me/payments` item. `null` when
+    /// no notice was opened: the municipality does not collect through pagoPA here, and the fee
+    /// is paid at its office (the officer confirms the payment).
+    pub payment_position_id: Option<String>,
+    /// The pagoPA notice number (18 digits) to pay the fee's group with, or `null` (see
+    /// `payment_position_id`).
+    #[cfg_attr(feature = "openapi", schema(example = "302032002700000251"))]
+    pub notice_number: Option<String>,
 }
 
 /// An application in full (`GET /v1/permits/{id}`).

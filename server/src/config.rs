@@ -149,6 +149,10 @@ pub struct PagopaConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PagopaCreditorConfig {
+    /// `false`: the municipality does not collect through this installation's pagoPA station
+    /// (no notices are opened for it, the Node's calls for it are refused); its permit fees
+    /// stay due without a notice and are paid at its office.
+    pub enabled: Option<bool>,
     /// idBrokerPA, when the municipality has its own intermediary.
     pub broker_id: Option<String>,
     /// idStation.

@@ -168,6 +168,11 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "payments",
         include_str!("../migrations/sqlite/0005_payments.sql"),
     ),
+    (
+        6,
+        "permit fee notices",
+        include_str!("../migrations/sqlite/0006_permit_fee_notices.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -195,6 +200,11 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         5,
         "payments",
         include_str!("../migrations/postgres/0005_payments.sql"),
+    ),
+    (
+        6,
+        "permit fee notices",
+        include_str!("../migrations/postgres/0006_permit_fee_notices.sql"),
     ),
 ];
 

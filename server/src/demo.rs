@@ -337,8 +337,10 @@ pub async fn load_payments(db: &Db, payments: &crate::payments::Payments) -> any
     Ok(created)
 }
 
-/// Loads the demo people, roles, libraries and catalogue records; loading twice changes nothing.
-pub async fn load(db: &Db) -> anyhow::Result<()> {
+/// Loads the demo people, roles, libraries, catalogue records and applications (with the
+/// pagoPA notice of the one waiting for a payment, given `notices`); loading twice changes
+/// nothing.
+pub async fn load(db: &Db, notices: Option<&dyn crate::permits::fees::FeeNotices>) -> anyhow::Result<()> {
     load_libraries(db).await?;
     let records = load_records(db).await?;
     for (fiscal_code, given, family, roles) in DEMO_PEOPLE {
@@ -349,7 +351,7 @@ pub async fn load(db: &Db) -> anyhow::Result<()> {
         }
     }
     let citizen = store::upsert_user(db, DEMO_CITIZEN, Some("Mario"), Some("Rossi")).await?;
-    let permits = crate::permits::load_demo(db, &citizen.id, DEMO_CITIZEN)
+    let permits = crate::permits::load_demo(db, &citizen.id, DEMO_CITIZEN, notices)
         .await
         .map_err(|e| anyhow::anyhow!("demo permits: {e}"))?;
     tracing::info!(people = DEMO_PEOPLE.len(), records, permits, "demo data loaded");

@@ -49,23 +49,27 @@ impl AppState {
         let db = Db::connect_and_migrate(&config.database_url()).await?;
         let municipalities = tenant::load_reference_data(&db).await?;
         tracing::info!(backend = db.backend().as_str(), municipalities, "database ready");
+        // Payments first: Permits hands it the fees that fall due (permits::fees::FeeNotices).
+        // The demo positions before the demo applications, so their notice numbers are the ones
+        // the README lists.
+        let payments = Arc::new(Payments::new(&config.pagopa)?);
         if config.demo {
-            demo::load(&db).await?;
+            demo::load_payments(&db, &payments).await?;
+            demo::load(&db, Some(payments.as_ref())).await?;
         }
         let identity = Identity::new(&db, &config).await?;
         let notifier = Notifier::new(db.clone(), config.notify.clone()).await?;
         let catalog = Arc::new(Catalog::open(&db, &config.data_dir).await?);
         let notifier = Arc::new(notifier);
-        let permits = Arc::new(Permits::new(
-            db.clone(),
-            config.permits.clone(),
-            &config.data_dir,
-            Arc::clone(&notifier),
-        ));
-        let payments = Arc::new(Payments::new(&config.pagopa)?);
-        if config.demo {
-            demo::load_payments(&db, &payments).await?;
-        }
+        let permits = Arc::new(
+            Permits::new(
+                db.clone(),
+                config.permits.clone(),
+                &config.data_dir,
+                Arc::clone(&notifier),
+            )
+            .with_fee_notices(Arc::clone(&payments) as Arc<dyn permits::fees::FeeNotices>),
+        );
         Ok(Self {
             notifier,
             permits,

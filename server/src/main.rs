@@ -77,7 +77,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     config.env != sportello_server::config::Environment::Production,
                     "demo data cannot be loaded with env = production"
                 );
-                demo::load(&db).await?;
+                let payments = sportello_server::payments::Payments::new(&config.pagopa)?;
+                demo::load_payments(&db, &payments).await?;
+                demo::load(&db, Some(&payments)).await?;
                 println!("demo data loaded ({} libraries)", demo::DEMO_LIBRARIES.len());
             }
         }

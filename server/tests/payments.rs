@@ -11,8 +11,9 @@ mod common;
 use common::{ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, TestServer, client};
 use serde_json::{Value, json};
 use sportello_core::api;
-use sportello_server::payments::Origin;
+use sportello_server::payments::PayError;
 use sportello_server::payments::simulator::NodeSimulator;
+use sportello_server::permits::fees::{self, FeeLine, FeeNoticeRequest};
 
 const OTHER_CITIZEN: &str = "BNCLRA75M41D969C";
 
@@ -332,35 +333,60 @@ async fn citizens_see_and_verify_only_what_concerns_them() {
     server.stop().await;
 }
 
+/// The hand-off used by permit fees, on its own: a group of fees becomes one VALID notice that
+/// remembers its origin, with the money to the creditor's account and each stamp fee as a
+/// digital stamp; a receipt for a permit this server does not know is still recorded.
 #[tokio::test]
 async fn permit_fees_open_payable_positions_that_remember_their_origin() {
     let server = TestServer::start().await;
-    let origin = Origin {
-        kind: "permit".into(),
-        id: "permit-42".into(),
+    let request = FeeNoticeRequest {
+        permit_id: "permit-42".into(),
+        municipality: "010025".into(),
+        debtor_fiscal_code: CITIZEN.into(),
+        debtor_name: "Mario Rossi".into(),
+        description: "Permesso di costruire – Imposta di bollo, Diritti di segreteria".into(),
+        due_date: jiff::civil::date(2099, 3, 31),
+        fees: vec![
+            FeeLine {
+                code: "application-stamp".into(),
+                reason: "Imposta di bollo sull'istanza".into(),
+                amount_cents: 1_600,
+                stamp_document_hash: Some(fees::stamp_document_hash("permit-42", "application-stamp")),
+            },
+            FeeLine {
+                code: "secretariat".into(),
+                reason: "Diritti di segreteria".into(),
+                amount_cents: 5_200,
+                stamp_document_hash: None,
+            },
+        ],
     };
     let mut tx = server.state.db.pool().begin().await.unwrap();
     let stored = server
         .state
         .payments
-        .open_position_for_fee(
-            &mut tx,
-            "010025",
-            CITIZEN,
-            "Mario Rossi",
-            5_200,
-            "Diritti di istruttoria SCIA",
-            jiff::civil::date(2099, 3, 31),
-            &origin,
-        )
+        .open_position_for_fee(&mut tx, &request)
         .await
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(stored.position.status, "VALID");
+    assert_eq!(stored.options.len(), 1);
+    assert_eq!(stored.options[0].amount_cents, 6_800);
+    assert_eq!(stored.options[0].due_date, "2099-03-31");
+    let transfers: Vec<(i64, bool, Option<&str>)> = stored
+        .transfers
+        .iter()
+        .map(|t| (t.amount_cents, t.iban.is_some(), t.stamp_province.as_deref()))
+        .collect();
+    assert_eq!(
+        transfers,
+        vec![(5_200, true, None), (1_600, false, Some("GE"))],
+        "money first, to the creditor's account; then the stamp"
+    );
     let notice = stored.options[0].notice_number.clone();
     let simulator = NodeSimulator::new(&server.base, "00856930102", "00856930102_01");
     let paid = simulator.simulate_payment("00856930102", &notice).await.unwrap();
-    assert_eq!(paid.amount_cents, 5_200);
+    assert_eq!(paid.amount_cents, 6_800);
     let (genova, _) = server
         .dev_login(GENOVA_OPERATOR, &["operator:010025:payments"])
         .await;
@@ -376,5 +402,34 @@ async fn permit_fees_open_payable_positions_that_remember_their_origin() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].status, "PAID");
     assert_eq!(page.items[0].origin.as_deref(), Some("permit:permit-42"));
+
+    // Another municipality's fees go to that creditor; one that is no creditor here: NotFound.
+    let mut tx = server.state.db.pool().begin().await.unwrap();
+    let arenzano = server
+        .state
+        .payments
+        .open_position_for_fee(
+            &mut tx,
+            &FeeNoticeRequest {
+                municipality: "010001".into(),
+                ..request.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(arenzano.position.creditor, "00856930102");
+    let unknown = server
+        .state
+        .payments
+        .open_position_for_fee(
+            &mut tx,
+            &FeeNoticeRequest {
+                municipality: "999999".into(),
+                ..request
+            },
+        )
+        .await;
+    assert!(matches!(unknown, Err(PayError::NotFound)), "{unknown:?}");
+    tx.rollback().await.unwrap();
     server.stop().await;
 }

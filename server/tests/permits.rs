@@ -18,6 +18,9 @@ use jiff::civil::Date;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sportello_core::calendar::{ROME, add_days, rome_date};
+use sportello_server::config::PagopaCreditorConfig;
+use sportello_server::payments::simulator::{NodeSimulator, SimulatorError};
+use sportello_server::payments::soap::Operation;
 use sportello_server::permits::fees;
 
 const GENOVA: &str = "010025";
@@ -222,17 +225,26 @@ impl Api<'_> {
         paid
     }
 
-    async fn inbox_subjects(&self, token: &str) -> Vec<String> {
+    /// The caller's inbox messages of a topic, oldest first.
+    async fn inbox(&self, token: &str, topic: &str) -> Vec<Value> {
         let inbox = self.json(token, "/v1/me/inbox?limit=100").await;
-        let mut subjects: Vec<String> = inbox["items"]
+        let mut messages: Vec<Value> = inbox["items"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|m| m["topic"] == "permits")
-            .map(|m| m["subject"].as_str().unwrap().to_owned())
+            .filter(|m| m["topic"] == topic)
+            .cloned()
             .collect();
-        subjects.reverse(); // oldest first
-        subjects
+        messages.reverse(); // oldest first
+        messages
+    }
+
+    async fn inbox_subjects(&self, token: &str) -> Vec<String> {
+        self.inbox(token, "permits")
+            .await
+            .iter()
+            .map(|m| m["subject"].as_str().unwrap().to_owned())
+            .collect()
     }
 }
 
@@ -1137,8 +1149,38 @@ async fn demo_data_has_permits_in_several_states() {
         .collect();
     statuses.sort_unstable();
     assert_eq!(statuses, ["action_needed", "draft", "effective", "payment_due"]);
+    // The one waiting for its issue fee has a pagoPA notice the citizen finds among their
+    // payments; the fees paid before (at the counter) have none.
+    let waiting = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["simplified_status"] == "payment_due")
+        .unwrap();
+    let waiting = api
+        .json(
+            &citizen,
+            &format!("/v1/permits/{}", waiting["id"].as_str().unwrap()),
+        )
+        .await;
+    let issue = waiting["fees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["paid_at"].is_null())
+        .unwrap();
+    let notice = issue["notice_number"].as_str().expect("a notice for the fee due");
+    assert!(
+        api.json(&citizen, "/v1/me/payments").await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["notice_number"] == notice && p["state"] == "due")
+    );
     // Loading again adds nothing.
-    sportello_server::demo::load(&server.state.db).await.unwrap();
+    sportello_server::demo::load(&server.state.db, Some(server.state.payments.as_ref()))
+        .await
+        .unwrap();
     assert_eq!(
         api.json(&citizen, "/v1/me/permits").await["items"]
             .as_array()
@@ -1146,5 +1188,343 @@ async fn demo_data_has_permits_in_several_states() {
             .len(),
         4
     );
+    server.stop().await;
+}
+
+/// Payments' view of the positions opened for an application (an officer of the payments office
+/// of `municipality`).
+async fn positions_of(server: &TestServer, municipality: &str, permit_id: &str) -> Vec<Value> {
+    let (payments_officer, _) = server
+        .dev_login(OTHER_CITIZEN, &[&format!("operator:{municipality}:payments")])
+        .await;
+    let page: Value = Api { server }
+        .json(
+            &payments_officer,
+            &format!("/v1/municipalities/{municipality}/payment-positions?origin=permit:{permit_id}"),
+        )
+        .await;
+    page["items"].as_array().unwrap().clone()
+}
+
+/// Issue 7's hand-off, end to end: the filing fees of a permesso di costruire become one pagoPA
+/// notice for the applicant when the application is submitted; the Node pays it through
+/// `paForNode` (verify, getPaymentV2, sendRTV2 — sent twice, as the Node retries); the receipt
+/// files the application once. The issue fee gets its own notice, withdrawn when the officer
+/// takes the payment at the counter instead.
+#[tokio::test]
+async fn permit_fees_are_paid_through_pagopa_and_file_the_application() {
+    let server = TestServer::start().await;
+    let api = Api { server: &server };
+    let clock = Clock::new();
+    clock.set(&server, 0);
+    let (citizen, _) = server.dev_login(CITIZEN, &["citizen"]).await;
+    sportello_server::identity::store::upsert_user(&server.state.db, CITIZEN, Some("Mario"), Some("Rossi"))
+        .await
+        .unwrap();
+    let (officer, _) = server.dev_login(GENOVA_OPERATOR, &[OFFICER_ROLE]).await;
+
+    let id = api.complete_draft(&citizen, GENOVA, "pdc", json!({})).await;
+    let path = format!("/v1/permits/{id}");
+    let submitted = api.act_ok(&citizen, &id, "submit", None).await;
+    assert_eq!(submitted["status"], "awaiting_payment");
+
+    // One notice for the group: both filing fees carry it.
+    let fees = submitted["fees"].as_array().unwrap();
+    assert_eq!(fees.len(), 2);
+    let notice = fees[0]["notice_number"]
+        .as_str()
+        .expect("a notice number")
+        .to_owned();
+    let position_id = fees[0]["payment_position_id"].as_str().unwrap().to_owned();
+    assert_eq!(notice.len(), 18);
+    assert!(
+        fees.iter().all(
+            |f| f["notice_number"] == notice.as_str() && f["payment_position_id"] == position_id.as_str()
+        )
+    );
+
+    // Payments has it, for the applicant, for the right amount, pointing back at the permit.
+    let positions = positions_of(&server, GENOVA, &id).await;
+    assert_eq!(positions.len(), 1);
+    let position = &positions[0];
+    assert_eq!(position["id"], position_id.as_str());
+    assert_eq!(position["status"], "VALID");
+    assert_eq!(position["origin"], format!("permit:{id}"));
+    assert_eq!(position["debtor"]["fiscal_code"], CITIZEN);
+    assert_eq!(position["debtor"]["full_name"], "Mario Rossi");
+    assert_eq!(position["options"][0]["notice_number"], notice.as_str());
+    assert_eq!(position["options"][0]["amount_cents"], 21_600);
+    assert_eq!(
+        position["options"][0]["due_date"],
+        clock.date(30).to_string(),
+        "due 30 days after the fees fell due"
+    );
+
+    // The citizen finds it among their payments and in the message about the step.
+    let mine = api.json(&citizen, "/v1/me/payments").await;
+    let due: Vec<&Value> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["position_id"] == position_id.as_str())
+        .collect();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0]["state"].as_str(), due[0]["amount_cents"].as_i64()),
+        (Some("due"), Some(21_600))
+    );
+    let messages = api.inbox(&citizen, "permits").await;
+    let asked = messages.last().unwrap();
+    assert_eq!(asked["payment"]["notice_number"], notice.as_str());
+    assert_eq!(asked["payment"]["amount_cents"], 21_600);
+    assert_eq!(asked["payment"]["creditor_fiscal_code"], "00856930102");
+    assert!(asked["body"].as_str().unwrap().contains("avviso pagoPA"));
+
+    // The Node pays it: verify, getPaymentV2 (the secretariat fee to the account, the stamp as
+    // a digital stamp), then the same receipt twice.
+    let node = NodeSimulator::new(&server.base, "00856930102", "00856930102_01");
+    let verified = node
+        .call(
+            Operation::VerifyPaymentNotice,
+            &node.notice_request("00856930102", &notice, None),
+        )
+        .await
+        .unwrap();
+    let amount = verified
+        .child("paymentList")
+        .and_then(|l| l.child("paymentOptionDescription"))
+        .and_then(|d| d.child("amount"))
+        .unwrap()
+        .text
+        .clone();
+    assert_eq!(amount, "216.00");
+    let got = node
+        .call(
+            Operation::GetPaymentV2,
+            &node.notice_request("00856930102", &notice, Some(&amount)),
+        )
+        .await
+        .unwrap();
+    let data = got.child("data").unwrap();
+    let transfers: Vec<(String, bool)> = data
+        .child("transferList")
+        .unwrap()
+        .children_named("transfer")
+        .map(|t| {
+            (
+                t.child("transferAmount").unwrap().text.clone(),
+                t.child("richiestaMarcaDaBollo").is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        transfers,
+        vec![("200.00".to_owned(), false), ("16.00".to_owned(), true)]
+    );
+    let receipt = node.receipt_request("00856930102", &notice, "rt-permit-0001", &amount, data);
+    for _ in 0..2 {
+        node.call(Operation::SendRtV2, &receipt).await.unwrap();
+    }
+
+    // The application was filed, once, by the system, with the receipt on the timeline.
+    let filed = api.json(&citizen, &path).await;
+    assert_eq!(filed["status"], "submitted");
+    assert_eq!(filed["fee_due_cents"], 0);
+    assert!(
+        filed["fees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["paid_at"].is_string())
+    );
+    let confirmations: Vec<&Value> = filed["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["action"] == "confirm-payment")
+        .collect();
+    assert_eq!(
+        confirmations.len(),
+        1,
+        "one advance for two copies of the receipt"
+    );
+    assert_eq!(confirmations[0]["actor"], "system");
+    assert_eq!(confirmations[0]["to_status"], "submitted");
+    assert!(
+        confirmations[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("rt-permit-0001")
+    );
+    let positions = positions_of(&server, GENOVA, &id).await;
+    assert_eq!(positions[0]["status"], "PAID");
+    assert_eq!(positions[0]["options"][0]["receipt_id"], "rt-permit-0001");
+    let mine = api.json(&citizen, "/v1/me/payments").await;
+    let paid = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["position_id"] == position_id.as_str() && p["state"] == "paid")
+        .count();
+    assert_eq!(paid, 1);
+    let subjects = api.inbox_subjects(&citizen).await;
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| s.contains("Domanda presentata"))
+            .count(),
+        1,
+        "{subjects:?}"
+    );
+    assert_eq!(api.inbox(&citizen, "payments").await.len(), 1);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_receipts")
+        .fetch_one(server.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "one payment recorded");
+
+    // Approval: the issue fee (a digital stamp) gets a notice of its own...
+    api.act_ok(&officer, &id, "register", None).await;
+    api.act_ok(&officer, &id, "start-review", None).await;
+    let accepted = api.act_ok(&officer, &id, "accept", None).await;
+    assert_eq!(accepted["status"], "awaiting_issue_payment");
+    let issue = accepted["fees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["due"] == "issue")
+        .unwrap()
+        .clone();
+    let issue_notice = issue["notice_number"].as_str().unwrap().to_owned();
+    assert_ne!(issue_notice, notice);
+    let positions = positions_of(&server, GENOVA, &id).await;
+    assert_eq!(positions.len(), 2);
+    let open = positions
+        .iter()
+        .find(|p| p["options"][0]["notice_number"] == issue_notice.as_str())
+        .unwrap();
+    assert_eq!(
+        (
+            open["status"].as_str(),
+            open["options"][0]["amount_cents"].as_i64()
+        ),
+        (Some("VALID"), Some(1_600))
+    );
+    // ...which is withdrawn when the officer takes the payment at the counter: the Node is told
+    // it is cancelled, the citizen sees it cancelled.
+    let issued = api.act_ok(&officer, &id, "confirm-payment", None).await;
+    assert_eq!(issued["status"], "accepted");
+    let withdrawn = positions_of(&server, GENOVA, &id)
+        .await
+        .into_iter()
+        .find(|p| p["options"][0]["notice_number"] == issue_notice.as_str())
+        .unwrap();
+    assert_eq!(withdrawn["status"], "INVALID");
+    let refused = node
+        .call(
+            Operation::VerifyPaymentNotice,
+            &node.notice_request("00856930102", &issue_notice, None),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(SimulatorError::Fault { code, .. }) if code == "PAA_PAGAMENTO_ANNULLATO"),
+        "{refused:?}"
+    );
+    let mine = api.json(&citizen, "/v1/me/payments").await;
+    assert!(
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| { p["notice_number"] == issue_notice.as_str() && p["state"] == "cancelled" })
+    );
+    server.stop().await;
+}
+
+/// A municipality that does not collect through this installation's pagoPA station: the step
+/// still goes through, the fees stay due without a notice (visible as such), and the officer
+/// confirms the payment taken at the office. Genova, on the same server, still gets notices.
+#[tokio::test]
+async fn fees_of_a_municipality_outside_pagopa_are_due_at_the_counter() {
+    let mut prepared = Prepared::new().await;
+    prepared.config.pagopa.municipalities.insert(
+        ARENZANO.to_owned(),
+        PagopaCreditorConfig {
+            enabled: Some(false),
+            ..PagopaCreditorConfig::default()
+        },
+    );
+    let server = prepared.start().await;
+    let api = Api { server: &server };
+    let (citizen, _) = server.dev_login(CITIZEN, &["citizen"]).await;
+    let (officer, _) = server
+        .dev_login(ARENZANO_OPERATOR, &["operator:010001:permits"])
+        .await;
+
+    let id = api.complete_draft(&citizen, ARENZANO, "scia", json!({})).await;
+    let submitted = api.act_ok(&citizen, &id, "submit", None).await;
+    assert_eq!(submitted["status"], "awaiting_payment");
+    assert_eq!(submitted["fee_due_cents"], 10_000);
+    let fees = submitted["fees"].as_array().unwrap();
+    assert!(!fees.is_empty());
+    assert!(fees.iter().all(|f| f["notice_number"].is_null()
+        && f["payment_position_id"].is_null()
+        && f["paid_at"].is_null()));
+    let due = fees::fees_due(
+        &mut server.state.db.pool().acquire().await.unwrap(),
+        Some(ARENZANO),
+        100,
+    )
+    .await
+    .unwrap();
+    assert!(due.iter().any(|f| f.permit_id == id && f.notice_number.is_none()));
+    assert!(
+        api.json(&citizen, "/v1/me/payments").await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let messages = api.inbox(&citizen, "permits").await;
+    let asked = messages.last().unwrap();
+    assert!(asked["payment"].is_null());
+    assert!(
+        asked["body"]
+            .as_str()
+            .unwrap()
+            .contains("presso l'ufficio del Comune")
+    );
+
+    let filed = api.act_ok(&officer, &id, "confirm-payment", None).await;
+    assert_eq!(filed["status"], "submitted");
+    assert_eq!(filed["fee_due_cents"], 0);
+
+    // Genova collects through pagoPA on the same server.
+    let genova = api.complete_draft(&citizen, GENOVA, "scia", json!({})).await;
+    let submitted = api.act_ok(&citizen, &genova, "submit", None).await;
+    assert!(submitted["fees"][0]["notice_number"].is_string());
+    assert_eq!(positions_of(&server, GENOVA, &genova).await.len(), 1);
+    server.stop().await;
+}
+
+/// Cancelling an application that waits for its filing fees withdraws their notice.
+#[tokio::test]
+async fn cancelling_an_unpaid_application_withdraws_its_notice() {
+    let server = TestServer::start().await;
+    let api = Api { server: &server };
+    let (citizen, _) = server.dev_login(CITIZEN, &["citizen"]).await;
+    let id = api.complete_draft(&citizen, GENOVA, "scia", json!({})).await;
+    let submitted = api.act_ok(&citizen, &id, "submit", None).await;
+    let notice = submitted["fees"][0]["notice_number"].as_str().unwrap().to_owned();
+    assert_eq!(positions_of(&server, GENOVA, &id).await[0]["status"], "VALID");
+    let cancelled = api.act_ok(&citizen, &id, "cancel", None).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(positions_of(&server, GENOVA, &id).await[0]["status"], "INVALID");
+    let verify = client()
+        .post(server.url("/v1/payments/verify"))
+        .json(&json!({ "code": notice }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify.status(), StatusCode::CONFLICT);
     server.stop().await;
 }

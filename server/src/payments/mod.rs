@@ -7,6 +7,7 @@
 //! transaction together with its inbox message and push (the notification outbox) and the
 //! effect on whatever the position pays for ([`on_option_paid`]).
 
+pub mod fees;
 pub mod http;
 pub mod node;
 pub mod simulator;
@@ -56,6 +57,9 @@ pub struct Creditor {
     pub iban: Iban,
     /// Default taxonomy category.
     pub taxonomy: TaxonomyCategory,
+    /// Province abbreviation (`GE`): of the payer's residence on digital stamps, which the
+    /// platform does not know, so the municipality's.
+    pub province: String,
 }
 
 /// Why a payments request is refused.
@@ -104,7 +108,8 @@ pub struct Payments {
 
 impl Payments {
     /// Resolves every municipality's creditor settings (metropolitan-wide values, then the
-    /// municipality's overrides); fails on an invalid IBAN, taxonomy or segregation code.
+    /// municipality's overrides); fails on an invalid IBAN, taxonomy or segregation code. A
+    /// municipality with `enabled = false` is not a creditor here.
     pub fn new(config: &PagopaConfig) -> anyhow::Result<Self> {
         for istat in config.municipalities.keys() {
             IstatCode::parse(istat).map_err(|e| anyhow::anyhow!("pagopa.municipalities.{istat}: {e}"))?;
@@ -116,6 +121,10 @@ impl Payments {
                 .get(municipality.istat_code.as_str())
                 .cloned()
                 .unwrap_or_default();
+            if local.enabled == Some(false) {
+                tracing::info!(municipality = %municipality.name, "not a pagoPA creditor here (disabled)");
+                continue;
+            }
             let context = |e: PaymentsError| anyhow::anyhow!("pagopa settings of {}: {e}", municipality.name);
             let creditor = Creditor {
                 company_name: format!("Comune di {}", municipality.name),
@@ -128,6 +137,7 @@ impl Payments {
                 iban: Iban::parse(local.iban.as_deref().unwrap_or(&config.iban)).map_err(context)?,
                 taxonomy: TaxonomyCategory::parse(local.taxonomy.as_deref().unwrap_or(&config.taxonomy))
                     .map_err(context)?,
+                province: municipality.province.clone(),
             };
             anyhow::ensure!(
                 (1..=35).contains(&creditor.broker_id.len()) && (1..=35).contains(&creditor.station_id.len()),
@@ -196,77 +206,9 @@ impl Payments {
             Err(PayError::Invalid { field, .. }) if field == "iupd" => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut position = to_domain(&stored)?;
-        let now = Timestamp::now();
-        let status = position.publish(now)?;
-        let valid_from = position.validity().map(Timestamp::as_millisecond);
-        store::set_status(
-            &mut tx,
-            &stored.position.id,
-            status.as_str(),
-            valid_from,
-            now_ms(),
-        )
-        .await?;
+        apply_event(&mut tx, &mut stored, DebtPosition::publish).await?;
         tx.commit().await?;
-        status.as_str().clone_into(&mut stored.position.status);
         Ok(Some(self.to_api(&stored)))
-    }
-
-    /// Opens a payable (VALID) single-payment position for a fee owed to a municipality, inside
-    /// the caller's transaction; the permits context calls it when a fee falls due, with
-    /// `origin` pointing back at the permit so the receipt can advance it ([`on_option_paid`]).
-    /// Returns the stored position (its one option carries the notice number).
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the hand-off signature agreed with the permits context"
-    )]
-    pub async fn open_position_for_fee(
-        &self,
-        conn: &mut AnyConnection,
-        municipality: &str,
-        debtor_fiscal_code: &str,
-        debtor_name: &str,
-        amount_cents: i64,
-        description: &str,
-        due_date: Date,
-        origin: &Origin,
-    ) -> Result<StoredPosition, PayError> {
-        let creditor = self.creditor_of(municipality).ok_or(PayError::NotFound)?;
-        let debtor = parse_debtor(&api::PaymentDebtor {
-            kind: "F".into(),
-            fiscal_code: debtor_fiscal_code.to_owned(),
-            full_name: debtor_name.to_owned(),
-        })?;
-        let spec = NewPosition {
-            iupd: None,
-            debtor,
-            description: description.to_owned(),
-            options: vec![(
-                Amount::from_cents(amount_cents)?,
-                due_date,
-                description.to_owned(),
-            )],
-            instalments: false,
-            taxonomy: creditor.taxonomy.clone(),
-            valid_from: None,
-            expires: false,
-        };
-        let mut stored = insert_new_position(conn, creditor, &spec, "system", Some(origin)).await?;
-        let mut position = to_domain(&stored)?;
-        let now = Timestamp::now();
-        let status = position.publish(now)?;
-        status.as_str().clone_into(&mut stored.position.status);
-        stored.position.valid_from = Some(now.as_millisecond());
-        store::set_status(
-            conn,
-            &stored.position.id,
-            status.as_str(),
-            Some(now.as_millisecond()),
-            now_ms(),
-        )
-        .await?;
-        Ok(stored)
     }
 
     /// Publishes a DRAFT position.
@@ -312,15 +254,8 @@ impl Payments {
         if stored.position.municipality != istat {
             return Err(PayError::NotFound);
         }
-        let mut position = to_domain(&stored)?;
-        let now = Timestamp::now();
-        position.refresh(now);
-        let status = event(&mut position, now)?;
-        let valid_from = position.validity().map(Timestamp::as_millisecond);
-        store::set_status(&mut tx, id, status.as_str(), valid_from, now_ms()).await?;
+        apply_event(&mut tx, &mut stored, event).await?;
         tx.commit().await?;
-        status.as_str().clone_into(&mut stored.position.status);
-        stored.position.valid_from = valid_from;
         Ok(self.to_api(&stored))
     }
 
@@ -578,6 +513,43 @@ impl Payments {
     }
 }
 
+/// Applies `event` to a stored (and locked) position as core decides, after the transitions
+/// time alone causes, and stores the status (and validity) it leads to.
+async fn apply_event(
+    conn: &mut AnyConnection,
+    stored: &mut StoredPosition,
+    event: impl FnOnce(&mut DebtPosition, Timestamp) -> Result<PositionStatus, PaymentsError>,
+) -> Result<(), PayError> {
+    let mut position = to_domain(stored)?;
+    let now = Timestamp::now();
+    position.refresh(now);
+    let status = event(&mut position, now)?;
+    let valid_from = position.validity().map(Timestamp::as_millisecond);
+    store::set_status(conn, &stored.position.id, status.as_str(), valid_from, now_ms()).await?;
+    status.as_str().clone_into(&mut stored.position.status);
+    stored.position.valid_from = valid_from;
+    Ok(())
+}
+
+/// The transfer of an option paid into the creditor's account.
+fn iban_transfer(
+    creditor: &Creditor,
+    amount: Amount,
+    remittance: &str,
+    category: &TaxonomyCategory,
+) -> Transfer {
+    Transfer {
+        amount,
+        creditor: creditor.fiscal_code.clone(),
+        remittance: remittance.to_owned(),
+        category: category.clone(),
+        target: TransferTarget::Iban {
+            iban: creditor.iban.clone(),
+            postal_iban: None,
+        },
+    }
+}
+
 /// Validates an operator's input into a position to create.
 fn position_spec(creditor: &Creditor, input: &api::PaymentPositionInput) -> Result<NewPosition, PayError> {
     let debtor = parse_debtor(&input.debtor)?;
@@ -588,6 +560,11 @@ fn position_spec(creditor: &Creditor, input: &api::PaymentPositionInput) -> Resu
             "1 to 100 options.",
         ));
     }
+    let taxonomy = match &input.taxonomy {
+        Some(text) => TaxonomyCategory::parse(text)
+            .map_err(|e| PayError::invalid("taxonomy", e.to_string(), e.to_string()))?,
+        None => creditor.taxonomy.clone(),
+    };
     let options = input
         .options
         .iter()
@@ -601,18 +578,15 @@ fn position_spec(creditor: &Creditor, input: &api::PaymentPositionInput) -> Resu
                     e.to_string(),
                 )
             })?;
-            Ok((
+            let description = o.description.clone().unwrap_or_else(|| input.description.clone());
+            Ok(NewOption {
                 amount,
                 due,
-                o.description.clone().unwrap_or_else(|| input.description.clone()),
-            ))
+                transfers: vec![iban_transfer(creditor, amount, &description, &taxonomy)],
+                description,
+            })
         })
         .collect::<Result<Vec<_>, PayError>>()?;
-    let taxonomy = match &input.taxonomy {
-        Some(text) => TaxonomyCategory::parse(text)
-            .map_err(|e| PayError::invalid("taxonomy", e.to_string(), e.to_string()))?,
-        None => creditor.taxonomy.clone(),
-    };
     let valid_from = input
         .valid_from
         .as_deref()
@@ -632,7 +606,6 @@ fn position_spec(creditor: &Creditor, input: &api::PaymentPositionInput) -> Resu
         description: input.description.clone(),
         options,
         instalments: input.instalments,
-        taxonomy,
         valid_from,
         expires: input.expires,
     })
@@ -643,11 +616,18 @@ struct NewPosition {
     iupd: Option<String>,
     debtor: Debtor,
     description: String,
-    options: Vec<(Amount, Date, String)>,
+    options: Vec<NewOption>,
     instalments: bool,
-    taxonomy: TaxonomyCategory,
     valid_from: Option<Timestamp>,
     expires: bool,
+}
+
+/// An option of a position to create; core checks that the transfers add up.
+struct NewOption {
+    amount: Amount,
+    due: Date,
+    description: String,
+    transfers: Vec<Transfer>,
 }
 
 /// Numbers the options, checks the whole position in core and inserts it in DRAFT.
@@ -679,27 +659,17 @@ async fn insert_new_position(
         OptionKind::Single
     };
     let mut options = Vec::with_capacity(spec.options.len());
-    for (i, (amount, due, description)) in spec.options.iter().enumerate() {
+    for (i, option) in spec.options.iter().enumerate() {
         let base = u64::try_from(first + i64::try_from(i).unwrap_or(0))
             .map_err(|_| PayError::Internal("negative IUV base".into()))?;
         let notice = NoticeNumber::generate(creditor.segregation, base)?;
-        let transfer = Transfer {
-            amount: *amount,
-            creditor: creditor.fiscal_code.clone(),
-            remittance: description.clone(),
-            category: spec.taxonomy.clone(),
-            target: TransferTarget::Iban {
-                iban: creditor.iban.clone(),
-                postal_iban: None,
-            },
-        };
         options.push(PaymentOption::new(
             kind,
             notice,
-            *amount,
-            *due,
-            description,
-            vec![transfer],
+            option.amount,
+            option.due,
+            &option.description,
+            option.transfers.clone(),
         )?);
     }
     let id = uuid::Uuid::now_v7().to_string();

@@ -337,6 +337,27 @@ pub async fn position_id_by_notice(
         .transpose()
 }
 
+/// The ids of the positions a context opened for one of its records (`origin_kind`,
+/// `origin_id`) that are still payable as stored (PUBLISHED or VALID).
+pub async fn payable_position_ids_of_origin(
+    conn: &mut AnyConnection,
+    origin_kind: &str,
+    origin_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id FROM payment_positions
+         WHERE origin_kind = $1 AND origin_id = $2 AND status IN ('PUBLISHED', 'VALID')
+         ORDER BY id",
+    )
+    .bind(origin_kind)
+    .bind(origin_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| row.try_get("id"))
+    .collect()
+}
+
 /// The creditors that issued a notice number (usually one).
 pub async fn creditors_of_notice(
     conn: &mut AnyConnection,

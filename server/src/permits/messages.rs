@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use sportello_core::permits::{Action, DeadlineEffect, Status, TimelineEntry};
 
 use super::Loaded;
+use super::fees::FeeNotice;
 
 fn english(language: &str) -> bool {
     language.get(..2).is_some_and(|l| l.eq_ignore_ascii_case("en"))
@@ -84,6 +85,26 @@ pub(crate) fn transition(language: &str, loaded: &Loaded, entry: &TimelineEntry)
         };
     }
     (subject.chars().take(120).collect(), body)
+}
+
+/// The paragraph about fees due: the pagoPA notice to pay, or the counter when there is none.
+pub(crate) fn fee_notice(language: &str, cents: i64, notice: Option<&FeeNotice>) -> String {
+    let en = english(language);
+    let euros = format!("{},{:02}", cents / 100, cents % 100);
+    let printed = notice.map(|n| {
+        sportello_core::payments::NoticeNumber::parse(&n.notice_number)
+            .map_or_else(|_| n.notice_number.clone(), |number| number.printed())
+    });
+    match (printed, en) {
+        (Some(number), false) => {
+            format!("\n\nImporto: € {euros}, avviso pagoPA n. {number}. Lo trovi nella sezione Pagamenti.")
+        }
+        (Some(number), true) => {
+            format!("\n\nAmount: € {euros}, pagoPA notice no. {number}. You will find it under Payments.")
+        }
+        (None, false) => format!("\n\nImporto: € {euros}, da pagare presso l'ufficio del Comune."),
+        (None, true) => format!("\n\nAmount: € {euros}, to be paid at the municipality's office."),
+    }
 }
 
 /// Subject and body of a deadline warning to an officer.

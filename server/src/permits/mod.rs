@@ -127,6 +127,8 @@ pub struct Permits {
     notifier: Arc<Notifier>,
     push_ttl_ms: i64,
     clock_offset_ms: AtomicI64,
+    /// Opens pagoPA notices for fees that fall due (Payments); none: fees are only recorded.
+    fee_notices: Option<Arc<dyn fees::FeeNotices>>,
 }
 
 /// Instant of stored milliseconds.
@@ -212,15 +214,23 @@ pub(crate) async fn load(conn: &mut AnyConnection, id: &str) -> Result<Option<Lo
     }))
 }
 
+/// Whether the application waits for a payment in `status`.
+fn awaits_payment(status: Status) -> bool {
+    matches!(status, Status::AwaitingPayment | Status::AwaitingIssuePayment)
+}
+
 /// Takes `step` on a loaded (and locked) application: core decides, then the row, the timeline
-/// entry, the fees that become due and the notifications to the applicant are written on
-/// `conn`. The caller commits (and wakes the notifier).
+/// entry, the fees that become due (with their pagoPA notice, when `notices` is given and opens
+/// one) and the notifications to the applicant are written on `conn`. Leaving a payment state
+/// withdraws the application's unpaid notices (with `notices`; the receipt path passes none,
+/// its notice being the one paid). The caller commits (and wakes the notifier).
 pub(crate) async fn apply_step(
     conn: &mut AnyConnection,
     loaded: &mut Loaded,
     step: Step,
     user_id: Option<&str>,
     push_ttl_ms: i64,
+    notices: Option<&dyn fees::FeeNotices>,
 ) -> Result<TimelineEntry, PermitError> {
     let at_ms = step.at.as_millisecond();
     let entry = loaded.permit.apply(&loaded.procedure, step)?.clone();
@@ -243,9 +253,24 @@ pub(crate) async fn apply_step(
                     created_at: at_ms,
                     paid_at: None,
                     receipt_ref: None,
+                    position_id: None,
+                    notice_number: None,
                 },
             )
             .await?;
+        }
+    }
+    let notice = match (due, notices) {
+        (Some(due), Some(notices)) => fees::open_notice(conn, notices, loaded, due, at_ms).await?,
+        _ => None,
+    };
+    if let Some(notices) = notices
+        && awaits_payment(entry.from)
+        && !awaits_payment(entry.to)
+    {
+        let withdrawn = notices.withdraw(conn, &loaded.row.id).await?;
+        if withdrawn > 0 {
+            tracing::info!(permit = %loaded.row.id, withdrawn, action = %entry.action, "unpaid fee notices withdrawn");
         }
     }
     if let Some(protocol) = loaded.permit.protocol_number() {
@@ -271,16 +296,17 @@ pub(crate) async fn apply_step(
     };
     store::append_timeline(conn, &loaded.row.id, &row).await?;
     loaded.timeline.push(row);
-    notify_parties(conn, loaded, &entry, push_ttl_ms).await?;
+    notify_parties(conn, loaded, &entry, notice.as_ref(), push_ttl_ms).await?;
     Ok(entry)
 }
 
 /// Puts a message about `entry` in the inbox of the applicant and of the professional who
-/// filed (each once), in their language.
+/// filed (each once), in their language, with the pagoPA notice of fees that fell due.
 async fn notify_parties(
     conn: &mut AnyConnection,
     loaded: &Loaded,
     entry: &TimelineEntry,
+    notice: Option<&fees::FeeNotice>,
     push_ttl_ms: i64,
 ) -> Result<(), PermitError> {
     let seq = loaded.timeline.last().map_or(0, |t| t.seq);
@@ -304,7 +330,10 @@ async fn notify_parties(
         _ => 0,
     };
     for recipient in recipients {
-        let (subject, body) = messages::transition(&recipient.language, loaded, entry);
+        let (subject, mut body) = messages::transition(&recipient.language, loaded, entry);
+        if fee_due > 0 {
+            body.push_str(&messages::fee_notice(&recipient.language, fee_due, notice));
+        }
         let message = NewMessage {
             user_id: recipient.user_id.clone(),
             municipality: Some(loaded.row.municipality.clone()),
@@ -313,9 +342,10 @@ async fn notify_parties(
             body,
             due_date: loaded.row.deadline.clone().filter(|_| !entry.to.is_final()),
             payment_amount_cents: (fee_due > 0).then_some(fee_due),
+            payment_notice: notice.map(|n| n.notice_number.clone()),
+            payment_creditor: notice.map(|n| n.creditor_fiscal_code.clone()),
             dedup_key: Some(format!("permit:{}:{seq}", loaded.row.id)),
             ttl_ms: push_ttl_ms,
-            ..NewMessage::default()
         };
         enqueue(conn, &message).await?;
     }
@@ -389,7 +419,17 @@ impl Permits {
             push_ttl_ms: notifier.ttl_ms(),
             notifier,
             clock_offset_ms: AtomicI64::new(offset),
+            fee_notices: None,
         }
+    }
+
+    /// Opens a pagoPA notice for every group of fees that falls due, in the step's
+    /// transaction, and withdraws unpaid notices when an application leaves a payment state
+    /// another way (see [`fees`]).
+    #[must_use]
+    pub fn with_fee_notices(mut self, notices: Arc<dyn fees::FeeNotices>) -> Self {
+        self.fee_notices = Some(notices);
+        self
     }
 
     /// The configuration.
@@ -668,6 +708,7 @@ impl Permits {
             step,
             Some(&principal.user_id),
             self.push_ttl_ms,
+            self.fee_notices.as_deref(),
         )
         .await?;
         tx.commit().await?;
@@ -814,6 +855,8 @@ impl Permits {
                     amount_cents: f.amount_cents,
                     due: f.due,
                     paid_at: f.paid_at.map(rfc3339_from_ms),
+                    payment_position_id: f.position_id,
+                    notice_number: f.notice_number,
                 })
                 .collect(),
             created_at: rfc3339_from_ms(row.created_at),
@@ -1221,6 +1264,7 @@ impl Permits {
                         Step::new(Action::Mature, Actor::System, at),
                         None,
                         self.push_ttl_ms,
+                        self.fee_notices.as_deref(),
                     )
                     .await?;
                     report.matured += 1;
@@ -1698,7 +1742,14 @@ const DEMO_PERMITS: &[DemoPermit] = &[
 ];
 
 /// Loads the demo applications of `fiscal_code` (user `user_id`) unless they have some already.
-pub async fn load_demo(db: &Db, user_id: &str, fiscal_code: &str) -> Result<usize, PermitError> {
+/// With `notices`, an application left waiting for a payment gets its pagoPA notice (the steps
+/// before the last are history: their fees were paid at the counter, no notice is replayed).
+pub async fn load_demo(
+    db: &Db,
+    user_id: &str,
+    fiscal_code: &str,
+    notices: Option<&dyn fees::FeeNotices>,
+) -> Result<usize, PermitError> {
     let mut tx = db.pool().begin().await?;
     if !store::list_for_person(&mut tx, user_id, fiscal_code, None, 1)
         .await?
@@ -1739,7 +1790,7 @@ pub async fn load_demo(db: &Db, user_id: &str, fiscal_code: &str) -> Result<usiz
         )
         .await?;
         let mut loaded = load(&mut tx, &id).await?.ok_or(PermitError::NotFound)?;
-        for (days_ago, action, actor, note) in *steps {
+        for (i, (days_ago, action, actor, note)) in steps.iter().enumerate() {
             let at = instant(now - days_ago * MS_PER_DAY)?;
             let mut step = Step::new(*action, *actor, at);
             if let Some(note) = note {
@@ -1758,7 +1809,9 @@ pub async fn load_demo(db: &Db, user_id: &str, fiscal_code: &str) -> Result<usiz
                     .await?;
             }
             let user = matches!(actor, Actor::Applicant).then_some(user_id);
-            apply_step(&mut tx, &mut loaded, step, user, DEFAULT_PUSH_TTL_MS).await?;
+            let last = i + 1 == steps.len();
+            let notices = notices.filter(|_| last);
+            apply_step(&mut tx, &mut loaded, step, user, DEFAULT_PUSH_TTL_MS, notices).await?;
         }
     }
     tx.commit().await?;

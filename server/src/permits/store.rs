@@ -76,6 +76,10 @@ pub struct FeeRow {
     pub created_at: i64,
     pub paid_at: Option<i64>,
     pub receipt_ref: Option<String>,
+    /// The Payments debt position opened for the fee's group, if any.
+    pub position_id: Option<String>,
+    /// Its pagoPA notice number.
+    pub notice_number: Option<String>,
 }
 
 /// A person to notify: user id and preferred language.
@@ -498,8 +502,8 @@ pub async fn get_document(
     row.as_ref().map(document_from_row).transpose()
 }
 
-const FEE_COLUMNS: &str =
-    "permit_id, code, reason, amount_cents, due, stamp, created_at, paid_at, receipt_ref";
+const FEE_COLUMNS: &str = "permit_id, code, reason, amount_cents, due, stamp, created_at, paid_at, receipt_ref, \
+     position_id, notice_number";
 
 fn fee_from_row(row: &AnyRow) -> Result<FeeRow, sqlx::Error> {
     Ok(FeeRow {
@@ -512,13 +516,15 @@ fn fee_from_row(row: &AnyRow) -> Result<FeeRow, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         paid_at: row.try_get("paid_at")?,
         receipt_ref: row.try_get("receipt_ref")?,
+        position_id: row.try_get("position_id")?,
+        notice_number: row.try_get("notice_number")?,
     })
 }
 
 /// Records a fee as due; a fee already recorded (same code) is left as it is.
 pub async fn insert_fee(conn: &mut AnyConnection, fee: &FeeRow) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO permit_fees ({FEE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO permit_fees ({FEE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (permit_id, code) DO NOTHING"
     ))
     .bind(&fee.permit_id)
@@ -530,6 +536,30 @@ pub async fn insert_fee(conn: &mut AnyConnection, fee: &FeeRow) -> Result<(), sq
     .bind(fee.created_at)
     .bind(fee.paid_at)
     .bind(fee.receipt_ref.as_deref())
+    .bind(fee.position_id.as_deref())
+    .bind(fee.notice_number.as_deref())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Links the unpaid fees of one group (`filing` or `issue`) to the pagoPA notice opened for
+/// them.
+pub async fn set_fee_notice(
+    conn: &mut AnyConnection,
+    permit_id: &str,
+    due: &str,
+    position_id: &str,
+    notice_number: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE permit_fees SET position_id = $3, notice_number = $4
+         WHERE permit_id = $1 AND due = $2 AND paid_at IS NULL",
+    )
+    .bind(permit_id)
+    .bind(due)
+    .bind(position_id)
+    .bind(notice_number)
     .execute(conn)
     .await?;
     Ok(())
@@ -555,7 +585,7 @@ pub async fn unpaid_fees(
 ) -> Result<Vec<(FeeRow, String)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT f.permit_id, f.code, f.reason, f.amount_cents, f.due, f.stamp, f.created_at, f.paid_at,
-                f.receipt_ref, p.municipality
+                f.receipt_ref, f.position_id, f.notice_number, p.municipality
          FROM permit_fees f JOIN permits p ON p.id = f.permit_id
          WHERE f.paid_at IS NULL AND ($1 = '' OR p.municipality = $1)
          ORDER BY f.created_at, f.permit_id, f.code LIMIT $2",
@@ -680,6 +710,27 @@ pub async fn person(conn: &mut AnyConnection, fiscal_code: &str) -> Result<Optio
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(recipient_from_row).transpose()
+}
+
+/// The name on a person's account (given and family name), if they logged in with one.
+pub async fn person_name(conn: &mut AnyConnection, fiscal_code: &str) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT given_name, family_name FROM users WHERE fiscal_code = $1")
+        .bind(fiscal_code)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let given: Option<String> = row.try_get("given_name")?;
+    let family: Option<String> = row.try_get("family_name")?;
+    let name = [given, family]
+        .into_iter()
+        .flatten()
+        .map(|part| part.trim().to_owned())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok((!name.is_empty()).then_some(name))
 }
 
 /// The account of a user id.
