@@ -16,6 +16,9 @@ use sportello_server::permits::Permits;
 use sportello_server::{AppState, catalog, demo, http, serve, tenant};
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

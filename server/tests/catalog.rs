@@ -284,6 +284,27 @@ async fn real_records_import_and_are_found_by_title_author_and_isbn() {
             .iter()
             .any(|f| f.value == "ge-lercari" && f.count == 5)
     );
+    // Every facet count is what filtering by that value finds (facets are counted from the
+    // index's columns, filters are term queries: two independent paths), and every record has
+    // exactly one format.
+    let format_sum: u64 = all.facets.format.iter().map(|f| f.count).sum();
+    assert_eq!(format_sum, all.total);
+    for (parameter, counts) in [
+        ("format", &all.facets.format),
+        ("language", &all.facets.language),
+        ("municipality", &all.facets.municipality),
+        ("library", &all.facets.library),
+    ] {
+        assert!(!counts.is_empty(), "no {parameter} facet");
+        assert!(
+            counts.windows(2).all(|w| w[0].count >= w[1].count),
+            "{parameter} facet not sorted: {counts:?}"
+        );
+        for facet in counts {
+            let filtered = search(&server, &format!("{parameter}={}", facet.value)).await;
+            assert_eq!(filtered.total, facet.count, "{parameter}={}", facet.value);
+        }
+    }
     let ita = search(&server, "language=ita&library=ge-lercari").await;
     assert_eq!(ita.total, 5);
     let recent = search(&server, "year_from=2014&year_to=2014&format=book").await;

@@ -15,8 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use sportello_core::catalog::record::BibRecord;
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::{
-    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
@@ -30,7 +29,7 @@ use super::store;
 use crate::db::{Db, now_ms};
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 /// Name of the Italian analyser.
 pub const ANALYZER: &str = "it_folded";
 /// A sequence gap younger than this may still be filled by a transaction in flight.
@@ -66,7 +65,9 @@ pub struct Fields {
     pub year: Field,
     pub library: Field,
     pub municipality: Field,
-    pub facets: Field,
+    /// The record as a search hit shows it (`api::CatalogRecord` JSON), stored so a search
+    /// answers from the index alone; availability is still read live.
+    pub card: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -88,9 +89,9 @@ fn schema() -> (Schema, Fields) {
         format: builder.add_text_field("format", STRING | FAST),
         language: builder.add_text_field("language", STRING | FAST),
         year: builder.add_i64_field("year", INDEXED | FAST),
-        library: builder.add_text_field("library", STRING),
-        municipality: builder.add_text_field("municipality", STRING),
-        facets: builder.add_facet_field("facets", FacetOptions::default()),
+        library: builder.add_text_field("library", STRING | FAST),
+        municipality: builder.add_text_field("municipality", STRING | FAST),
+        card: builder.add_text_field("card", STORED),
     };
     (builder.build(), fields)
 }
@@ -309,6 +310,9 @@ impl SearchIndex {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, id);
+        if let Ok(card) = serde_json::to_string(&super::to_wire(id, record)) {
+            doc.add_text(f.card, card);
+        }
         doc.add_text(f.title, &record.title);
         if let Some(subtitle) = &record.subtitle {
             doc.add_text(f.title, subtitle);
@@ -335,10 +339,8 @@ impl SearchIndex {
             doc.add_text(f.identifier, identifier.value.to_lowercase());
         }
         doc.add_text(f.format, record.format.as_str());
-        doc.add_facet(f.facets, Facet::from_path(["format", record.format.as_str()]));
         if let Some(language) = &record.language {
             doc.add_text(f.language, language);
-            doc.add_facet(f.facets, Facet::from_path(["language", language.as_str()]));
         }
         if let Some(year) = record.year {
             doc.add_i64(f.year, i64::from(year));
@@ -346,13 +348,8 @@ impl SearchIndex {
         let mut municipalities = HashSet::new();
         for (library, municipality) in holdings {
             doc.add_text(f.library, library);
-            doc.add_facet(f.facets, Facet::from_path(["library", library.as_str()]));
             if municipalities.insert(municipality) {
                 doc.add_text(f.municipality, municipality);
-                doc.add_facet(
-                    f.facets,
-                    Facet::from_path(["municipality", municipality.as_str()]),
-                );
             }
         }
         doc

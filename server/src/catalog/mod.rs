@@ -5,6 +5,7 @@
 //! current by following `catalog_changes`; copy status is always read from the database.
 
 pub mod daia;
+pub mod facets;
 pub mod http;
 pub mod import;
 pub mod index;

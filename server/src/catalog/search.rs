@@ -18,7 +18,7 @@ use sportello_core::catalog::availability;
 use sportello_core::catalog::isbn::Isbn13;
 use sportello_core::catalog::record::Format;
 use sportello_core::geo::Coordinates;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
@@ -26,9 +26,10 @@ use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, TantivyDocument, Term};
 use utoipa::IntoParams;
 
+use super::facets::{self, FacetCounts};
 use super::index::{Fields, analyzer};
 use super::store::{self, LibraryRow};
-use super::{Catalog, CatalogError, copy_state, hours_of, record_from_json, round_km, to_wire};
+use super::{Catalog, CatalogError, copy_state, hours_of, round_km};
 use crate::db::Db;
 
 /// Longest query accepted, in characters.
@@ -367,13 +368,15 @@ pub async fn search(
         .map_err(|e| CatalogError::Internal(format!("search: {e}")))?;
         catalog.answers().put(generation, key, answer)
     };
-    let (ids, count, facets) = (answer.ids.clone(), answer.count, answer.facets.clone());
+    let (count, facets) = (answer.count, answer.facets.clone());
+    let ids: Vec<String> = answer.hits.iter().map(|hit| hit.id.clone()).collect();
 
     let now = jiff::Timestamp::now();
-    let (page_ids, total, next_offset) = if live {
+    let (page, total, next_offset) = if live {
         let copies = copies_in_chunks(db, &ids).await?;
-        let mut ranked: Vec<(String, Option<f64>)> = Vec::new();
-        for id in &ids {
+        // (position in the index answer, distance to the nearest copy on the shelf)
+        let mut ranked: Vec<(usize, Option<f64>)> = Vec::new();
+        for (position, id) in ids.iter().enumerate() {
             let states: Vec<_> = copies
                 .get(id)
                 .map(|list| {
@@ -396,7 +399,7 @@ pub async fn search(
                     .map(|at| from.distance_km(at))
                     .min_by(f64::total_cmp)
             });
-            ranked.push((id.clone(), nearest));
+            ranked.push((position, nearest));
         }
         if request.sort == Sort::Distance {
             // Stable: equal distances keep the index order (relevance or year).
@@ -408,21 +411,21 @@ pub async fn search(
             });
         }
         let total = ranked.len();
-        let page: Vec<String> = ranked
+        let page: Vec<&IndexHit> = ranked
             .into_iter()
             .skip(request.offset)
             .take(request.limit)
-            .map(|(id, _)| id)
+            .map(|(position, _)| &answer.hits[position])
             .collect();
         let next = request.offset + request.limit;
         (page, total as u64, (next < total).then_some(next))
     } else {
-        let more = ids.len() > request.limit;
-        let page: Vec<String> = ids.into_iter().take(request.limit).collect();
+        let more = answer.hits.len() > request.limit;
+        let page: Vec<&IndexHit> = answer.hits.iter().take(request.limit).collect();
         (page, count as u64, more.then_some(request.offset + request.limit))
     };
 
-    let items = hits(db, &libraries, &page_ids, request, in_radius.as_ref(), now).await?;
+    let items = hits(db, &libraries, &page, request, in_radius.as_ref(), now).await?;
     Ok(api::SearchResults {
         total,
         items,
@@ -448,13 +451,21 @@ enum Expansion {
     TyposAndPrefixes,
 }
 
-/// What the index answers for one query: the ranked ids in the window, the number of matches
-/// and the facet counts. Availability is never part of it: that is read live every time.
+/// What the index answers for one query: the ranked records in the window, the number of
+/// matches and the facet counts. Availability is never part of it: that is read live every time.
 #[derive(Debug)]
 pub struct IndexAnswer {
-    ids: Vec<String>,
+    hits: Vec<IndexHit>,
     count: usize,
     facets: api::Facets,
+}
+
+/// One ranked record of an [`IndexAnswer`]: its id and the record as the index stores it for
+/// hits (`api::CatalogRecord` JSON, decoded only for the page shown).
+#[derive(Debug)]
+struct IndexHit {
+    id: String,
+    card: String,
 }
 
 /// Recent index answers, valid for one searcher generation (the index content they were
@@ -533,10 +544,7 @@ fn run_index_query(
     window: Window,
     sort: Sort,
 ) -> tantivy::Result<IndexAnswer> {
-    let mut facets = FacetCollector::for_field("facets");
-    for root in ["/format", "/language", "/municipality", "/library"] {
-        facets.add_facet(root);
-    }
+    let facets = FacetCounts::new(FACET_FIELDS);
     let top = TopDocs::with_limit(window.limit).and_offset(window.offset);
     let (addresses, count, facet_counts): (Vec<DocAddress>, usize, _) = if sort == Sort::Relevance {
         let (docs, count, facet_counts) = searcher.search(query, &(top.order_by_score(), Count, facets))?;
@@ -548,38 +556,37 @@ fn run_index_query(
         )?;
         (docs.into_iter().map(|(_, a)| a).collect(), count, facet_counts)
     };
-    let mut ids = Vec::with_capacity(addresses.len());
+    let mut hits = Vec::with_capacity(addresses.len());
     for address in addresses {
         let doc: TantivyDocument = searcher.doc(address)?;
-        if let Some(id) = doc.get_first(fields.id).and_then(|v| v.as_str()) {
-            ids.push(id.to_owned());
+        let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_owned);
+        if let (Some(id), Some(card)) = (text(fields.id), text(fields.card)) {
+            hits.push(IndexHit { id, card });
         }
     }
-    let list = |root: &str, k: usize| -> Vec<api::FacetCount> {
+    let list = |field: usize, k: usize| -> Vec<api::FacetCount> {
         facet_counts
-            .top_k(root, k)
+            .get(field)
+            .map(|counts| facets::top(counts, k))
+            .unwrap_or_default()
             .into_iter()
-            .map(|(facet, count)| api::FacetCount {
-                value: facet
-                    .to_path()
-                    .last()
-                    .map(|s| (*s).to_owned())
-                    .unwrap_or_default(),
-                count,
-            })
+            .map(|(value, count)| api::FacetCount { value, count })
             .collect()
     };
     Ok(IndexAnswer {
-        ids,
+        hits,
         count,
         facets: api::Facets {
-            format: list("/format", 10),
-            language: list("/language", 20),
-            municipality: list("/municipality", 67),
-            library: list("/library", 50),
+            format: list(0, 10),
+            language: list(1, 20),
+            municipality: list(2, 67),
+            library: list(3, 50),
         },
     })
 }
+
+/// The fields counted for facets, in the order [`run_index_query`] reads them.
+const FACET_FIELDS: &[&str] = &["format", "language", "municipality", "library"];
 
 async fn copies_in_chunks(
     db: &Db,
@@ -594,23 +601,22 @@ async fn copies_in_chunks(
     Ok(map)
 }
 
+/// The page's hits: each record as the index stores it, with its availability read live.
 async fn hits(
     db: &Db,
     libraries: &HashMap<String, LibraryRow>,
-    ids: &[String],
+    page: &[&IndexHit],
     request: &SearchRequest,
     in_radius: Option<&HashSet<String>>,
     now: jiff::Timestamp,
 ) -> Result<Vec<api::SearchHit>, CatalogError> {
-    let rows: HashMap<String, String> = store::get_records(db, ids)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.data))
-        .collect();
-    let copies = copies_in_chunks(db, ids).await?;
-    let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        let Some(record) = rows.get(id).and_then(|d| record_from_json(d)) else {
+    let ids: Vec<String> = page.iter().map(|hit| hit.id.clone()).collect();
+    let copies = copies_in_chunks(db, &ids).await?;
+    let mut items = Vec::with_capacity(page.len());
+    for hit in page {
+        let id = &hit.id;
+        let Ok(record) = serde_json::from_str::<api::CatalogRecord>(&hit.card) else {
+            tracing::warn!(record = %id, "unreadable record in the search index; `sportello catalog reindex` rebuilds it");
             continue;
         };
         let states: Vec<_> = copies
@@ -643,7 +649,7 @@ async fn hits(
             .map(|c| c.on_shelf + c.reference_only + c.on_loan + c.in_transit + c.unknown)
             .sum();
         items.push(api::SearchHit {
-            record: to_wire(id, &record),
+            record,
             availability: api::AvailabilitySummary {
                 copies_on_shelf: on_shelf,
                 copies_total: total,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Db, MAX_BINDS, now_ms, placeholders, values_list};
+use crate::db::{Backend, Db, MAX_BINDS, Markers, now_ms};
 
 /// A library row.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,10 +207,12 @@ pub async fn source_states(
 ) -> Result<HashMap<String, SourceState>, sqlx::Error> {
     let mut states = HashMap::with_capacity(source_ids.len());
     for chunk in source_ids.chunks(MAX_BINDS - 1) {
+        let mut markers = Markers::new(Backend::of(tx));
         let sql = format!(
             "SELECT source_id, record_id, fingerprint FROM catalog_sources
-             WHERE library_id = $1 AND source_id IN ({})",
-            placeholders(chunk.len(), 2)
+             WHERE library_id = {} AND source_id IN ({})",
+            markers.one(),
+            markers.list(chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(library_id);
         for id in chunk {
@@ -245,7 +247,7 @@ pub async fn ensure_records(
         let sql = format!(
             "INSERT INTO catalog_records (id, merge_key, data, updated_at) VALUES {}
              ON CONFLICT (merge_key) DO NOTHING",
-            values_list(chunk.len(), COLUMNS)
+            Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
         );
         let mut insert = sqlx::query(&sql);
         for ((merge_key, data), id) in chunk.iter().zip(chunk_ids) {
@@ -254,7 +256,7 @@ pub async fn ensure_records(
         insert.execute(&mut **tx).await?;
         let sql = format!(
             "SELECT id, merge_key FROM catalog_records WHERE merge_key IN ({})",
-            placeholders(chunk.len(), 1)
+            Markers::new(Backend::of(tx)).list(chunk.len())
         );
         let mut select = sqlx::query(&sql);
         for (merge_key, _) in chunk {
@@ -302,7 +304,7 @@ pub async fn upsert_sources(
              VALUES {}
              ON CONFLICT (library_id, source_id) DO UPDATE SET record_id = excluded.record_id,
                data = excluded.data, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
-            values_list(chunk.len(), COLUMNS)
+            Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
         );
         let mut insert = sqlx::query(&sql);
         for source in chunk {
@@ -360,7 +362,7 @@ pub async fn upsert_copies(
                source_id = excluded.source_id, source_library = excluded.source_library,
                record_id = excluded.record_id, shelf_mark = excluded.shelf_mark, status = excluded.status,
                due_date = excluded.due_date, updated_at = excluded.updated_at",
-            values_list(chunk.len(), COLUMNS)
+            Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
         );
         let mut insert = sqlx::query(&sql);
         for sourced in chunk {
@@ -589,7 +591,7 @@ pub async fn record_changes<'a>(
     for chunk in ids.chunks(MAX_BINDS / COLUMNS) {
         let sql = format!(
             "INSERT INTO catalog_changes (record_id, changed_at) VALUES {}",
-            values_list(chunk.len(), COLUMNS)
+            Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
         );
         let mut insert = sqlx::query(&sql);
         for id in chunk {
@@ -663,8 +665,8 @@ pub async fn get_records(db: &Db, ids: &[String]) -> Result<Vec<RecordRow>, sqlx
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = placeholders(ids.len(), 1);
-    let sql = format!("SELECT id, data FROM catalog_records WHERE id IN ({placeholders})");
+    let markers = Markers::new(db.backend()).list(ids.len());
+    let sql = format!("SELECT id, data FROM catalog_records WHERE id IN ({markers})");
     let mut query = sqlx::query(&sql);
     for id in ids {
         query = query.bind(id);
@@ -717,12 +719,13 @@ pub async fn copies_of_records(
     if record_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = placeholders(record_ids.len(), 1);
-    let limit_param = record_ids.len() + 1;
+    let mut markers = Markers::new(db.backend());
     let sql = format!(
         "SELECT record_id, library_id, item_id, shelf_mark, status, due_date FROM catalog_copies
-         WHERE record_id IN ({placeholders}) AND status NOT IN ('withdrawn', 'missing')
-         ORDER BY record_id, library_id, item_id LIMIT ${limit_param}"
+         WHERE record_id IN ({}) AND status NOT IN ('withdrawn', 'missing')
+         ORDER BY record_id, library_id, item_id LIMIT {}",
+        markers.list(record_ids.len()),
+        markers.one()
     );
     let mut query = sqlx::query(&sql);
     for id in record_ids {
@@ -751,10 +754,10 @@ pub async fn holdings_of_records(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = placeholders(ids.len(), 1);
+    let markers = Markers::new(db.backend()).list(ids.len());
     let sql = format!(
         "SELECT DISTINCT record_id, library_id, municipality FROM catalog_copies
-         WHERE record_id IN ({placeholders}) AND status NOT IN ('withdrawn', 'missing') LIMIT 1000000"
+         WHERE record_id IN ({markers}) AND status NOT IN ('withdrawn', 'missing') LIMIT 1000000"
     );
     let mut query = sqlx::query(&sql);
     for id in ids {
