@@ -103,6 +103,13 @@ impl Db {
                     // into indexes of millions of entries in key order that is not insertion
                     // order, and every miss is a read from the file. Used only as filled.
                     conn.execute("PRAGMA cache_size = -65536").await?;
+                    // Statement journals (kept while a multi-row upsert runs, to undo just
+                    // that statement) in memory, not in temporary files: a tenth of an
+                    // import's database time was their writes.
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
+                    // Checkpoint the WAL every 32 MiB instead of every 4 MiB: each checkpoint
+                    // waits for two fsyncs, a second of a 100,000-record import at the default.
+                    conn.execute("PRAGMA wal_autocheckpoint = 8192").await?;
                     Ok(())
                 })
             }),
