@@ -5,14 +5,17 @@
 #
 # catalog: generates a deterministic synthetic metropolitan catalogue (UNIMARC ISO 2709 with SBN
 # 950 holdings), starts a release `sportello serve` on loopback (embedded SQLite), imports the
-# catalogue with the CLI, waits for the search index, and measures with wrk (64 connections):
-# search with availability and the availability endpoint; then the same query mix on
+# catalogue with the CLI, waits for the search index, and measures with wrk (64 connections,
+# closed loop: throughput) search with availability and the availability endpoint, and with oha
+# the latency of search at the target rate (BENCH_TARGET_RPS offered by 64 connections, open
+# loop, see bench-lib/oha.sh); then the same query mix on
 # PostgreSQL full text (`italian`, GIN, ts_rank) with pgbench; then MARC parsing against pymarc.
 #
 # Knobs (environment): BENCH_RECORDS (default 1000000), BENCH_COPIES_PER_RECORD (3),
 # BENCH_LIBRARIES (120), BENCH_CLIENTS (64), BENCH_DURATION (seconds per load run, 20),
-# BENCH_PYMARC_RECORDS (records both parsers read, 50000), BENCH_PROFILE (release; `debug` only
-# to try the script quickly).
+# BENCH_PYMARC_RECORDS (records both parsers read, 50000), BENCH_TARGET_RPS (offered rate of the
+# latency runs, 1000: the issue's target), BENCH_PROFILE (release; `debug` only to try the
+# script quickly).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -24,12 +27,16 @@ clients="${BENCH_CLIENTS:-64}"
 duration="${BENCH_DURATION:-20}"
 pymarc_records="${BENCH_PYMARC_RECORDS:-50000}"
 profile="${BENCH_PROFILE:-release}"
+target_rps="${BENCH_TARGET_RPS:-1000}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 # shellcheck source=lib/postgres.sh
 source scripts/lib/postgres.sh
+# shellcheck source=bench-lib/oha.sh
+source scripts/bench-lib/oha.sh
+oha_bin >/dev/null
 
 work="$(mktemp -d /tmp/sportello-bench.XXXXXX)"
 server_pid=""
@@ -138,6 +145,11 @@ run_wrk() {
 run_wrk "$work/search.paths" >"$work/search.result"
 run_wrk "$work/unique.paths" >"$work/unique.result"
 run_wrk "$work/availability.paths" >"$work/availability.result"
+step "latency at $target_rps req/s offered ($clients connections, ${duration}s each, oha)"
+for mix in search unique; do
+    sed "s|^|$base|" "$work/$mix.paths" >"$work/$mix.urls"
+    oha_rate "$target_rps" "$duration" "$clients" --urls-from-file "$work/$mix.urls" >"$work/${mix}_rate.result"
+done
 rss_after_kb="$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")"
 
 step "PostgreSQL full text on the same records (italian, GIN, ts_rank; pgbench, $clients clients)"
@@ -208,13 +220,14 @@ EOF
 )"
 
 python3 - "$work" "$records" "$import_ns" "$indexed_ns" "$index_size" "$db_size" "$rss_kb" "$rss_after_kb" \
-    "$ours_s" "$pymarc_s" "$pymarc_records" "$clients" <<'EOF'
+    "$ours_s" "$pymarc_s" "$pymarc_records" "$clients" "$target_rps" <<'EOF'
 import re, sys
-work, records, import_ns, indexed_ns, index_size, db_size, rss, rss_after, ours, theirs, sub, clients = sys.argv[1:]
+work, records, import_ns, indexed_ns, index_size, db_size, rss, rss_after, ours, theirs, sub, clients, target_rps = sys.argv[1:]
 def result(name):
     text = open(f"{work}/{name}.result").read()
     return {k: v for k, v in re.findall(r"(\w+)=(\S+)", text)}
 s, u, a, p = result("search"), result("unique"), result("availability"), result("pg")
+sr, ur = result("search_rate"), result("unique_rate")
 rps = lambda r: int(r["requests"]) / float(r["seconds"])
 summary = open(f"{work}/import.txt").read().strip()
 pg_tps = float(p["tps"])
@@ -227,6 +240,10 @@ print(f"index size {index_size}, database {db_size}; server RSS {int(rss) // 102
 print(f"search with availability, 200 repeating queries ({clients} connections): {rps(s):,.0f} req/s, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}")
 print(f"search, {int(u['requests']):,} unique queries (answer cache cannot help; it repeats after 20,000): {rps(u):,.0f} req/s, p50 {u['p50_ms']} ms, p99 {u['p99_ms']} ms, errors {u['errors']}")
 print(f"availability endpoint ({clients} connections):    {rps(a):,.0f} req/s, p50 {a['p50_ms']} ms, p99 {a['p99_ms']} ms, errors {a['errors']}")
+for name, r in (("repeating mix", sr), ("unique queries", ur)):
+    print(f"search at {target_rps} req/s offered, {name}: served {r['rps']} req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}")
+met = min(rps(s), rps(u)) >= 1000 and max(float(sr["p99_ms"]), float(ur["p99_ms"])) <= 30 and int(sr["errors"]) + int(ur["errors"]) == 0
+print(f"target (>= 1,000 req/s; p99 <= 30 ms at 1,000 req/s): {'met' if met and int(target_rps) >= 1000 else 'NOT met'}")
 print(f"PostgreSQL full text, same query mix (pgbench, SQL only, no HTTP): {pg_tps:,.0f} q/s, p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms")
 if pg_tps == pg_tps:
     print(f"  ratios: throughput {rps(s) / pg_tps:.1f}x, p50 {float(p['p50_ms']) / float(s['p50_ms']):.1f}x, p99 {float(p['p99_ms']) / float(s['p99_ms']):.1f}x (Sportello over PostgreSQL)")

@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 
 use common::{GENOVA_OPERATOR, TestDb};
 
@@ -169,10 +169,9 @@ async fn migrate_and_manage_operators() {
     }
 }
 
-#[tokio::test]
-async fn serve_answers_and_stops_gracefully_on_sigterm() {
-    let db = TestDb::new().await;
-    let data = tempfile::tempdir().unwrap();
+/// Starts `sportello serve --demo` on a free loopback port; returns the child, its stderr (after
+/// the "listening" line) and the address.
+fn serve(db: &TestDb, data_dir: &str, extra: &[&str]) -> (Child, BufReader<ChildStderr>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
         .args([
             "serve",
@@ -182,7 +181,8 @@ async fn serve_answers_and_stops_gracefully_on_sigterm() {
             "--database-url",
             &db.url,
         ])
-        .args(["--data-dir", data.path().to_str().unwrap()])
+        .args(["--data-dir", data_dir])
+        .args(extra)
         .env("SPORTELLO_LOG", "info")
         .env_remove("SPORTELLO__ENV")
         .stderr(Stdio::piped())
@@ -201,6 +201,14 @@ async fn serve_answers_and_stops_gracefully_on_sigterm() {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
+    (child, stderr, address)
+}
+
+#[tokio::test]
+async fn serve_answers_and_stops_gracefully_on_sigterm() {
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, mut stderr, address) = serve(&db, data.path().to_str().unwrap(), &[]);
     let list: serde_json::Value = reqwest::get(format!("http://{address}/v1/municipalities"))
         .await
         .unwrap()
@@ -296,4 +304,185 @@ async fn catalog_import_libraries_and_reindex() {
         assert!(!output.status.success(), "{args:?}");
         assert!(text(&output.stderr).contains(message), "{}", text(&output.stderr));
     }
+}
+
+/// `records` MARC 21 records as MARCXML, each with one copy (852 $p barcode) and the made-up
+/// word "zebuloniane" in its title.
+fn marcxml(records: usize) -> String {
+    let mut xml = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><collection xmlns="http://www.loc.gov/MARC21/slim">"#,
+    );
+    for n in 1..=records {
+        xml.push_str(&format!(
+            r#"<record><leader>00000nam a2200000 a 4500</leader><controlfield tag="001">LIVE{n:06}</controlfield><controlfield tag="008">200101s2020    it            000 0 ita d</controlfield><datafield tag="245" ind1="0" ind2="0"><subfield code="a">Cronache zebuloniane numero {n}</subfield></datafield><datafield tag="852" ind1=" " ind2=" "><subfield code="h">Z {n}</subfield><subfield code="p">LIVE-{n:06}</subfield></datafield></record>"#
+        ));
+    }
+    xml.push_str("</collection>");
+    xml
+}
+
+/// A catalogue import from the CLI while `serve` writes to the same database (the library row
+/// the import locks, on SQLite the same file): both go through, no write is lost, and the
+/// server's index follows the change sequence to the imported records.
+#[tokio::test]
+async fn catalog_import_beside_a_live_server() {
+    const RECORDS: usize = 3000;
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let (mut child, mut stderr, address) = serve(&db, &data_dir, &["--dev-auth"]);
+    // Keep reading the server's log, or it blocks once the pipe is full.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let base = format!("http://{address}");
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{base}/v1/auth/dev-login"))
+        .json(&serde_json::json!({"fiscal_code": "GLLMRC68H22D969U", "roles": ["admin"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let libraries: serde_json::Value = http
+        .get(format!("{base}/v1/libraries?municipality=010025"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let berio = libraries["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "ge-berio")
+        .unwrap()
+        .clone();
+
+    let file = data.path().join("live.xml");
+    std::fs::write(&file, marcxml(RECORDS)).unwrap();
+    let import = {
+        let url = db.url.clone();
+        let file = file.to_str().unwrap().to_owned();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_sportello"))
+                .args(["--database-url", &url, "--data-dir", &data_dir])
+                .args([
+                    "catalog",
+                    "import",
+                    "--library",
+                    "ge-berio",
+                    "--format",
+                    "marcxml",
+                    &file,
+                ])
+                .env_remove("SPORTELLO__ENV")
+                .output()
+                .unwrap()
+        })
+    };
+    // The server edits the very library row each import batch locks, until the import ends.
+    let mut edits = 0;
+    while !import.is_finished() || edits == 0 {
+        edits += 1;
+        let mut body = serde_json::Map::new();
+        for field in [
+            "address",
+            "postal_code",
+            "lat",
+            "lon",
+            "phone",
+            "email",
+            "website",
+            "services",
+            "codes",
+            "opening_hours",
+            "closures",
+        ] {
+            body.insert(field.to_owned(), berio[field].clone());
+        }
+        body.insert(
+            "name".to_owned(),
+            format!("Biblioteca Civica Berio ({edits})").into(),
+        );
+        let response = http
+            .put(format!("{base}/v1/municipalities/010025/libraries/ge-berio"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(
+            status.is_success(),
+            "edit {edits}: {status} {}",
+            response.text().await.unwrap()
+        );
+    }
+    let output = import.await.unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with(&format!("read {RECORDS}, imported {RECORDS}, updated 0")),
+        "{}",
+        text(&output.stdout)
+    );
+
+    let libraries: serde_json::Value = http
+        .get(format!("{base}/v1/libraries?municipality=010025"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let name = libraries["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "ge-berio")
+        .unwrap()["name"]
+        .clone();
+    assert_eq!(
+        name,
+        format!("Biblioteca Civica Berio ({edits})"),
+        "the last edit is the one stored"
+    );
+
+    // The server's index follows the change sequence the CLI wrote (polled every second).
+    let mut found = 0;
+    for _ in 0..100 {
+        let results: serde_json::Value = http
+            .get(format!(
+                "{base}/v1/catalog/search?q=zebuloniane&library=ge-berio&limit=1"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        found = results["total"].as_u64().unwrap();
+        if found == RECORDS as u64 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(found, RECORDS as u64);
+    let hit: serde_json::Value = http
+        .get(format!("{base}/v1/catalog/search?q=zebuloniane%20numero%201234"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        hit["items"][0]["record"]["title"], "Cronache zebuloniane numero 1234",
+        "{hit}"
+    );
+    assert_eq!(hit["items"][0]["availability"]["copies_total"], 1, "{hit}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
