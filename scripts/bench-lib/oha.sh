@@ -36,6 +36,6 @@ total = sum(codes.values()) + sum((d.get("errorDistribution") or {}).values())
 # oha ends with requests cut by the deadline; those are not errors of the server.
 errors = sum(n for code, n in codes.items() if not code.startswith("2")) + sum(
     n for e, n in (d.get("errorDistribution") or {}).items() if "deadline" not in e)
-print(f"RESULT requests={ok} rps={s[\"requestsPerSec\"]:.0f} errors={errors} "
-      f"p50_ms={p[\"p50\"] * 1000:.2f} p99_ms={p[\"p99\"] * 1000:.2f}")'
+rps, p50, p99 = s["requestsPerSec"], p["p50"] * 1000, p["p99"] * 1000
+print(f"RESULT requests={ok} rps={rps:.0f} errors={errors} p50_ms={p50:.2f} p99_ms={p99:.2f}")'
 }
