@@ -322,7 +322,11 @@ pub async fn search(
             next_cursor: None,
         });
     };
-    let expanded = if request.q.is_empty() {
+    let compact: String = request.q.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    // An ISBN is looked up, not typed as words: widening it with typos would build
+    // edit-distance-2 automata over 13 digits (the costliest query there is) to find other
+    // books' numbers.
+    let expanded = if request.q.is_empty() || Isbn13::parse(&compact).is_some() {
         None
     } else {
         build_query(&fields, request, in_radius.as_ref(), Expansion::TyposAndPrefixes)
