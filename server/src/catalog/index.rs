@@ -28,7 +28,8 @@ use super::record_from_json;
 use super::store;
 use crate::db::{Db, now_ms};
 
-/// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
+/// Bumped whenever the schema, the analysis or the stored card (`to_wire`) changes: an index of
+/// another version is rebuilt.
 const SCHEMA_VERSION: u32 = 2;
 /// Name of the Italian analyser.
 pub const ANALYZER: &str = "it_folded";
