@@ -323,6 +323,25 @@ fn marcxml(records: usize) -> String {
     xml
 }
 
+/// The demo library `ge-berio` as the server lists it.
+async fn get_berio(http: &reqwest::Client, base: &str) -> serde_json::Value {
+    let libraries: serde_json::Value = http
+        .get(format!("{base}/v1/libraries?municipality=010025"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    libraries["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "ge-berio")
+        .unwrap()
+        .clone()
+}
+
 /// A catalogue import from the CLI while `serve` writes to the same database (the library row
 /// the import locks, on SQLite the same file): both go through, no write is lost, and the
 /// server's index follows the change sequence to the imported records.
@@ -351,21 +370,7 @@ async fn catalog_import_beside_a_live_server() {
         .await
         .unwrap();
     let token = login["access_token"].as_str().unwrap().to_owned();
-    let libraries: serde_json::Value = http
-        .get(format!("{base}/v1/libraries?municipality=010025"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let berio = libraries["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["id"] == "ge-berio")
-        .unwrap()
-        .clone();
+    let berio = get_berio(&http, &base).await;
 
     let file = data.path().join("live.xml");
     std::fs::write(&file, marcxml(RECORDS)).unwrap();
@@ -435,21 +440,7 @@ async fn catalog_import_beside_a_live_server() {
         text(&output.stdout)
     );
 
-    let libraries: serde_json::Value = http
-        .get(format!("{base}/v1/libraries?municipality=010025"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let name = libraries["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["id"] == "ge-berio")
-        .unwrap()["name"]
-        .clone();
+    let name = get_berio(&http, &base).await["name"].clone();
     assert_eq!(
         name,
         format!("Biblioteca Civica Berio ({edits})"),
