@@ -323,16 +323,14 @@ fn marcxml(records: usize) -> String {
     xml
 }
 
+/// The JSON answer of a GET.
+async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// The demo library `ge-berio` as the server lists it.
 async fn get_berio(http: &reqwest::Client, base: &str) -> serde_json::Value {
-    let libraries: serde_json::Value = http
-        .get(format!("{base}/v1/libraries?municipality=010025"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let libraries = get_json(http, &format!("{base}/v1/libraries?municipality=010025")).await;
     libraries["items"]
         .as_array()
         .unwrap()
@@ -450,16 +448,11 @@ async fn catalog_import_beside_a_live_server() {
     // The server's index follows the change sequence the CLI wrote (polled every second).
     let mut found = 0;
     for _ in 0..100 {
-        let results: serde_json::Value = http
-            .get(format!(
-                "{base}/v1/catalog/search?q=zebuloniane&library=ge-berio&limit=1"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let results = get_json(
+            &http,
+            &format!("{base}/v1/catalog/search?q=zebuloniane&library=ge-berio&limit=1"),
+        )
+        .await;
         found = results["total"].as_u64().unwrap();
         if found == RECORDS as u64 {
             break;
@@ -467,14 +460,11 @@ async fn catalog_import_beside_a_live_server() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(found, RECORDS as u64);
-    let hit: serde_json::Value = http
-        .get(format!("{base}/v1/catalog/search?q=zebuloniane%20numero%201234"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hit = get_json(
+        &http,
+        &format!("{base}/v1/catalog/search?q=zebuloniane%20numero%201234"),
+    )
+    .await;
     assert_eq!(
         hit["items"][0]["record"]["title"], "Cronache zebuloniane numero 1234",
         "{hit}"
