@@ -97,9 +97,10 @@ if [[ ${MOBILE_TESTS_NO_OIDC:-} != 1 ]] && command -v node >/dev/null; then
         log "installing the test OpenID provider (npm ci)"
         (cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
     fi
+    # token_urlsafe may start with "-": passed as --client-secret=…, or the option parser takes it for an option.
     secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"
     node tests/oidc-provider/provider.mjs --port 0 --client-id sportello-mobile-tests \
-        --client-secret "$secret" --redirect-uri "$base_url/v1/auth/oidc/test/callback" \
+        --client-secret="$secret" --redirect-uri "$base_url/v1/auth/oidc/test/callback" \
         >"$work/provider.out" 2>"$work/provider.log" &
     provider_pid=$!
     if ! wait_for 30 "$provider_pid" grep -q '^READY ' "$work/provider.out"; then
