@@ -214,6 +214,8 @@ pub struct Iso2709Reader<R> {
     index: u64,
     flavour: Option<Flavour>,
     buffer: Vec<u8>,
+    /// The current record's directory, kept between records so it is allocated once.
+    entries: Vec<Entry>,
     done: bool,
 }
 
@@ -226,6 +228,7 @@ impl<R: Read> Iso2709Reader<R> {
             index: 0,
             flavour: None,
             buffer: Vec::with_capacity(8 * 1024),
+            entries: Vec::new(),
             done: false,
         }
     }
@@ -333,7 +336,7 @@ impl<R: Read> Iterator for Iso2709Reader<R> {
             return Some(Err(error(reason, None)));
         }
         Some(
-            parse_iso2709(&self.buffer, self.flavour)
+            parse_record(&self.buffer, self.flavour, &mut self.entries)
                 .map_err(|(reason, control_number)| error(reason, control_number)),
         )
     }
@@ -341,6 +344,30 @@ impl<R: Read> Iterator for Iso2709Reader<R> {
 
 /// Parses one record, terminator included. On error returns the reason and, when readable, 001.
 pub fn parse_iso2709(raw: &[u8], flavour: Option<Flavour>) -> Result<Record, (String, Option<String>)> {
+    parse_record(raw, flavour, &mut Vec::new())
+}
+
+/// A parsed directory entry.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    tag: [u8; 3],
+    length: usize,
+    start: usize,
+}
+
+impl Entry {
+    /// Tags 001–009, compared as bytes (a `&str` comparison calls `memcmp`, measurable here).
+    fn is_control(&self) -> bool {
+        self.tag[0] == b'0' && self.tag[1] == b'0'
+    }
+}
+
+/// [`parse_iso2709`] with a caller's Vec for the directory, so a reader allocates it once.
+fn parse_record(
+    raw: &[u8],
+    flavour: Option<Flavour>,
+    entries: &mut Vec<Entry>,
+) -> Result<Record, (String, Option<String>)> {
     let fail = |reason: String| Err((reason, None));
     if raw.len() < 25 {
         return fail(format!("{} bytes is too short for a record", raw.len()));
@@ -375,57 +402,55 @@ pub fn parse_iso2709(raw: &[u8], flavour: Option<Flavour>) -> Result<Record, (St
             "base address {base} does not point just past the directory"
         ));
     }
-    // Entry map (leader 20–22); UNIMARC and MARC 21 both use 4+5, some exporters blank it.
-    let length_len = digit_or(leader_bytes[20], 4);
-    let start_len = digit_or(leader_bytes[21], 5);
-    let entry_len = 3 + length_len + start_len;
-    let directory = &raw[24..base - 1];
-    if length_len == 0 || start_len == 0 || !directory.len().is_multiple_of(entry_len) {
-        return fail(format!(
-            "directory of {} bytes is not a whole number of {entry_len}-byte entries",
-            directory.len()
-        ));
+    if let Err(reason) = read_directory(leader_bytes, &raw[24..base - 1], entries) {
+        return fail(reason);
     }
-    let entries: Vec<(&[u8], usize, usize)> = {
-        let mut entries = Vec::with_capacity(directory.len() / entry_len);
-        for (i, entry) in directory.chunks(entry_len).enumerate() {
-            let tag = &entry[..3];
-            let length = ascii_number(&entry[3..3 + length_len]);
-            let start = ascii_number(&entry[3 + length_len..]);
-            match (tag.iter().all(u8::is_ascii_alphanumeric), length, start) {
-                (true, Some(length), Some(start)) => entries.push((tag, length, start)),
-                _ => {
-                    return fail(format!(
-                        "directory entry {} `{}` is malformed",
-                        i + 1,
-                        String::from_utf8_lossy(entry)
-                    ));
-                }
-            }
-        }
-        entries
-    };
     let data = &raw[base..raw.len() - 1];
-    let flavour = flavour.unwrap_or_else(|| detect_flavour(entries.iter().map(|e| e.0)));
+    let flavour = flavour.unwrap_or_else(|| detect_flavour(entries.iter().map(|e| &e.tag[..])));
     let encoding = match (flavour, leader_bytes[9]) {
         (Flavour::Marc21, b' ') => Encoding::Marc8,
         _ => Encoding::Utf8,
     };
-    let mut control_number = None;
+    // UTF-8 data is validated once for the whole record instead of once per subfield (most
+    // values are a few bytes, so the per-call cost dominated). When it is valid, which is nearly
+    // always, values are sliced out of it with no further check; a field whose bounds cut a
+    // character, and any record with invalid UTF-8, take the byte path, which finds and reports
+    // the error exactly as before. An all-ASCII record (most of them) needs no NFC at all.
+    let text = match encoding {
+        Encoding::Utf8 => std::str::from_utf8(data).ok(),
+        Encoding::Marc8 => None,
+    };
+    let ascii = text.is_some_and(str::is_ascii);
+    // Index of the last 001 read, so its value is copied only when an error needs it.
+    let mut control_field: Option<usize> = None;
     let mut fields = Vec::with_capacity(entries.len());
-    for (tag, length, start) in entries {
-        // Tags were checked to be ASCII alphanumerics.
-        let tag = String::from_utf8_lossy(tag).into_owned();
+    for entry in entries.iter() {
+        let Entry { length, start, .. } = *entry;
+        let tag = tag_string(entry.tag);
+        let control_number = |fields: &[Field]| {
+            control_field
+                .and_then(|i| fields[i].control_value())
+                .map(|v| v.trim().to_owned())
+        };
         let Some(bytes) = start.checked_add(length).and_then(|end| data.get(start..end)) else {
             return Err((
                 format!("field {tag} (bytes {start}+{length}) lies outside the record"),
-                control_number,
+                control_number(&fields),
             ));
         };
-        let bytes = bytes.strip_suffix(&[FIELD_TERMINATOR]).unwrap_or(bytes);
-        let field = decode_field(tag, bytes, encoding).map_err(|reason| (reason, control_number.clone()))?;
-        if field.tag == "001" {
-            control_number = field.control_value().map(|v| v.trim().to_owned());
+        // The field terminator is dropped as a byte (`str::strip_suffix` called `memcmp`).
+        let bytes = match bytes.split_last() {
+            Some((&FIELD_TERMINATOR, body)) => body,
+            _ => bytes,
+        };
+        let control = entry.is_control();
+        let field = match text.and_then(|text| text.get(start..start + bytes.len())) {
+            Some(value) => decode_field_str(tag, control, value, ascii),
+            None => decode_field(tag, control, bytes, encoding),
+        };
+        let field = field.map_err(|reason| (reason, control_number(&fields)))?;
+        if entry.tag == *b"001" {
+            control_field = Some(fields.len());
         }
         fields.push(field);
     }
@@ -436,14 +461,63 @@ pub fn parse_iso2709(raw: &[u8], flavour: Option<Flavour>) -> Result<Record, (St
     })
 }
 
+/// Parses the directory into `entries`, checking every entry before any field is decoded, so a
+/// bad entry is reported even when an earlier field is also bad.
+fn read_directory(leader: &[u8], directory: &[u8], entries: &mut Vec<Entry>) -> Result<(), String> {
+    // Entry map (leader 20–22); UNIMARC and MARC 21 both use 4+5, some exporters blank it.
+    let length_len = digit_or(leader[20], 4);
+    let start_len = digit_or(leader[21], 5);
+    let entry_len = 3 + length_len + start_len;
+    if length_len == 0 || start_len == 0 || !directory.len().is_multiple_of(entry_len) {
+        return Err(format!(
+            "directory of {} bytes is not a whole number of {entry_len}-byte entries",
+            directory.len()
+        ));
+    }
+    entries.clear();
+    for (i, entry) in directory.chunks_exact(entry_len).enumerate() {
+        let Some(parsed) = directory_entry(entry, length_len) else {
+            return Err(format!(
+                "directory entry {} `{}` is malformed",
+                i + 1,
+                String::from_utf8_lossy(entry)
+            ));
+        };
+        entries.push(parsed);
+    }
+    Ok(())
+}
+
+/// One directory entry; `None` when malformed.
+fn directory_entry(entry: &[u8], length_len: usize) -> Option<Entry> {
+    let tag = [entry[0], entry[1], entry[2]];
+    if !tag.iter().all(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let length = ascii_number(&entry[3..3 + length_len])?;
+    let start = ascii_number(&entry[3 + length_len..])?;
+    Some(Entry { tag, length, start })
+}
+
+/// The tag as a String; its bytes were checked to be ASCII alphanumerics, so each is a char
+/// (cheaper than `from_utf8_lossy` and its `Cow`).
+fn tag_string(tag: [u8; 3]) -> String {
+    let mut text = String::with_capacity(3);
+    for b in tag {
+        text.push(char::from(b));
+    }
+    text
+}
+
 /// MARC 21 has 245 (title) and 008; UNIMARC has 200 (title) and 100. Decided from the directory,
 /// before decoding, because the flavour decides the encoding.
 pub fn detect_flavour<'a>(tags: impl Iterator<Item = &'a [u8]>) -> Flavour {
     let mut unimarc = false;
     for tag in tags {
+        // Byte patterns rather than `b"245"`, which compiled to a `memcmp` call per tag.
         match tag {
-            b"245" | b"008" => return Flavour::Marc21,
-            b"200" => unimarc = true,
+            [b'2', b'4', b'5'] | [b'0', b'0', b'8'] => return Flavour::Marc21,
+            [b'2', b'0', b'0'] => unimarc = true,
             _ => {}
         }
     }
@@ -454,8 +528,10 @@ pub fn detect_flavour<'a>(tags: impl Iterator<Item = &'a [u8]>) -> Flavour {
     }
 }
 
-fn decode_field(tag: String, bytes: &[u8], encoding: Encoding) -> Result<Field, String> {
-    if Field::is_control_tag(&tag) {
+/// Decodes a field from bytes: MARC-8 records, and UTF-8 records whose data is not valid UTF-8
+/// as a whole (each value is then checked on its own, so the error names the subfield).
+fn decode_field(tag: String, control: bool, bytes: &[u8], encoding: Encoding) -> Result<Field, String> {
+    if control {
         let value = decode_text(bytes, encoding).map_err(|e| format!("field {tag}: {e}"))?;
         return Ok(Field {
             tag,
@@ -464,13 +540,8 @@ fn decode_field(tag: String, bytes: &[u8], encoding: Encoding) -> Result<Field, 
     }
     let mut parts = bytes.split(|&b| b == SUBFIELD_DELIMITER);
     let head = parts.next().unwrap_or_default();
-    // Extra bytes before the first delimiter are ignored, as other readers do.
-    let indicator = |i: usize| {
-        head.get(i)
-            .map_or(' ', |&b| if b.is_ascii() { char::from(b) } else { ' ' })
-    };
-    let indicators = [indicator(0), indicator(1)];
-    let mut subfields = Vec::new();
+    let indicators = indicators(head);
+    let mut subfields = Vec::with_capacity(delimiter_count(bytes));
     for part in parts {
         let Some((&code, value)) = part.split_first() else {
             continue;
@@ -496,28 +567,128 @@ fn decode_field(tag: String, bytes: &[u8], encoding: Encoding) -> Result<Field, 
     })
 }
 
+/// Decodes a field from text already known to be valid UTF-8, the same way as [`decode_field`]
+/// (same values, same error for a non-ASCII subfield code) without checking the bytes again.
+/// `ascii`: the whole record is ASCII, so no value needs normalising.
+fn decode_field_str(tag: String, control: bool, text: &str, ascii: bool) -> Result<Field, String> {
+    let owned = |value: &str| if ascii { value.to_owned() } else { nfc(value) };
+    if control {
+        return Ok(Field {
+            tag,
+            content: FieldContent::Control(owned(text)),
+        });
+    }
+    let bytes = text.as_bytes();
+    let mut subfields = Vec::with_capacity(delimiter_count(bytes));
+    // Delimiters found by a plain byte loop: fields are tens of bytes, too short for
+    // `str::split` or `memchr` to repay their set-up. `part_start` is None in the head (the
+    // indicators), then the start of the part after the last delimiter seen.
+    let mut head_end = bytes.len();
+    let mut part_start: Option<usize> = None;
+    for end in 0..=bytes.len() {
+        if end < bytes.len() && bytes[end] != SUBFIELD_DELIMITER {
+            continue;
+        }
+        match part_start {
+            None => head_end = end,
+            // Parts lie between ASCII delimiters, and an ASCII code is one byte, so both
+            // slice ends are character boundaries.
+            Some(start) if start < end => {
+                let code = bytes[start];
+                if !code.is_ascii() {
+                    return Err(format!(
+                        "field {tag}: subfield code byte 0x{code:02X} is not ASCII"
+                    ));
+                }
+                subfields.push(Subfield {
+                    code: char::from(code),
+                    value: owned(&text[start + 1..end]),
+                });
+            }
+            // An empty part (two delimiters in a row, or one at the end) is skipped.
+            Some(_) => {}
+        }
+        part_start = Some(end + 1);
+    }
+    let indicators = indicators(&bytes[..head_end]);
+    Ok(Field {
+        tag,
+        content: FieldContent::Data {
+            indicators,
+            subfields,
+        },
+    })
+}
+
+/// The two indicators from the bytes before the first subfield delimiter. Extra bytes there are
+/// ignored, as other readers do; a missing or non-ASCII indicator reads as blank.
+fn indicators(head: &[u8]) -> [char; 2] {
+    let indicator = |i: usize| {
+        head.get(i)
+            .map_or(' ', |&b| if b.is_ascii() { char::from(b) } else { ' ' })
+    };
+    [indicator(0), indicator(1)]
+}
+
+/// Subfield delimiters in a field: the most subfields it can have, so their Vec is allocated
+/// once at the right size instead of grown.
+fn delimiter_count(bytes: &[u8]) -> usize {
+    // Counted in u8 over chunks of at most 255 bytes: the compiler turns that into 16 byte
+    // comparisons at once, where a usize count went two bytes at a time.
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            let count = chunk
+                .iter()
+                .fold(0u8, |count, &b| count + u8::from(b == SUBFIELD_DELIMITER));
+            usize::from(count)
+        })
+        .sum()
+}
+
 /// Decodes a value and normalises it to NFC, so `città` is one code point whatever the source.
 pub fn decode_text(bytes: &[u8], encoding: Encoding) -> Result<String, String> {
-    use unicode_normalization::UnicodeNormalization;
     let text = match encoding {
         Encoding::Utf8 => match std::str::from_utf8(bytes) {
-            Ok(text) => text.to_owned(),
+            Ok(text) => return Ok(nfc(text)),
             Err(error) => return Err(format!("invalid UTF-8 at byte {}", error.valid_up_to())),
         },
         Encoding::Marc8 => marc8::decode(bytes)?,
     };
-    if text.is_ascii() {
+    if is_nfc(&text) {
         Ok(text)
     } else {
+        use unicode_normalization::UnicodeNormalization;
         Ok(text.nfc().collect())
     }
 }
 
+/// `text` in NFC, as an owned String.
+fn nfc(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    if is_nfc(text) {
+        text.to_owned()
+    } else {
+        text.nfc().collect()
+    }
+}
+
+/// Whether `text` is certainly NFC already: ASCII, or the Unicode quick check says so (a `Yes`
+/// is definitive), which spares building a second String for nearly every accented value.
+fn is_nfc(text: &str) -> bool {
+    use unicode_normalization::{IsNormalized, is_nfc_quick};
+    text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes
+}
+
+/// A non-empty run of ASCII digits as a number (at most nine digits: the entry map allows
+/// no more), with no overflow possible.
 fn ascii_number(bytes: &[u8]) -> Option<usize> {
-    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
+    if bytes.is_empty() {
         return None;
     }
-    std::str::from_utf8(bytes).ok()?.parse().ok()
+    bytes.iter().try_fold(0usize, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + usize::from(b - b'0'))
+    })
 }
 
 fn digit_or(byte: u8, default: usize) -> usize {
@@ -633,6 +804,61 @@ mod tests {
     fn empty_input_has_no_records() {
         assert_eq!(Iso2709Reader::new(&b""[..]).count(), 0);
         assert_eq!(Iso2709Reader::new(&b"\n\n  \n"[..]).count(), 0);
+    }
+
+    #[test]
+    fn records_across_the_input_buffer_boundary_read_the_same() {
+        // Enough records that some straddle the reader's 64 KiB buffer and take the copying
+        // path; a bad one among them keeps its own index and offset.
+        let mut input = Vec::new();
+        let mut bad_offset = 0;
+        for i in 0..3000 {
+            if i == 1500 {
+                bad_offset = input.len() as u64;
+                input.extend_from_slice(b"garbage\x1d\n");
+            }
+            input.extend(sample(&format!("n{i:05}")));
+        }
+        let results: Vec<_> = Iso2709Reader::new(&input[..]).collect();
+        assert_eq!(results.len(), 3001);
+        let Err(ReadError::Record(error)) = &results[1500] else {
+            panic!("{:?}", results[1500])
+        };
+        assert_eq!((error.index, error.offset), (1501, bad_offset));
+        let numbers: Vec<_> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok()?.control_number().map(str::to_owned))
+            .collect();
+        let expected: Vec<_> = (0..3000).map(|i| format!("n{i:05}")).collect();
+        assert_eq!(numbers, expected);
+    }
+
+    #[test]
+    fn utf8_values_are_normalised_and_errors_found_field_by_field() {
+        // Decomposed à (a + U+0300) becomes one code point; an already composed one is kept.
+        let raw = build(
+            b'a',
+            &[
+                ("001", b"x"),
+                ("245", "10\x1faCitta\u{300} citt\u{e0}".as_bytes()),
+            ],
+        );
+        let record = parse_iso2709(&raw, None).unwrap();
+        assert_eq!(record.first("245", 'a'), Some("Citt\u{e0} citt\u{e0}"));
+        // A subfield code that is not ASCII, in otherwise valid UTF-8.
+        let raw = build(b'a', &[("001", b"x"), ("245", "10\x1fàbc".as_bytes())]);
+        let (reason, control_number) = parse_iso2709(&raw, None).unwrap_err();
+        assert_eq!(reason, "field 245: subfield code byte 0xC3 is not ASCII");
+        assert_eq!(control_number.as_deref(), Some("x"));
+        // The record's data is valid UTF-8 but the directory cuts the 245 inside `à`: that
+        // field alone is invalid, at the byte where the cut character starts.
+        let mut raw = build(b'a', &[("001", b" y "), ("245", "10\x1faCitt\u{e0}".as_bytes())]);
+        let entry = 24 + 12;
+        assert_eq!(&raw[entry..entry + 7], b"2450011");
+        raw[entry + 5..entry + 7].copy_from_slice(b"09");
+        let (reason, control_number) = parse_iso2709(&raw, None).unwrap_err();
+        assert_eq!(reason, "field 245 subfield $a: invalid UTF-8 at byte 4");
+        assert_eq!(control_number.as_deref(), Some("y"));
     }
 
     #[test]
