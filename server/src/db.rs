@@ -103,6 +103,12 @@ impl Db {
                     // into indexes of millions of entries in key order that is not insertion
                     // order, and every miss is a read from the file. Used only as filled.
                     conn.execute("PRAGMA cache_size = -65536").await?;
+                    // Read the database file through a memory map (up to 2 GiB, the bundled
+                    // SQLite's ceiling): a page read is then a pointer into the OS page cache,
+                    // shared by every connection, instead of a copy into each connection's own
+                    // cache. Search reads scattered pages of a large catalogue, and misses were
+                    // a fifth of its database time. Writes still go through the WAL.
+                    conn.execute("PRAGMA mmap_size = 2147418112").await?;
                     // Statement journals (kept while a multi-row upsert runs, to undo just
                     // that statement) in memory, not in temporary files: a tenth of an
                     // import's database time was their writes.
@@ -193,6 +199,11 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "permit fee notices",
         include_str!("../migrations/sqlite/0006_permit_fee_notices.sql"),
     ),
+    (
+        7,
+        "catalog copies by record",
+        include_str!("../migrations/sqlite/0007_catalog_copies_by_record.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -225,6 +236,11 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         6,
         "permit fee notices",
         include_str!("../migrations/postgres/0006_permit_fee_notices.sql"),
+    ),
+    (
+        7,
+        "catalog copies by record",
+        include_str!("../migrations/postgres/0007_catalog_copies_by_record.sql"),
     ),
 ];
 
