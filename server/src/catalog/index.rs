@@ -14,12 +14,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use sportello_core::catalog::record::BibRecord;
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::LogMergePolicy;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
-    TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, PreTokenizedString, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer, Token,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::Mutex;
@@ -30,7 +31,7 @@ use crate::db::{Db, now_ms};
 
 /// Bumped whenever the schema, the analysis or the stored card (`to_wire`) changes: an index of
 /// another version is rebuilt.
-const SCHEMA_VERSION: u32 = 2;
+const SCHEMA_VERSION: u32 = 3;
 /// Name of the Italian analyser.
 pub const ANALYZER: &str = "it_folded";
 /// A sequence gap younger than this may still be filled by a transaction in flight.
@@ -54,11 +55,9 @@ const STOP_WORDS: &[&str] = &[
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
     pub id: Field,
-    pub title: Field,
-    pub author: Field,
-    pub subject: Field,
-    pub series: Field,
-    pub publisher: Field,
+    /// The searchable words of title, subtitle, authors, subjects, series and publisher, in one
+    /// field, each weighted by repetition (see [`WORD_WEIGHTS`]).
+    pub words: Field,
     pub isbn: Field,
     pub identifier: Field,
     pub format: Field,
@@ -73,18 +72,16 @@ pub struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    let text = TextOptions::default().set_indexing_options(
+    // Frequencies, no positions: searches are bags of words (no phrase queries), and positions
+    // would be a third of the postings to write and read.
+    let words = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(ANALYZER)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
         id: builder.add_text_field("id", STRING | STORED),
-        title: builder.add_text_field("title", text.clone()),
-        author: builder.add_text_field("author", text.clone()),
-        subject: builder.add_text_field("subject", text.clone()),
-        series: builder.add_text_field("series", text.clone()),
-        publisher: builder.add_text_field("publisher", text),
+        words: builder.add_text_field("words", words),
         isbn: builder.add_text_field("isbn", STRING),
         identifier: builder.add_text_field("identifier", STRING),
         format: builder.add_text_field("format", STRING | FAST),
@@ -107,6 +104,65 @@ pub fn analyzer() -> TextAnalyzer {
         .filter(StopWordFilter::remove(STOP_WORDS.iter().map(|w| (*w).to_owned())))
         .filter(Stemmer::new(Language::Italian))
         .build()
+}
+
+/// How many times each part of a record is counted in the `words` field. One field weighted by
+/// repetition scores like BM25F (a word in the title counts three times a word in a subject) and
+/// lets a search word be a single posting list: with a field per part, each word was a union of
+/// five lists in every segment, most of the cost of a search.
+const WORD_WEIGHTS: WordWeights = WordWeights {
+    title: 3,
+    author: 2,
+    other: 1,
+};
+
+/// See [`WORD_WEIGHTS`].
+struct WordWeights {
+    /// Title and subtitle.
+    title: usize,
+    /// Authors' names.
+    author: usize,
+    /// Subjects, series, publisher.
+    other: usize,
+}
+
+/// Analyses parts of a record into the tokens of the `words` field, each repeated by its weight.
+struct WordTokens {
+    analyzer: TextAnalyzer,
+    tokens: Vec<Token>,
+}
+
+impl WordTokens {
+    fn new() -> Self {
+        Self {
+            analyzer: analyzer(),
+            tokens: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, text: &str, weight: usize) {
+        let mut stream = self.analyzer.token_stream(text);
+        while stream.advance() {
+            let token = stream.token();
+            for _ in 0..weight {
+                let position = self.tokens.len();
+                self.tokens.push(Token {
+                    offset_from: 0,
+                    offset_to: 0,
+                    position,
+                    text: token.text.clone(),
+                    position_length: 1,
+                });
+            }
+        }
+    }
+
+    fn take(&mut self) -> PreTokenizedString {
+        PreTokenizedString {
+            text: String::new(),
+            tokens: std::mem::take(&mut self.tokens),
+        }
+    }
 }
 
 /// What the commit payload records.
@@ -165,20 +221,32 @@ impl SearchIndex {
                 Index::create(
                     MmapDirectory::open(dir)?,
                     schema,
-                    tantivy::IndexSettings::default(),
+                    tantivy::IndexSettings {
+                        // A hit's card is read from a compressed block of the doc store: 4 KiB
+                        // blocks (a few cards each) instead of 16 KiB make that a quarter of the
+                        // decompression per hit, for a slightly larger store.
+                        docstore_blocksize: 4096,
+                        ..tantivy::IndexSettings::default()
+                    },
                 )?,
                 0,
                 true,
             )
         };
         index.tokenizers().register(ANALYZER, analyzer());
-        let writer = index.writer(WRITER_MEMORY).map_err(|error| match error {
+        let writer: IndexWriter = index.writer(WRITER_MEMORY).map_err(|error| match error {
             tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
                 "the search index in {} is in use by another sportello process (stop it, or give this one another --data-dir)",
                 dir.display()
             ),
             other => other.into(),
         })?;
+        // Every segment costs each search a dictionary lookup and a scorer per word: merge as
+        // soon as four segments of a size have piled up (tantivy's default waits for eight, and
+        // a bulk import then leaves a dozen segments behind).
+        let mut merges = LogMergePolicy::default();
+        merges.set_min_num_segments(4);
+        writer.set_merge_policy(Box::new(merges));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -224,6 +292,7 @@ impl SearchIndex {
         let mut writer = self.writer.lock().await;
         let seq = store::latest_change(db).await?;
         writer.delete_all_documents()?;
+        let mut words = WordTokens::new();
         let mut after = String::new();
         let mut count = 0u64;
         loop {
@@ -235,7 +304,7 @@ impl SearchIndex {
             let ids: Vec<String> = page.iter().map(|r| r.id.clone()).collect();
             let holdings = holdings_by_record(db, &ids).await?;
             for row in &page {
-                if let Some(document) = self.document(&row.id, &row.data, holdings.get(&row.id)) {
+                if let Some(document) = self.document(&mut words, &row.id, &row.data, holdings.get(&row.id)) {
                     writer.add_document(document)?;
                     count += 1;
                 }
@@ -254,6 +323,7 @@ impl SearchIndex {
             self.rebuild(db).await?;
         }
         let mut writer = self.writer.lock().await;
+        let mut words = WordTokens::new();
         let mut total = 0;
         loop {
             let from = self.applied.load(Ordering::SeqCst);
@@ -276,7 +346,9 @@ impl SearchIndex {
                     writer.delete_term(Term::from_field_text(self.fields.id, id));
                 }
                 for row in &rows {
-                    if let Some(document) = self.document(&row.id, &row.data, holdings.get(&row.id)) {
+                    if let Some(document) =
+                        self.document(&mut words, &row.id, &row.data, holdings.get(&row.id))
+                    {
                         writer.add_document(document)?;
                     }
                 }
@@ -299,37 +371,44 @@ impl SearchIndex {
 
     fn document(
         &self,
+        words: &mut WordTokens,
         id: &str,
         data: &str,
         holdings: Option<&Vec<(String, String)>>,
     ) -> Option<TantivyDocument> {
         let record = record_from_json(data)?;
-        Some(self.build(id, &record, holdings.map_or(&[][..], |h| &h[..])))
+        Some(self.build(words, id, &record, holdings.map_or(&[][..], |h| &h[..])))
     }
 
-    fn build(&self, id: &str, record: &BibRecord, holdings: &[(String, String)]) -> TantivyDocument {
+    fn build(
+        &self,
+        words: &mut WordTokens,
+        id: &str,
+        record: &BibRecord,
+        holdings: &[(String, String)],
+    ) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, id);
         if let Ok(card) = serde_json::to_string(&super::to_wire(id, record)) {
             doc.add_text(f.card, card);
         }
-        doc.add_text(f.title, &record.title);
+        words.add(&record.title, WORD_WEIGHTS.title);
         if let Some(subtitle) = &record.subtitle {
-            doc.add_text(f.title, subtitle);
+            words.add(subtitle, WORD_WEIGHTS.title);
         }
         for author in &record.authors {
-            doc.add_text(f.author, &author.name);
+            words.add(&author.name, WORD_WEIGHTS.author);
         }
-        for subject in &record.subjects {
-            doc.add_text(f.subject, subject);
+        for text in record
+            .subjects
+            .iter()
+            .chain(&record.series)
+            .chain(&record.publisher)
+        {
+            words.add(text, WORD_WEIGHTS.other);
         }
-        for series in &record.series {
-            doc.add_text(f.series, series);
-        }
-        if let Some(publisher) = &record.publisher {
-            doc.add_text(f.publisher, publisher);
-        }
+        doc.add_pre_tokenized_text(f.words, words.take());
         for isbn in &record.isbns {
             doc.add_text(f.isbn, isbn.as_str());
             if let Some(isbn10) = isbn.to_isbn10() {

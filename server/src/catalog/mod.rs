@@ -63,14 +63,49 @@ impl CatalogError {
     }
 }
 
-/// Libraries by id.
-pub type LibraryMap = Arc<HashMap<String, LibraryRow>>;
+/// The library table as the catalogue reads it: rows by id, with each library's opening hours
+/// parsed once per load rather than once per search hit.
+#[derive(Debug, Default)]
+pub struct Libraries {
+    rows: HashMap<String, LibraryRow>,
+    hours: HashMap<String, OpeningHours>,
+}
+
+impl Libraries {
+    fn new(rows: Vec<LibraryRow>) -> Self {
+        let hours = rows.iter().map(|l| (l.id.clone(), hours_of(l))).collect();
+        let rows = rows.into_iter().map(|l| (l.id.clone(), l)).collect();
+        Self { rows, hours }
+    }
+
+    /// The library with this id.
+    pub fn get(&self, id: &str) -> Option<&LibraryRow> {
+        self.rows.get(id)
+    }
+
+    /// Every library.
+    pub fn values(&self) -> impl Iterator<Item = &LibraryRow> {
+        self.rows.values()
+    }
+
+    /// The opening hours of a library of this table (always-closed hours for an unknown id).
+    pub fn hours(&self, id: &str) -> std::borrow::Cow<'_, OpeningHours> {
+        self.hours.get(id).map_or_else(
+            || std::borrow::Cow::Owned(OpeningHours::default()),
+            std::borrow::Cow::Borrowed,
+        )
+    }
+}
+
+/// The cached library table.
+pub type LibraryMap = Arc<Libraries>;
 
 /// The catalogue service: the search index and a cache of the library table.
 pub struct Catalog {
     index: SearchIndex,
     libraries: RwLock<Option<(Instant, LibraryMap)>>,
     answers: search::AnswerCache,
+    facets: Arc<facets::FacetCache>,
 }
 
 impl Catalog {
@@ -81,6 +116,7 @@ impl Catalog {
             index,
             libraries: RwLock::new(None),
             answers: search::AnswerCache::default(),
+            facets: Arc::new(facets::FacetCache::new(search::FACET_FIELDS)),
         };
         catalog.index.sync(db).await?;
         Ok(catalog)
@@ -96,6 +132,11 @@ impl Catalog {
         &self.answers
     }
 
+    /// The facet values of the index segments, decoded once per segment.
+    pub fn facets(&self) -> Arc<facets::FacetCache> {
+        Arc::clone(&self.facets)
+    }
+
     /// The library table, cached for a few seconds.
     pub async fn libraries(&self, db: &Db) -> Result<LibraryMap, CatalogError> {
         if let Ok(guard) = self.libraries.read()
@@ -105,11 +146,7 @@ impl Catalog {
             return Ok(map.clone());
         }
         let rows = store::list_libraries(db, None, 100_000).await?;
-        let map = Arc::new(
-            rows.into_iter()
-                .map(|l| (l.id.clone(), l))
-                .collect::<HashMap<_, _>>(),
-        );
+        let map = Arc::new(Libraries::new(rows));
         if let Ok(mut guard) = self.libraries.write() {
             *guard = Some((Instant::now(), map.clone()));
         }
@@ -199,7 +236,7 @@ impl Catalog {
             let Some(library) = libraries.get(&count.library_id) else {
                 continue;
             };
-            let hours = hours_of(library).status_at(now);
+            let hours = libraries.hours(&library.id).status_at(now);
             let copies = by_library
                 .get(count.library_id.as_str())
                 .map(|list| {

@@ -14,7 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sportello_core::api;
-use sportello_core::catalog::availability;
+use sportello_core::catalog::availability::{self, CopyState};
+use sportello_core::catalog::holdings::CopyStatus;
 use sportello_core::catalog::isbn::Isbn13;
 use sportello_core::catalog::record::Format;
 use sportello_core::geo::Coordinates;
@@ -26,10 +27,10 @@ use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, TantivyDocument, Term};
 use utoipa::IntoParams;
 
-use super::facets::{self, FacetCounts};
+use super::facets::{self, FacetCache};
 use super::index::{Fields, analyzer};
-use super::store::{self, LibraryRow};
-use super::{Catalog, CatalogError, copy_state, hours_of, round_km};
+use super::store;
+use super::{Catalog, CatalogError, LibraryMap, round_km};
 use crate::db::Db;
 
 /// Longest query accepted, in characters.
@@ -326,11 +327,7 @@ pub async fn search(
     // An ISBN is looked up, not typed as words: widening it with typos would build
     // edit-distance-2 automata over 13 digits (the costliest query there is) to find other
     // books' numbers.
-    let expanded = if request.q.is_empty() || Isbn13::parse(&compact).is_some() {
-        None
-    } else {
-        build_query(&fields, request, in_radius.as_ref(), Expansion::TyposAndPrefixes)
-    };
+    let may_expand = !(request.q.is_empty() || Isbn13::parse(&compact).is_some());
     let searcher = index.searcher();
     let live = request.live_filtering();
     let window = if live {
@@ -354,17 +351,22 @@ pub async fn search(
     let answer = if let Some(answer) = catalog.answers().get(generation, &key) {
         answer
     } else {
+        let facets = catalog.facets();
+        let (request, in_radius) = (request.clone(), in_radius.clone());
         let answer = tokio::task::spawn_blocking(move || -> tantivy::Result<IndexAnswer> {
-            let answer = run_index_query(&searcher, &fields, exact.as_ref(), window, sort)?;
+            let run = |query: &dyn Query| run_index_query(&searcher, &fields, &facets, query, window, sort);
+            let answer = run(exact.as_ref())?;
             // Typo tolerance and prefixes widen the query only when the words as typed find
             // less than a page: they cost a scan of the term dictionary and a union over many
             // terms, and an exact hit list that long is what people want anyway. The rule
             // does not depend on the page, so paging stays consistent.
-            match expanded {
-                Some(expanded) if answer.count < EXPAND_BELOW => {
-                    run_index_query(&searcher, &fields, expanded.as_ref(), window, sort)
-                }
-                _ => Ok(answer),
+            if !may_expand || answer.count >= EXPAND_BELOW {
+                return Ok(answer);
+            }
+            let expansion = Expansion::TyposAndPrefixes(&searcher);
+            match build_query(&fields, &request, in_radius.as_ref(), expansion) {
+                Some(expanded) => run(expanded.as_ref()),
+                None => Ok(answer),
             }
         })
         .await
@@ -377,7 +379,7 @@ pub async fn search(
 
     let now = jiff::Timestamp::now();
     let (page, total, next_offset) = if live {
-        let copies = copies_in_chunks(db, &ids).await?;
+        let copies = copy_states(db, &ids).await?;
         // (position in the index answer, distance to the nearest copy on the shelf)
         let mut ranked: Vec<(usize, Option<f64>)> = Vec::new();
         for (position, id) in ids.iter().enumerate() {
@@ -386,7 +388,7 @@ pub async fn search(
                 .map(|list| {
                     list.iter()
                         .filter(|c| in_radius.as_ref().is_none_or(|set| set.contains(&c.library_id)))
-                        .map(copy_state)
+                        .cloned()
                         .collect()
                 })
                 .unwrap_or_default();
@@ -449,10 +451,14 @@ struct Window {
 }
 
 /// Whether words match only as typed, or also with typos and (the last one) as a prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expansion {
+#[derive(Clone, Copy)]
+enum Expansion<'a> {
     Exact,
-    TyposAndPrefixes,
+    /// Typos are tolerated in the words the index does not know (a word found as typed is taken
+    /// as meant: widening it with every word one letter away would bury the records that have
+    /// it, and reading all their lists was the costliest part of a widened search); the last
+    /// word also matches as a prefix.
+    TyposAndPrefixes(&'a tantivy::Searcher),
 }
 
 /// What the index answers for one query: the ranked records in the window, the number of
@@ -544,11 +550,12 @@ fn answer_key(
 fn run_index_query(
     searcher: &tantivy::Searcher,
     fields: &Fields,
+    facets: &FacetCache,
     query: &dyn Query,
     window: Window,
     sort: Sort,
 ) -> tantivy::Result<IndexAnswer> {
-    let facets = FacetCounts::new(FACET_FIELDS);
+    let facets = facets.counter(searcher);
     let top = TopDocs::with_limit(window.limit).and_offset(window.offset);
     let (addresses, count, facet_counts): (Vec<DocAddress>, usize, _) = if sort == Sort::Relevance {
         let (docs, count, facet_counts) = searcher.search(query, &(top.order_by_score(), Count, facets))?;
@@ -590,16 +597,22 @@ fn run_index_query(
 }
 
 /// The fields counted for facets, in the order [`run_index_query`] reads them.
-const FACET_FIELDS: &[&str] = &["format", "language", "municipality", "library"];
+pub const FACET_FIELDS: &[&str] = &["format", "language", "municipality", "library"];
 
-async fn copies_in_chunks(
-    db: &Db,
-    ids: &[String],
-) -> Result<HashMap<String, Vec<store::CopyView>>, CatalogError> {
-    let mut map: HashMap<String, Vec<store::CopyView>> = HashMap::new();
+/// The live state of the copies of `ids`, by record.
+async fn copy_states(db: &Db, ids: &[String]) -> Result<HashMap<String, Vec<CopyState>>, CatalogError> {
+    let mut map = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        for copy in store::copies_of_records(db, chunk, 1_000_000).await? {
-            map.entry(copy.record_id.clone()).or_default().push(copy);
+        for (record, copies) in store::copy_states_of_records(db, chunk).await? {
+            let states = copies
+                .into_iter()
+                .map(|copy| CopyState {
+                    status: CopyStatus::parse(&copy.status).unwrap_or(CopyStatus::Unknown),
+                    library_id: copy.library_id,
+                    due_date: copy.due_date,
+                })
+                .collect();
+            map.insert(record, states);
         }
     }
     Ok(map)
@@ -608,14 +621,14 @@ async fn copies_in_chunks(
 /// The page's hits: each record as the index stores it, with its availability read live.
 async fn hits(
     db: &Db,
-    libraries: &HashMap<String, LibraryRow>,
+    libraries: &LibraryMap,
     page: &[&IndexHit],
     request: &SearchRequest,
     in_radius: Option<&HashSet<String>>,
     now: jiff::Timestamp,
 ) -> Result<Vec<api::SearchHit>, CatalogError> {
     let ids: Vec<String> = page.iter().map(|hit| hit.id.clone()).collect();
-    let copies = copies_in_chunks(db, &ids).await?;
+    let copies = copy_states(db, &ids).await?;
     let mut items = Vec::with_capacity(page.len());
     for hit in page {
         let id = &hit.id;
@@ -623,11 +636,8 @@ async fn hits(
             tracing::warn!(record = %id, "unreadable record in the search index; `sportello catalog reindex` rebuilds it");
             continue;
         };
-        let states: Vec<_> = copies
-            .get(id)
-            .map(|list| list.iter().map(copy_state).collect())
-            .unwrap_or_default();
-        let counts = availability::summarise(&states, 10_000);
+        let states = copies.get(id).map(Vec::as_slice).unwrap_or_default();
+        let counts = availability::summarise(states, 10_000);
         let nearest = request.near.and_then(|from| {
             counts
                 .iter()
@@ -644,7 +654,7 @@ async fn hits(
                     library_id: library.id.clone(),
                     library_name: library.name.clone(),
                     distance_km: round_km(distance),
-                    open_now: hours_of(library).status_at(now).open_now,
+                    open_now: libraries.hours(&library.id).status_at(now).open_now,
                 })
         });
         let on_shelf: u32 = counts.iter().map(|c| c.on_shelf + c.reference_only).sum();
@@ -671,7 +681,7 @@ fn build_query(
     fields: &Fields,
     request: &SearchRequest,
     in_radius: Option<&HashSet<String>>,
-    expansion: Expansion,
+    expansion: Expansion<'_>,
 ) -> Option<Box<dyn Query>> {
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if !request.q.is_empty() {
@@ -721,11 +731,11 @@ fn build_query(
     Some(Box::new(BooleanQuery::new(must)))
 }
 
-/// Every word must match in some field (title and author weigh more); with
-/// [`Expansion::TyposAndPrefixes`] longer words tolerate typos and the last word also matches as a
-/// prefix (people search while typing). An ISBN or an
+/// Every word must match the record's words (where title and author weigh more, see
+/// `index::WORD_WEIGHTS`); with [`Expansion::TyposAndPrefixes`] longer words tolerate typos and the
+/// last word also matches as a prefix (people search while typing). An ISBN or an
 /// identifier such as an SBN BID matches on its own.
-fn text_query(fields: &Fields, q: &str, expansion: Expansion) -> Option<Box<dyn Query>> {
+fn text_query(fields: &Fields, q: &str, expansion: Expansion<'_>) -> Option<Box<dyn Query>> {
     let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let compact: String = q.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
     if let Some(isbn) = Isbn13::parse(&compact) {
@@ -771,49 +781,37 @@ fn text_query(fields: &Fields, q: &str, expansion: Expansion) -> Option<Box<dyn 
         let last = tokens.len() - 1;
         let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (i, (text, length)) in tokens.iter().enumerate() {
-            let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for (field, boost) in [
-                (fields.title, 3.0),
-                (fields.author, 2.0),
-                (fields.subject, 1.0),
-                (fields.series, 1.0),
-                (fields.publisher, 0.5),
-            ] {
-                let term = Term::from_field_text(field, text);
+            let term = Term::from_field_text(fields.words, text);
+            let exact: Box<dyn Query> = Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
+            let Expansion::TyposAndPrefixes(searcher) = expansion else {
+                all.push((Occur::Must, exact));
+                continue;
+            };
+            let mut any: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, exact)];
+            let known = searcher.doc_freq(&term).is_ok_and(|n| n > 0);
+            let distance = match *length {
+                _ if known => 0,
+                0..=4 => 0,
+                5..=8 => 1,
+                _ => 2,
+            };
+            if distance > 0 {
                 any.push((
                     Occur::Should,
                     Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                        boost,
+                        Box::new(FuzzyTermQuery::new(term.clone(), distance, true)),
+                        0.3,
                     )),
                 ));
-                if expansion == Expansion::TyposAndPrefixes
-                    && (field == fields.title || field == fields.author)
-                {
-                    let distance = match *length {
-                        0..=4 => 0,
-                        5..=8 => 1,
-                        _ => 2,
-                    };
-                    if distance > 0 {
-                        any.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(
-                                Box::new(FuzzyTermQuery::new(term.clone(), distance, true)),
-                                0.3,
-                            )),
-                        ));
-                    }
-                    if i == last && *length >= 3 {
-                        any.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(
-                                Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
-                                0.5,
-                            )),
-                        ));
-                    }
-                }
+            }
+            if i == last && *length >= 3 {
+                any.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
+                        0.5,
+                    )),
+                ));
             }
             all.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
