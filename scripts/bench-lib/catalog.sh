@@ -8,7 +8,7 @@
 # catalogue with the CLI, waits for the search index, and measures with wrk (64 connections,
 # closed loop: throughput) search with availability and the availability endpoint, and with oha
 # the latency of search at the target rate (BENCH_TARGET_RPS offered by 64 connections, open
-# loop, see bench-lib/oha.sh); then the same query mix on
+# loop, see bench-lib/oha.sh; after 3 s of unreported warm-up at that rate); then the same query mix on
 # PostgreSQL full text (`italian`, GIN, ts_rank) with pgbench; then MARC parsing against pymarc.
 #
 # Knobs (environment): BENCH_RECORDS (default 1000000), BENCH_COPIES_PER_RECORD (3),
@@ -148,6 +148,9 @@ run_wrk "$work/availability.paths" >"$work/availability.result"
 step "latency at $target_rps req/s offered ($clients connections, ${duration}s each, oha)"
 for mix in search unique; do
     sed "s|^|$base|" "$work/$mix.paths" >"$work/$mix.urls"
+    # Warm-up at the same rate, not reported: the first seconds after a switch of query mix
+    # (cold answer cache, page cache, allocator) are not the steady state the target is about.
+    oha_rate "$target_rps" 3 "$clients" --urls-from-file "$work/$mix.urls" >/dev/null
     oha_rate "$target_rps" "$duration" "$clients" --urls-from-file "$work/$mix.urls" >"$work/${mix}_rate.result"
 done
 rss_after_kb="$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")"
