@@ -518,6 +518,32 @@ async fn bad_files_are_reported_and_lose_nothing() {
 }
 
 #[tokio::test]
+async fn typo_tolerance_widens_only_words_the_catalogue_does_not_know() {
+    let server = start().await;
+    let token = librarian(&server).await;
+    let record = |id: &str, title: &str| {
+        format!(
+            r#"<record><leader>00000nam a2200000 a 4500</leader><controlfield tag="001">{id}</controlfield>
+            <datafield tag="245" ind1="0" ind2="0"><subfield code="a">{title}</subfield></datafield></record>"#
+        )
+    };
+    let xml = format!(
+        r#"<collection xmlns="http://www.loc.gov/MARC21/slim">{}{}</collection>"#,
+        record("typo-1", "Il castello"),
+        record("typo-2", "Il cartello")
+    );
+    let response = import(&server, &token, "ge-berio", "?format=marcxml", xml.into_bytes()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(titles(&search(&server, "q=cartello").await), ["Il cartello"]);
+    // "castello" is a word of the catalogue: it is taken as meant, so "cartello" (one letter
+    // away, and found by a typo-tolerant search) does not come with it.
+    assert_eq!(titles(&search(&server, "q=castello").await), ["Il castello"]);
+    // "castelo" is not: one typo away from "castello", two from "cartello".
+    assert_eq!(titles(&search(&server, "q=castelo").await), ["Il castello"]);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn bad_searches_get_problems_or_sane_results() {
     let server = start().await;
     let long = "parola ".repeat(1500);
