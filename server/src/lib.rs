@@ -93,8 +93,13 @@ async fn follow_catalog_changes(state: AppState, stop: tokio::sync::watch::Recei
             () = tokio::time::sleep(period) => {}
             _ = stop.changed() => return,
         }
-        if let Err(error) = state.catalog.index().sync(&state.db).await {
-            tracing::warn!(%error, "search index update failed; retrying");
+        match state.catalog.index().sync(&state.db).await {
+            // Caught up: decode the facets of new segments now rather than in the next search.
+            // Not while changes stream in (a bulk import), when segments come and go by the
+            // second and searches decode the ones they reach.
+            Ok(0) => state.catalog.warm_facets().await,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "search index update failed; retrying"),
         }
     }
 }

@@ -58,6 +58,17 @@ impl FacetCache {
         FacetCounts { cache: self }
     }
 
+    /// Decodes the segments of `searcher` that no search has reached yet, so that the first
+    /// search after a merge (whose new segment may hold most of the catalogue) does not wait for
+    /// it. Cheap when there is nothing new.
+    pub fn warm(&self, searcher: &tantivy::Searcher) {
+        let _ = self.counter(searcher);
+        for reader in searcher.segment_readers() {
+            self.segment(reader)
+                .get_or_init(|| SegmentValues::decode(reader, self.fields));
+        }
+    }
+
     fn segment(&self, reader: &SegmentReader) -> Arc<OnceLock<SegmentValues>> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(inner.segments.entry(reader.segment_id()).or_default())
@@ -292,9 +303,12 @@ mod tests {
         let searcher = index.reader().unwrap().searcher();
         assert!(searcher.segment_readers().len() >= 2);
 
-        let cache = FacetCache::new(FIELDS);
-        for _ in 0..2 {
-            // The second pass reads the decoded rows from the cache.
+        for warm in [false, true] {
+            // Rows decoded by the search itself, then by a warm-up ahead of it.
+            let cache = FacetCache::new(FIELDS);
+            if warm {
+                cache.warm(&searcher);
+            }
             let (count, counts) = searcher
                 .search(&AllQuery, &(Count, cache.counter(&searcher)))
                 .unwrap();

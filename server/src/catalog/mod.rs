@@ -137,6 +137,15 @@ impl Catalog {
         Arc::clone(&self.facets)
     }
 
+    /// Decodes the facet values of index segments no search has reached yet (see
+    /// [`facets::FacetCache::warm`]), off the async threads.
+    pub async fn warm_facets(&self) {
+        let (facets, searcher) = (self.facets(), self.index.searcher());
+        if let Err(error) = tokio::task::spawn_blocking(move || facets.warm(&searcher)).await {
+            tracing::warn!(%error, "facet warm-up failed");
+        }
+    }
+
     /// The library table, cached for a few seconds.
     pub async fn libraries(&self, db: &Db) -> Result<LibraryMap, CatalogError> {
         if let Ok(guard) = self.libraries.read()
