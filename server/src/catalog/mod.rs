@@ -219,7 +219,10 @@ impl Catalog {
         for copy in &copies {
             by_library.entry(copy.library_id.as_str()).or_default().push(copy);
         }
-        let states: Vec<CopyState> = copies.iter().map(copy_state).collect();
+        let states: Vec<CopyState> = copies
+            .iter()
+            .map(|c| copy_state(c.library_id.clone(), &c.status, c.due_date.clone()))
+            .collect();
         let mut counts = availability::summarise(&states, 10_000);
         let distances = if let Some(from) = near {
             availability::nearest_first(&mut counts, from, |c| {
@@ -447,11 +450,12 @@ fn library_to_wire(row: &LibraryRow, now: jiff::Timestamp, distance: Option<f64>
     }
 }
 
-pub(crate) fn copy_state(copy: &store::CopyView) -> CopyState {
+/// A copy's live state from its stored columns (an unknown status reads as unknown).
+pub(crate) fn copy_state(library_id: String, status: &str, due_date: Option<String>) -> CopyState {
     CopyState {
-        library_id: copy.library_id.clone(),
-        status: CopyStatus::parse(&copy.status).unwrap_or(CopyStatus::Unknown),
-        due_date: copy.due_date.clone(),
+        library_id,
+        status: CopyStatus::parse(status).unwrap_or(CopyStatus::Unknown),
+        due_date,
     }
 }
 

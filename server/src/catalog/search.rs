@@ -15,7 +15,6 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sportello_core::api;
 use sportello_core::catalog::availability::{self, CopyState};
-use sportello_core::catalog::holdings::CopyStatus;
 use sportello_core::catalog::isbn::Isbn13;
 use sportello_core::catalog::record::Format;
 use sportello_core::geo::Coordinates;
@@ -30,7 +29,7 @@ use utoipa::IntoParams;
 use super::facets::{self, FacetCache};
 use super::index::{Fields, analyzer};
 use super::store;
-use super::{Catalog, CatalogError, LibraryMap, round_km};
+use super::{Catalog, CatalogError, LibraryMap, copy_state, round_km};
 use crate::db::Db;
 
 /// Longest query accepted, in characters.
@@ -606,11 +605,7 @@ async fn copy_states(db: &Db, ids: &[String]) -> Result<HashMap<String, Vec<Copy
         for (record, copies) in store::copy_states_of_records(db, chunk).await? {
             let states = copies
                 .into_iter()
-                .map(|copy| CopyState {
-                    status: CopyStatus::parse(&copy.status).unwrap_or(CopyStatus::Unknown),
-                    library_id: copy.library_id,
-                    due_date: copy.due_date,
-                })
+                .map(|copy| copy_state(copy.library_id, &copy.status, copy.due_date))
                 .collect();
             map.insert(record, states);
         }
