@@ -671,7 +671,8 @@ async fn hits(
 }
 
 /// The tantivy query for a request; `None` when it cannot match anything (a query of only
-/// punctuation, or a radius with no library in it).
+/// punctuation, or a radius with no library in it) or, widened, would be the exact query again
+/// (known words, the last one too short for a prefix).
 fn build_query(
     fields: &Fields,
     request: &SearchRequest,
@@ -729,7 +730,8 @@ fn build_query(
 /// Every word must match the record's words (where title and author weigh more, see
 /// `index::WORD_WEIGHTS`); with [`Expansion::TyposAndPrefixes`] longer words tolerate typos and the
 /// last word also matches as a prefix (people search while typing). An ISBN or an
-/// identifier such as an SBN BID matches on its own.
+/// identifier such as an SBN BID matches on its own. `None` when there is nothing to match, or
+/// nothing to widen.
 fn text_query(fields: &Fields, q: &str, expansion: Expansion<'_>) -> Option<Box<dyn Query>> {
     let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let compact: String = q.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
@@ -772,6 +774,8 @@ fn text_query(fields: &Fields, q: &str, expansion: Expansion<'_>) -> Option<Box<
             break;
         }
     }
+    // Whether the widened query differs from the exact one at all.
+    let mut widened = false;
     if !tokens.is_empty() {
         let last = tokens.len() - 1;
         let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -790,6 +794,7 @@ fn text_query(fields: &Fields, q: &str, expansion: Expansion<'_>) -> Option<Box<
                 5..=8 => 1,
                 _ => 2,
             };
+            widened |= distance > 0 || (i == last && *length >= 3);
             if distance > 0 {
                 any.push((
                     Occur::Should,
@@ -812,7 +817,7 @@ fn text_query(fields: &Fields, q: &str, expansion: Expansion<'_>) -> Option<Box<
         }
         alternatives.push((Occur::Should, Box::new(BooleanQuery::new(all))));
     }
-    if alternatives.is_empty() {
+    if alternatives.is_empty() || (matches!(expansion, Expansion::TyposAndPrefixes(_)) && !widened) {
         return None;
     }
     Some(Box::new(BooleanQuery::new(alternatives)))
