@@ -204,6 +204,11 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "catalog copies by record",
         include_str!("../migrations/sqlite/0007_catalog_copies_by_record.sql"),
     ),
+    (
+        8,
+        "catalog sources lean",
+        include_str!("../migrations/sqlite/0008_catalog_sources_lean.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -241,6 +246,11 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         7,
         "catalog copies by record",
         include_str!("../migrations/postgres/0007_catalog_copies_by_record.sql"),
+    ),
+    (
+        8,
+        "catalog sources lean",
+        include_str!("../migrations/postgres/0008_catalog_sources_lean.sql"),
     ),
 ];
 

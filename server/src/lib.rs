@@ -19,6 +19,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
 use crate::catalog::Catalog;
+use crate::catalog::index::Commit;
 use crate::config::Config;
 use crate::db::Db;
 use crate::identity::Identity;
@@ -93,11 +94,17 @@ async fn follow_catalog_changes(state: AppState, stop: tokio::sync::watch::Recei
             () = tokio::time::sleep(period) => {}
             _ = stop.changed() => return,
         }
-        match state.catalog.index().sync(&state.db).await {
-            // Caught up: decode the facets of new segments now rather than in the next search.
-            // Not while changes stream in (a bulk import), when segments come and go by the
-            // second and searches decode the ones they reach.
-            Ok(0) => state.catalog.warm_facets().await,
+        match state.catalog.index().sync_with(&state.db, Commit::Batched).await {
+            // Caught up: read the segments that background merges made since the last
+            // commit, and decode the facets of new segments now rather than in the next
+            // search. Not while changes stream in (a bulk import), when segments come and go
+            // by the second and searches decode the ones they reach.
+            Ok(0) => {
+                if let Err(error) = state.catalog.index().reload_if_merged() {
+                    tracing::warn!(%error, "search index reload failed; retrying");
+                }
+                state.catalog.warm_facets().await;
+            }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "search index update failed; retrying"),
         }

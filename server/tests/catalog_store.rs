@@ -12,7 +12,7 @@ use common::TestDb;
 use sportello_core::api::ImportSummary;
 use sportello_core::catalog::InputFormat;
 use sportello_server::catalog::import::{ImportOptions, import_files};
-use sportello_server::catalog::index::SearchIndex;
+use sportello_server::catalog::index::{Commit, SearchIndex};
 use sportello_server::catalog::store;
 use sportello_server::db::Db;
 use sportello_server::{demo, tenant};
@@ -212,6 +212,114 @@ async fn one_edition_held_by_two_libraries_is_one_record() {
     );
 }
 
+/// The merged data of the one record whose merge key contains `title_key`.
+async fn record_data(db: &Db, title_key: &str) -> String {
+    sqlx::query_scalar("SELECT data FROM catalog_records WHERE merge_key LIKE $1")
+        .bind(format!("%{title_key}%"))
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+async fn count(db: &Db, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_source_that_leaves_a_merged_record_takes_its_data_and_copies_with_it() {
+    let (_t, db) = migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let berio = options(&db, "ge-berio").await;
+    let lercari = options(&db, "ge-lercari").await;
+    let first = write(
+        &dir,
+        "berio.xml",
+        &format!(
+            "<collection>{}</collection>",
+            koha(
+                "X1",
+                "Il sentiero dei nidi di ragno",
+                false,
+                &[("C1", None), ("C2", None)]
+            )
+        ),
+    );
+    run(&db, &berio, &first).await;
+    // The same edition from another library, which also lists a subject.
+    let with_subject = koha("Z9", "Il sentiero dei nidi di ragno", false, &[("L1", None)]).replace(
+        "</record>",
+        r#"<datafield tag="650" ind1=" " ind2="4"><subfield code="a">Resistenza</subfield></datafield></record>"#,
+    );
+    let second = write(
+        &dir,
+        "lercari.xml",
+        &format!("<collection>{with_subject}</collection>"),
+    );
+    run(&db, &lercari, &second).await;
+    assert!(
+        record_data(&db, "sentiero").await.contains("Resistenza"),
+        "merged"
+    );
+
+    // The second library deletes its record: the edition is the first library's alone again,
+    // without the subject only the second one gave.
+    let deleted = write(
+        &dir,
+        "lercari-deleted.xml",
+        &format!(
+            "<collection>{}</collection>",
+            koha("Z9", "Il sentiero dei nidi di ragno", true, &[])
+        ),
+    );
+    assert_eq!(run(&db, &lercari, &deleted).await.deleted, 1);
+    let data = record_data(&db, "sentiero").await;
+    assert!(!data.contains("Resistenza"), "{data}");
+    assert!(data.contains("Il sentiero dei nidi di ragno"), "{data}");
+
+    // A re-import that changes the edition (another title) moves the source with all its
+    // copies, the one it no longer lists included (withdrawn); the old record goes.
+    let retitled = write(
+        &dir,
+        "berio-retitled.xml",
+        &format!(
+            "<collection>{}</collection>",
+            koha(
+                "X1",
+                "Ultimo viene il corvo",
+                false,
+                &[("C1", None), ("C3", None)]
+            )
+        ),
+    );
+    let summary = run(&db, &berio, &retitled).await;
+    assert_eq!((summary.updated, summary.withdrawn), (1, 1), "{summary:?}");
+    assert_eq!(count(&db, "catalog_records").await, 1, "the old record is gone");
+    assert_eq!(
+        copies(&db, "corvo")
+            .await
+            .iter()
+            .map(|c| (c.item_id.as_str(), c.status.as_str()))
+            .collect::<Vec<_>>(),
+        [("C1", "on_shelf"), ("C2", "withdrawn"), ("C3", "on_shelf")]
+    );
+    // Deleted at the source: every copy it ever listed goes with it.
+    let gone = write(
+        &dir,
+        "berio-deleted.xml",
+        &format!(
+            "<collection>{}</collection>",
+            koha("X1", "Ultimo viene il corvo", true, &[])
+        ),
+    );
+    assert_eq!(run(&db, &berio, &gone).await.deleted, 1);
+    for table in ["catalog_records", "catalog_sources", "catalog_copies"] {
+        assert_eq!(count(&db, table).await, 0, "{table}");
+    }
+}
+
 #[tokio::test]
 async fn one_batch_with_repeats_merges_and_deletions_ends_as_if_written_in_order() {
     let (_t, db) = migrated().await;
@@ -319,6 +427,51 @@ async fn bad_records_are_skipped_and_the_batch_goes_on() {
         summary.issues
     );
     assert_eq!(summary.issues[1].index, 4);
+}
+
+#[tokio::test]
+async fn the_follower_commits_a_trickle_at_once_and_a_stream_when_it_ends() {
+    let (_t, db) = migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let berio = options(&db, "ge-berio").await;
+    let index_dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(index_dir.path()).unwrap();
+    index.sync(&db).await.unwrap();
+
+    let one = write(
+        &dir,
+        "one.xml",
+        &format!("<collection>{}</collection>", koha("T0", "Palomar", false, &[])),
+    );
+    run(&db, &berio, &one).await;
+    index.sync_with(&db, Commit::Batched).await.unwrap();
+    assert_eq!(
+        index.searcher().num_docs(),
+        1,
+        "a single change is searchable at once"
+    );
+    assert_eq!(index.applied(), store::latest_change(&db).await.unwrap());
+
+    // A bulk import: the pass that reads it leaves it uncommitted (searches still see the
+    // index as it was); the next pass finds nothing new, so the stream has ended: commit.
+    let mut bulk = String::from("<collection>");
+    for n in 0..2_500 {
+        bulk.push_str(&koha(&format!("B{n}"), &format!("Volume {n}"), false, &[]));
+    }
+    bulk.push_str("</collection>");
+    let bulk = write(&dir, "bulk.xml", &bulk);
+    assert_eq!(run(&db, &berio, &bulk).await.imported, 2_500);
+    let latest = store::latest_change(&db).await.unwrap();
+    assert_eq!(index.sync_with(&db, Commit::Batched).await.unwrap(), 2_500);
+    assert_eq!(
+        index.searcher().num_docs(),
+        1,
+        "not committed in the middle of a stream"
+    );
+    assert!(index.applied() < latest);
+    assert_eq!(index.sync_with(&db, Commit::Batched).await.unwrap(), 0);
+    assert_eq!(index.searcher().num_docs(), 2_501);
+    assert_eq!(index.applied(), latest);
 }
 
 #[tokio::test]

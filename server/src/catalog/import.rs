@@ -18,7 +18,7 @@ use super::{CatalogError, record_from_json, record_to_json};
 use crate::db::Db;
 
 /// Records per transaction: large enough to amortise commits, small enough to keep locks short.
-const BATCH: usize = 500;
+const BATCH: usize = 2000;
 /// Problems listed in a summary; the rest are only counted.
 const MAX_ISSUES: usize = 1000;
 
@@ -274,10 +274,11 @@ async fn insert_fresh(
     let sources: Vec<store::NewSource<'_>> = fresh
         .iter()
         .zip(&records)
-        .map(|(p, (record_id, _))| store::NewSource {
+        .map(|(p, (record_id, created))| store::NewSource {
             source_id: &p.source_id,
             record_id,
-            data: &p.data,
+            // A record created for this source holds its data already.
+            data: (!created).then_some(p.data.as_str()),
             fingerprint: &p.fingerprint,
         })
         .collect();
@@ -320,7 +321,8 @@ async fn write(
     if prepared.deleted {
         match state {
             Some(state) => {
-                store::delete_copies_of_source(tx, &library.id, &prepared.source_id).await?;
+                store::delete_copies_of_source(tx, &state.record_id, &library.id, &prepared.source_id)
+                    .await?;
                 store::delete_source(tx, &library.id, &prepared.source_id).await?;
                 recompute(tx, &state.record_id).await?;
                 changed.insert(state.record_id);
@@ -342,7 +344,8 @@ async fn write(
         &prepared.source_id,
         &library.municipality,
         &record_id,
-        &prepared.data,
+        // A record created for this source holds its data already.
+        (!created).then_some(prepared.data.as_str()),
         fingerprint,
     )
     .await?;
@@ -353,9 +356,13 @@ async fn write(
         .map(|c| (c.library_id.clone(), c.item_id.clone()))
         .collect();
     // A source imported for the first time has no earlier copies to withdraw.
-    if state.is_some() {
+    if let Some(state) = &state {
+        if state.record_id != record_id {
+            store::move_copies_of_source(tx, &state.record_id, &record_id, &library.id, &prepared.source_id)
+                .await?;
+        }
         for (library_id, item_id, status) in
-            store::copies_of_source(tx, &library.id, &prepared.source_id).await?
+            store::copies_of_source(tx, &record_id, &library.id, &prepared.source_id).await?
         {
             if status != "withdrawn" && !keep.contains(&(library_id.clone(), item_id.clone())) {
                 store::withdraw_copy(tx, &library_id, &item_id).await?;
@@ -438,8 +445,26 @@ async fn recompute(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<(),
         store::delete_orphan_record(tx, record_id).await?;
         return Ok(());
     }
+    // A record's only source keeps no data of its own (the record's is its). Once another
+    // source has joined, that data is stored apart before the merge below replaces the record's.
+    let mut datas = Vec::with_capacity(sources.len());
+    let mut record_data = None;
+    for source in &sources {
+        if let Some(data) = &source.data {
+            datas.push(data.clone());
+            continue;
+        }
+        if record_data.is_none() {
+            record_data = store::record_data(tx, record_id).await?;
+        }
+        let data = record_data.clone().unwrap_or_default();
+        if sources.len() > 1 {
+            store::set_source_data(tx, &source.library_id, &source.source_id, &data).await?;
+        }
+        datas.push(data);
+    }
     let mut merged: Option<BibRecord> = None;
-    for data in &sources {
+    for data in &datas {
         let Some(record) = record_from_json(data) else {
             continue;
         };

@@ -11,9 +11,11 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 use sportello_core::catalog::record::BibRecord;
 use tantivy::directory::MmapDirectory;
+use tantivy::index::SegmentId;
 use tantivy::indexer::LogMergePolicy;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -42,6 +44,11 @@ const CHUNK: usize = 500;
 const CHANGES_PER_PASS: i64 = 20_000;
 /// Memory budget of the index writer.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// A follower pass reading at least this many changes is taking part in a stream (a bulk
+/// import): see [`Commit::Batched`].
+const STREAM_CHANGES: usize = 2_000;
+/// How long the follower may hold indexed changes of a stream before committing them.
+const STREAM_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Articles and the commonest prepositions (Italian, and the other languages of the
 /// collections): titles are filed without their leading article, so searches ignore them too.
@@ -172,13 +179,35 @@ struct Payload {
     seq: i64,
 }
 
+/// When [`SearchIndex::sync_with`] commits, which is what makes indexed changes searchable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Before returning: whoever just wrote to the catalogue sees it in the next search.
+    Now,
+    /// The change follower's pace: at once for a trickle of changes; while they stream in (a
+    /// bulk import, [`STREAM_CHANGES`] or more per pass) every [`STREAM_COMMIT_INTERVAL`] and
+    /// when the stream ends. Each commit writes new segments that merges then rewrite:
+    /// committing every second of a bulk import was a good part of the work of indexing it.
+    Batched,
+}
+
+/// The index writer and how far it has got beyond the last commit.
+struct Writer {
+    inner: IndexWriter,
+    /// The change sequence number indexed, committed or not (never behind `applied`).
+    indexed: i64,
+    /// Since when changes have been indexed but not committed.
+    uncommitted_since: Option<Instant>,
+}
+
 /// The index, its writer and the sequence number it reflects.
 pub struct SearchIndex {
     dir: PathBuf,
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    writer: Mutex<Writer>,
     fields: Fields,
+    /// The change sequence number of the last commit: what searches see.
     applied: AtomicI64,
     /// True until the first sync has filled a new index from the records table.
     needs_rebuild: std::sync::atomic::AtomicBool,
@@ -255,7 +284,11 @@ impl SearchIndex {
             dir: dir.to_owned(),
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                inner: writer,
+                indexed: applied,
+                uncommitted_since: None,
+            }),
             fields,
             applied: AtomicI64::new(applied),
             needs_rebuild: std::sync::atomic::AtomicBool::new(fresh),
@@ -291,7 +324,7 @@ impl SearchIndex {
     pub async fn rebuild(&self, db: &Db) -> anyhow::Result<u64> {
         let mut writer = self.writer.lock().await;
         let seq = store::latest_change(db).await?;
-        writer.delete_all_documents()?;
+        writer.inner.delete_all_documents()?;
         let mut words = WordTokens::new();
         let mut after = String::new();
         let mut count = 0u64;
@@ -305,28 +338,36 @@ impl SearchIndex {
             let holdings = holdings_by_record(db, &ids).await?;
             for row in &page {
                 if let Some(document) = self.document(&mut words, &row.id, &row.data, holdings.get(&row.id)) {
-                    writer.add_document(document)?;
+                    writer.inner.add_document(document)?;
                     count += 1;
                 }
             }
         }
-        commit(&mut writer, seq)?;
-        self.applied.store(seq, Ordering::SeqCst);
+        writer.indexed = seq;
+        self.commit(&mut writer)?;
         self.needs_rebuild.store(false, Ordering::SeqCst);
         self.reader.reload()?;
         Ok(count)
     }
 
-    /// Applies the changes recorded since the last pass; returns how many were read.
+    /// Applies the changes recorded since the last pass and commits them; returns how many
+    /// were read.
     pub async fn sync(&self, db: &Db) -> anyhow::Result<usize> {
+        self.sync_with(db, Commit::Now).await
+    }
+
+    /// Applies the changes recorded since the last pass, committing as `policy` says; returns
+    /// how many were read.
+    pub async fn sync_with(&self, db: &Db, policy: Commit) -> anyhow::Result<usize> {
         if self.needs_rebuild.load(Ordering::SeqCst) {
             self.rebuild(db).await?;
         }
         let mut writer = self.writer.lock().await;
         let mut words = WordTokens::new();
         let mut total = 0;
+        let mut committed = false;
         loop {
-            let from = self.applied.load(Ordering::SeqCst);
+            let from = writer.indexed;
             let changes = store::changes_after(db, from, CHANGES_PER_PASS).await?;
             if changes.is_empty() {
                 break;
@@ -343,30 +384,80 @@ impl SearchIndex {
                 let rows = store::get_records(db, chunk).await?;
                 let holdings = holdings_by_record(db, chunk).await?;
                 for id in chunk {
-                    writer.delete_term(Term::from_field_text(self.fields.id, id));
+                    writer
+                        .inner
+                        .delete_term(Term::from_field_text(self.fields.id, id));
                 }
                 for row in &rows {
                     if let Some(document) =
                         self.document(&mut words, &row.id, &row.data, holdings.get(&row.id))
                     {
-                        writer.add_document(document)?;
+                        writer.inner.add_document(document)?;
                     }
                 }
             }
-            commit(&mut writer, watermark)?;
-            self.applied.store(watermark, Ordering::SeqCst);
+            writer.indexed = watermark;
+            writer.uncommitted_since.get_or_insert_with(Instant::now);
             let fetched_all = i64::try_from(changes.len()).unwrap_or(i64::MAX) < CHANGES_PER_PASS;
             if watermark < changes.last().map_or(from, |c| c.seq) || fetched_all {
                 // Either a young gap holds the watermark back (retry on the next pass) or there
                 // is nothing more to read.
                 break;
             }
+            if writer
+                .uncommitted_since
+                .is_some_and(|since| since.elapsed() >= STREAM_COMMIT_INTERVAL)
+            {
+                self.commit(&mut writer)?;
+                committed = true;
+            }
+        }
+        let due = writer.uncommitted_since.is_some_and(|since| {
+            policy == Commit::Now || total < STREAM_CHANGES || since.elapsed() >= STREAM_COMMIT_INTERVAL
+        });
+        if due {
+            self.commit(&mut writer)?;
+            committed = true;
         }
         drop(writer);
-        if total > 0 {
+        if committed {
             self.reader.reload()?;
         }
         Ok(total)
+    }
+
+    /// Reloads the reader when the index's segments are no longer the ones it reads, and says
+    /// whether it did. Merges finish in the background after the commit that started them
+    /// (a bulk import leaves several running): until a reload, searches keep reading the many
+    /// small segments a merge replaced, each costing every search word a dictionary lookup.
+    pub fn reload_if_merged(&self) -> anyhow::Result<bool> {
+        let searchable: HashSet<SegmentId> = self.index.searchable_segment_ids()?.into_iter().collect();
+        let read: HashSet<SegmentId> = self
+            .reader
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(tantivy::SegmentReader::segment_id)
+            .collect();
+        if searchable == read {
+            return Ok(false);
+        }
+        self.reader.reload()?;
+        Ok(true)
+    }
+
+    /// Commits what the writer holds, recording the change sequence number it reflects.
+    fn commit(&self, writer: &mut Writer) -> anyhow::Result<()> {
+        let payload = serde_json::to_string(&Payload {
+            version: SCHEMA_VERSION,
+            seq: writer.indexed,
+        })?;
+        let mut prepared = writer.inner.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.applied.store(writer.indexed, Ordering::SeqCst);
+        writer.uncommitted_since = None;
+        Ok(())
     }
 
     fn document(
@@ -436,17 +527,6 @@ impl SearchIndex {
     }
 }
 
-fn commit(writer: &mut IndexWriter, seq: i64) -> anyhow::Result<()> {
-    let payload = serde_json::to_string(&Payload {
-        version: SCHEMA_VERSION,
-        seq,
-    })?;
-    let mut prepared = writer.prepare_commit()?;
-    prepared.set_payload(&payload);
-    prepared.commit()?;
-    Ok(())
-}
-
 /// The highest sequence number up to which every change is known to be visible: contiguous
 /// from `from`, or past gaps older than the grace period.
 fn watermark(from: i64, changes: &[store::Change], now: i64) -> i64 {
@@ -492,6 +572,30 @@ mod tests {
         assert_eq!(watermark(0, &young_gap, now), 1);
         let old_gap = [change(1, 0), change(3, 0), change(4, now)];
         assert_eq!(watermark(0, &old_gap, now), 4);
+    }
+
+    #[tokio::test]
+    async fn segments_merged_in_the_background_are_read_once_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        {
+            let mut writer = index.writer.lock().await;
+            for n in 0..3 {
+                let mut doc = TantivyDocument::default();
+                doc.add_text(index.fields.id, format!("r{n}"));
+                writer.inner.add_document(doc).unwrap();
+                index.commit(&mut writer).unwrap();
+            }
+        }
+        index.reader.reload().unwrap();
+        assert_eq!(index.searcher().segment_readers().len(), 3);
+        assert!(!index.reload_if_merged().unwrap(), "nothing changed");
+        let segments = index.index.searchable_segment_ids().unwrap();
+        index.writer.lock().await.inner.merge(&segments).wait().unwrap();
+        assert_eq!(index.searcher().segment_readers().len(), 3, "not reloaded yet");
+        assert!(index.reload_if_merged().unwrap());
+        assert_eq!(index.searcher().segment_readers().len(), 1);
+        assert_eq!(index.searcher().num_docs(), 3);
     }
 
     fn tokens(text: &str) -> Vec<String> {

@@ -246,21 +246,33 @@ pub async fn ensure_records(
     for (chunk, chunk_ids) in records.chunks(rows_per_chunk).zip(fresh.chunks(rows_per_chunk)) {
         let sql = format!(
             "INSERT INTO catalog_records (id, merge_key, data, updated_at) VALUES {}
-             ON CONFLICT (merge_key) DO NOTHING",
+             ON CONFLICT (merge_key) DO NOTHING RETURNING id, merge_key",
             Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
         );
         let mut insert = sqlx::query(&sql);
         for ((merge_key, data), id) in chunk.iter().zip(chunk_ids) {
             insert = insert.bind(id).bind(*merge_key).bind(*data).bind(now);
         }
-        insert.execute(&mut **tx).await?;
+        for row in insert.fetch_all(&mut **tx).await? {
+            ids.insert(row.try_get("merge_key")?, row.try_get("id")?);
+        }
+        // Keys that were there already (the insert returns only the rows it made): a second
+        // lookup for those alone, none at all in a first import of distinct editions.
+        let existing: Vec<&str> = chunk
+            .iter()
+            .map(|(merge_key, _)| *merge_key)
+            .filter(|merge_key| !ids.contains_key(*merge_key))
+            .collect();
+        if existing.is_empty() {
+            continue;
+        }
         let sql = format!(
             "SELECT id, merge_key FROM catalog_records WHERE merge_key IN ({})",
-            Markers::new(Backend::of(tx)).list(chunk.len())
+            Markers::new(Backend::of(tx)).list(existing.len())
         );
         let mut select = sqlx::query(&sql);
-        for (merge_key, _) in chunk {
-            select = select.bind(*merge_key);
+        for merge_key in existing {
+            select = select.bind(merge_key);
         }
         for row in select.fetch_all(&mut **tx).await? {
             ids.insert(row.try_get("merge_key")?, row.try_get("id")?);
@@ -285,7 +297,8 @@ pub async fn ensure_records(
 pub struct NewSource<'a> {
     pub source_id: &'a str,
     pub record_id: &'a str,
-    pub data: &'a str,
+    /// None while the source is its record's only one: the record's data is then its data.
+    pub data: Option<&'a str>,
     pub fingerprint: &'a str,
 }
 
@@ -396,14 +409,14 @@ pub async fn delete_withdrawn_copies(
     Ok(())
 }
 
-/// Inserts or replaces one source record.
+/// Inserts or replaces one source record; `data` None while it is its record's only source.
 pub async fn upsert_source(
     tx: &mut Transaction<'_, Any>,
     library_id: &str,
     source_id: &str,
     municipality: &str,
     record_id: &str,
-    data: &str,
+    data: Option<&str>,
     fingerprint: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -438,15 +451,64 @@ pub async fn delete_source(
     Ok(())
 }
 
+/// A source record's own data.
+#[derive(Debug, Clone)]
+pub struct SourceData {
+    pub library_id: String,
+    pub source_id: String,
+    /// None: the source is its record's only one, and the record's data is its data.
+    pub data: Option<String>,
+}
+
 /// The source records of a record, oldest library first (so the first library's data leads).
-pub async fn source_data(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn source_data(
+    tx: &mut Transaction<'_, Any>,
+    record_id: &str,
+) -> Result<Vec<SourceData>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT data FROM catalog_sources WHERE record_id = $1 ORDER BY updated_at, library_id, source_id LIMIT 1000",
+        "SELECT library_id, source_id, data FROM catalog_sources WHERE record_id = $1
+         ORDER BY updated_at, library_id, source_id LIMIT 1000",
     )
     .bind(record_id)
     .fetch_all(&mut **tx)
     .await?;
-    rows.iter().map(|row| row.try_get("data")).collect()
+    rows.iter()
+        .map(|row| {
+            Ok(SourceData {
+                library_id: row.try_get("library_id")?,
+                source_id: row.try_get("source_id")?,
+                data: row.try_get("data")?,
+            })
+        })
+        .collect()
+}
+
+/// Stores a source record's own data (see [`SourceData::data`]).
+pub async fn set_source_data(
+    tx: &mut Transaction<'_, Any>,
+    library_id: &str,
+    source_id: &str,
+    data: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE catalog_sources SET data = $1 WHERE library_id = $2 AND source_id = $3")
+        .bind(data)
+        .bind(library_id)
+        .bind(source_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A record's merged data, within a transaction.
+pub async fn record_data(
+    tx: &mut Transaction<'_, Any>,
+    record_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT data FROM catalog_records WHERE id = $1")
+        .bind(record_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| row.try_get("data")).transpose()
 }
 
 /// Replaces a record's merged data.
@@ -523,16 +585,21 @@ pub async fn upsert_copy(
     Ok(())
 }
 
-/// The (library, item) keys of the copies a source record listed.
+/// The (library, item) keys of the copies a source record listed. Every copy of a source
+/// carries the source's record (see [`move_copies_of_source`]): the copies are found through
+/// it, the table's clustering key, without an index of their own.
 pub async fn copies_of_source(
     tx: &mut Transaction<'_, Any>,
+    record_id: &str,
     source_library: &str,
     source_id: &str,
 ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT library_id, item_id, status FROM catalog_copies WHERE source_library = $1 AND source_id = $2
+        "SELECT library_id, item_id, status FROM catalog_copies
+         WHERE record_id = $1 AND source_library = $2 AND source_id = $3
          LIMIT 100000",
     )
+    .bind(record_id)
     .bind(source_library)
     .bind(source_id)
     .fetch_all(&mut **tx)
@@ -569,15 +636,41 @@ pub async fn withdraw_copy(
 /// Deletes the copies a source record listed (the record was deleted at the source).
 pub async fn delete_copies_of_source(
     tx: &mut Transaction<'_, Any>,
+    record_id: &str,
     source_library: &str,
     source_id: &str,
 ) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM catalog_copies WHERE source_library = $1 AND source_id = $2")
-        .bind(source_library)
-        .bind(source_id)
-        .execute(&mut **tx)
-        .await?;
+    let result = sqlx::query(
+        "DELETE FROM catalog_copies WHERE record_id = $1 AND source_library = $2 AND source_id = $3",
+    )
+    .bind(record_id)
+    .bind(source_library)
+    .bind(source_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(result.rows_affected())
+}
+
+/// Moves every copy of a source record, withdrawn ones included, to the record the source now
+/// belongs to (a re-import changed its edition), so its copies stay findable through it.
+pub async fn move_copies_of_source(
+    tx: &mut Transaction<'_, Any>,
+    from_record: &str,
+    to_record: &str,
+    source_library: &str,
+    source_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE catalog_copies SET record_id = $1
+         WHERE record_id = $2 AND source_library = $3 AND source_id = $4",
+    )
+    .bind(to_record)
+    .bind(from_record)
+    .bind(source_library)
+    .bind(source_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Appends changes of `record_ids` to the sequence the search indexes follow.
