@@ -20,10 +20,16 @@ CREATE TABLE catalog_sources_by_key (
     PRIMARY KEY (library_id, source_id)
 ) WITHOUT ROWID;
 
+-- Sources already stored give up their copy of the data on the same terms.
 INSERT INTO catalog_sources_by_key
     (library_id, source_id, municipality, record_id, data, fingerprint, updated_at)
-SELECT library_id, source_id, municipality, record_id, data, fingerprint, updated_at
-FROM catalog_sources ORDER BY library_id, source_id;
+SELECT s.library_id, s.source_id, s.municipality, s.record_id,
+       CASE WHEN s.data = r.data
+             AND (SELECT COUNT(*) FROM catalog_sources o WHERE o.record_id = s.record_id) = 1
+            THEN NULL ELSE s.data END,
+       s.fingerprint, s.updated_at
+FROM catalog_sources s JOIN catalog_records r ON r.id = s.record_id
+ORDER BY s.library_id, s.source_id;
 
 DROP TABLE catalog_sources;
 ALTER TABLE catalog_sources_by_key RENAME TO catalog_sources;
