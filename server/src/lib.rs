@@ -100,7 +100,7 @@ async fn follow_catalog_changes(state: AppState, stop: tokio::sync::watch::Recei
             // search. Not while changes stream in (a bulk import), when segments come and go
             // by the second and searches decode the ones they reach.
             Ok(0) => {
-                if let Err(error) = state.catalog.index().reload_if_merged() {
+                if let Err(error) = state.catalog.read_merged_segments().await {
                     tracing::warn!(%error, "search index reload failed; retrying");
                 }
                 state.catalog.warm_facets().await;

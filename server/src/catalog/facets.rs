@@ -62,8 +62,15 @@ impl FacetCache {
     /// search after a merge (whose new segment may hold most of the catalogue) does not wait for
     /// it. Cheap when there is nothing new.
     pub fn warm(&self, searcher: &tantivy::Searcher) {
-        let _ = self.counter(searcher);
-        for reader in searcher.segment_readers() {
+        self.warm_ahead(searcher, searcher.segment_readers());
+    }
+
+    /// Decodes `upcoming` segments before a searcher reads them (see
+    /// [`super::Catalog::read_merged_segments`]). The entries are first pruned for the
+    /// `current` searcher, so a search still on it does not prune them away.
+    pub fn warm_ahead(&self, current: &tantivy::Searcher, upcoming: &[SegmentReader]) {
+        let _ = self.counter(current);
+        for reader in upcoming {
             self.segment(reader)
                 .get_or_init(|| SegmentValues::decode(reader, self.fields));
         }
@@ -323,5 +330,59 @@ mod tests {
             assert_eq!(counts[1].get("lib-11"), Some(&2));
             assert_eq!(counts[1].len(), 12);
         }
+    }
+
+    fn decoded(cache: &FacetCache, id: SegmentId) -> bool {
+        let inner = cache.inner.lock().unwrap();
+        inner.segments.get(&id).is_some_and(|entry| entry.get().is_some())
+    }
+
+    #[test]
+    fn a_merged_segment_is_decoded_before_searches_read_it_and_kept_once_they_do() {
+        let mut schema = Schema::builder();
+        let format = schema.add_text_field("format", STRING | FAST);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for value in ["book", "video"] {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(format, value);
+            writer.add_document(doc).unwrap();
+            writer.commit().unwrap();
+        }
+        let reader = index.reader().unwrap();
+        let cache = FacetCache::new(&["format"]);
+        let before = reader.searcher();
+        cache.warm(&before);
+        writer
+            .merge(&index.searchable_segment_ids().unwrap())
+            .wait()
+            .unwrap();
+        let merged: Vec<SegmentReader> = index
+            .searchable_segments()
+            .unwrap()
+            .iter()
+            .map(|segment| SegmentReader::open(segment).unwrap())
+            .collect();
+        assert_eq!(merged.len(), 1);
+        let id = merged[0].segment_id();
+        assert!(!decoded(&cache, id));
+        cache.warm_ahead(&before, &merged);
+        // A search still on the old segments keeps the new entry...
+        let _ = before
+            .search(&AllQuery, &(Count, cache.counter(&before)))
+            .unwrap();
+        assert!(decoded(&cache, id));
+        // ...and the first search on the merged segment finds it decoded, and counts with it.
+        reader.reload().unwrap();
+        let after = reader.searcher();
+        let (count, counts) = after.search(&AllQuery, &(Count, cache.counter(&after))).unwrap();
+        assert!(decoded(&cache, id));
+        assert_eq!(count, 2);
+        assert_eq!(counts[0].get("video"), Some(&1));
+        assert_eq!(
+            cache.inner.lock().unwrap().segments.len(),
+            1,
+            "the merged-away segments are forgotten"
+        );
     }
 }

@@ -426,12 +426,11 @@ impl SearchIndex {
         Ok(total)
     }
 
-    /// Reloads the reader when the index's segments are no longer the ones it reads, and says
-    /// whether it did. Merges finish in the background after the commit that started them
-    /// (a bulk import leaves several running): until a reload, searches keep reading the many
-    /// small segments a merge replaced, each costing every search word a dictionary lookup.
-    pub fn reload_if_merged(&self) -> anyhow::Result<bool> {
-        let searchable: HashSet<SegmentId> = self.index.searchable_segment_ids()?.into_iter().collect();
+    /// The segments made by background merges since the reader last loaded, opened; None when
+    /// the reader reads the index's segments. Merges finish after the commit that started them
+    /// (a bulk import leaves several running), and until a reload searches keep reading the
+    /// many small segments a merge replaced, each costing every search word a dictionary lookup.
+    pub fn merged_segments(&self) -> anyhow::Result<Option<Vec<tantivy::SegmentReader>>> {
         let read: HashSet<SegmentId> = self
             .reader
             .searcher()
@@ -439,11 +438,22 @@ impl SearchIndex {
             .iter()
             .map(tantivy::SegmentReader::segment_id)
             .collect();
-        if searchable == read {
-            return Ok(false);
+        let segments = self.index.searchable_segments()?;
+        if segments.len() == read.len() && segments.iter().all(|s| read.contains(&s.id())) {
+            return Ok(None);
         }
+        let new = segments
+            .iter()
+            .filter(|segment| !read.contains(&segment.id()))
+            .map(tantivy::SegmentReader::open)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(new))
+    }
+
+    /// Makes searches read the index's latest commit and merges.
+    pub fn reload(&self) -> anyhow::Result<()> {
         self.reader.reload()?;
-        Ok(true)
+        Ok(())
     }
 
     /// Commits what the writer holds, recording the change sequence number it reflects.
@@ -589,13 +599,16 @@ mod tests {
         }
         index.reader.reload().unwrap();
         assert_eq!(index.searcher().segment_readers().len(), 3);
-        assert!(!index.reload_if_merged().unwrap(), "nothing changed");
+        assert!(index.merged_segments().unwrap().is_none(), "nothing changed");
         let segments = index.index.searchable_segment_ids().unwrap();
         index.writer.lock().await.inner.merge(&segments).wait().unwrap();
         assert_eq!(index.searcher().segment_readers().len(), 3, "not reloaded yet");
-        assert!(index.reload_if_merged().unwrap());
+        let merged = index.merged_segments().unwrap().expect("a merge happened");
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].num_docs(), 3);
+        index.reload().unwrap();
         assert_eq!(index.searcher().segment_readers().len(), 1);
-        assert_eq!(index.searcher().num_docs(), 3);
+        assert!(index.merged_segments().unwrap().is_none());
     }
 
     fn tokens(text: &str) -> Vec<String> {

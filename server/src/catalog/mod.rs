@@ -146,6 +146,18 @@ impl Catalog {
         }
     }
 
+    /// Moves searches onto the segments background merges made since the last reload, once
+    /// their facet values are decoded: a search reaching an undecoded segment decodes it, and a
+    /// merged segment may hold most of the catalogue (every search arriving meanwhile waits).
+    pub async fn read_merged_segments(&self) -> anyhow::Result<()> {
+        let Some(merged) = self.index.merged_segments()? else {
+            return Ok(());
+        };
+        let (facets, current) = (self.facets(), self.index.searcher());
+        tokio::task::spawn_blocking(move || facets.warm_ahead(&current, &merged)).await?;
+        self.index.reload()
+    }
+
     /// The library table, cached for a few seconds.
     pub async fn libraries(&self, db: &Db) -> Result<LibraryMap, CatalogError> {
         if let Ok(guard) = self.libraries.read()
