@@ -40,6 +40,15 @@ fn write(dir: &tempfile::TempDir, name: &str, content: &str) -> (PathBuf, String
     (path, name.to_owned())
 }
 
+/// A MARCXML collection of `records` in the file `name` of `dir`.
+fn write_collection(dir: &tempfile::TempDir, name: &str, records: &[String]) -> (PathBuf, String) {
+    write(
+        dir,
+        name,
+        &format!("<collection>{}</collection>", records.concat()),
+    )
+}
+
 /// A MARCXML record with Koha items (952): $p barcode, $q due date, $0 withdrawn.
 fn koha(id: &str, title: &str, deleted: bool, items: &[(&str, Option<&str>)]) -> String {
     let status = if deleted { 'd' } else { 'n' };
@@ -234,18 +243,15 @@ async fn a_source_that_leaves_a_merged_record_takes_its_data_and_copies_with_it(
     let dir = tempfile::tempdir().unwrap();
     let berio = options(&db, "ge-berio").await;
     let lercari = options(&db, "ge-lercari").await;
-    let first = write(
+    let first = write_collection(
         &dir,
         "berio.xml",
-        &format!(
-            "<collection>{}</collection>",
-            koha(
-                "X1",
-                "Il sentiero dei nidi di ragno",
-                false,
-                &[("C1", None), ("C2", None)]
-            )
-        ),
+        &[koha(
+            "X1",
+            "Il sentiero dei nidi di ragno",
+            false,
+            &[("C1", None), ("C2", None)],
+        )],
     );
     run(&db, &berio, &first).await;
     // The same edition from another library, which also lists a subject.
@@ -253,11 +259,7 @@ async fn a_source_that_leaves_a_merged_record_takes_its_data_and_copies_with_it(
         "</record>",
         r#"<datafield tag="650" ind1=" " ind2="4"><subfield code="a">Resistenza</subfield></datafield></record>"#,
     );
-    let second = write(
-        &dir,
-        "lercari.xml",
-        &format!("<collection>{with_subject}</collection>"),
-    );
+    let second = write_collection(&dir, "lercari.xml", &[with_subject]);
     run(&db, &lercari, &second).await;
     assert!(
         record_data(&db, "sentiero").await.contains("Resistenza"),
@@ -266,13 +268,10 @@ async fn a_source_that_leaves_a_merged_record_takes_its_data_and_copies_with_it(
 
     // The second library deletes its record: the edition is the first library's alone again,
     // without the subject only the second one gave.
-    let deleted = write(
+    let deleted = write_collection(
         &dir,
         "lercari-deleted.xml",
-        &format!(
-            "<collection>{}</collection>",
-            koha("Z9", "Il sentiero dei nidi di ragno", true, &[])
-        ),
+        &[koha("Z9", "Il sentiero dei nidi di ragno", true, &[])],
     );
     assert_eq!(run(&db, &lercari, &deleted).await.deleted, 1);
     let data = record_data(&db, "sentiero").await;
@@ -281,18 +280,15 @@ async fn a_source_that_leaves_a_merged_record_takes_its_data_and_copies_with_it(
 
     // A re-import that changes the edition (another title) moves the source with all its
     // copies, the one it no longer lists included (withdrawn); the old record goes.
-    let retitled = write(
+    let retitled = write_collection(
         &dir,
         "berio-retitled.xml",
-        &format!(
-            "<collection>{}</collection>",
-            koha(
-                "X1",
-                "Ultimo viene il corvo",
-                false,
-                &[("C1", None), ("C3", None)]
-            )
-        ),
+        &[koha(
+            "X1",
+            "Ultimo viene il corvo",
+            false,
+            &[("C1", None), ("C3", None)],
+        )],
     );
     let summary = run(&db, &berio, &retitled).await;
     assert_eq!((summary.updated, summary.withdrawn), (1, 1), "{summary:?}");
@@ -306,13 +302,10 @@ async fn a_source_that_leaves_a_merged_record_takes_its_data_and_copies_with_it(
         [("C1", "on_shelf"), ("C2", "withdrawn"), ("C3", "on_shelf")]
     );
     // Deleted at the source: every copy it ever listed goes with it.
-    let gone = write(
+    let gone = write_collection(
         &dir,
         "berio-deleted.xml",
-        &format!(
-            "<collection>{}</collection>",
-            koha("X1", "Ultimo viene il corvo", true, &[])
-        ),
+        &[koha("X1", "Ultimo viene il corvo", true, &[])],
     );
     assert_eq!(run(&db, &berio, &gone).await.deleted, 1);
     for table in ["catalog_records", "catalog_sources", "catalog_copies"] {

@@ -277,8 +277,7 @@ async fn insert_fresh(
         .map(|(p, (record_id, created))| store::NewSource {
             source_id: &p.source_id,
             record_id,
-            // A record created for this source holds its data already.
-            data: (!created).then_some(p.data.as_str()),
+            data: data_to_store(*created, &p.data),
             fingerprint: &p.fingerprint,
         })
         .collect();
@@ -344,8 +343,7 @@ async fn write(
         &prepared.source_id,
         &library.municipality,
         &record_id,
-        // A record created for this source holds its data already.
-        (!created).then_some(prepared.data.as_str()),
+        data_to_store(created, &prepared.data),
         fingerprint,
     )
     .await?;
@@ -437,6 +435,12 @@ fn resolve_copies(
     rows
 }
 
+/// What a source record stores of its own data: nothing when its record was created for it
+/// (the record's data is then exactly its data; see [`recompute`]).
+fn data_to_store(record_created: bool, data: &str) -> Option<&str> {
+    (!record_created).then_some(data)
+}
+
 /// Recomputes a record's merged data from its sources, or removes it when none is left.
 async fn recompute(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<(), CatalogError> {
     let sources = store::source_data(tx, record_id).await?;
@@ -447,18 +451,19 @@ async fn recompute(tx: &mut Transaction<'_, Any>, record_id: &str) -> Result<(),
     }
     // A record's only source keeps no data of its own (the record's is its). Once another
     // source has joined, that data is stored apart before the merge below replaces the record's.
+    let several = sources.len() > 1;
     let mut datas = Vec::with_capacity(sources.len());
     let mut record_data = None;
-    for source in &sources {
-        if let Some(data) = &source.data {
-            datas.push(data.clone());
+    for source in sources {
+        if let Some(data) = source.data {
+            datas.push(data);
             continue;
         }
         if record_data.is_none() {
             record_data = store::record_data(tx, record_id).await?;
         }
         let data = record_data.clone().unwrap_or_default();
-        if sources.len() > 1 {
+        if several {
             store::set_source_data(tx, &source.library_id, &source.source_id, &data).await?;
         }
         datas.push(data);
