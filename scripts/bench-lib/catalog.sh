@@ -56,9 +56,9 @@ else
     cargo build --quiet --locked -p sportello-core --example marc_dump
 fi
 bin="$root/target/$profile/sportello"
-venv="${SPORTELLO_TEST_VENV:-$root/target/test-venv}"
+venv="${SPORTELLO_TEST_VENV:-$root/build/venv}"
 if ! "$venv/bin/python" -c 'import pymarc' 2>/dev/null; then
-    python3 -m venv "$venv"
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/marc-crosscheck/requirements.txt
 fi
 
