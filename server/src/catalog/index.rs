@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -50,10 +49,6 @@ const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 const STREAM_CHANGES: usize = 2_000;
 /// How long the follower may hold indexed changes of a stream before committing them.
 const STREAM_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
-/// How much nicer than the rest of the process the indexing threads are (see
-/// [`indexing_thread`]): at 10, the kernel gives a thread about a tenth of the CPU time of a
-/// competing thread of the default priority.
-const INDEXING_NICENESS: i32 = 10;
 
 /// Articles and the commonest prepositions (Italian, and the other languages of the
 /// collections): titles are filed without their leading article, so searches ignore them too.
@@ -196,97 +191,13 @@ pub enum Commit {
     Batched,
 }
 
-/// The index writer and how far it has got beyond the last commit. Used on the indexing
-/// thread only (see [`SearchIndex::on_indexing_thread`]).
+/// The index writer and how far it has got beyond the last commit.
 struct Writer {
     inner: IndexWriter,
-    fields: Fields,
-    /// The analyser's scratch space, kept between documents.
-    words: WordTokens,
     /// The change sequence number indexed, committed or not (never behind `applied`).
     indexed: i64,
     /// Since when changes have been indexed but not committed.
     uncommitted_since: Option<Instant>,
-}
-
-impl Writer {
-    /// Replaces the documents of `ids` with those of `rows` (a record missing from `rows` was
-    /// deleted); returns how many documents were added.
-    fn replace(
-        &mut self,
-        ids: &[String],
-        rows: &[store::RecordRow],
-        holdings: &HashMap<String, Vec<(String, String)>>,
-    ) -> tantivy::Result<u64> {
-        for id in ids {
-            self.inner.delete_term(Term::from_field_text(self.fields.id, id));
-        }
-        self.add(rows, holdings)
-    }
-
-    /// Adds the documents of `rows`; returns how many.
-    fn add(
-        &mut self,
-        rows: &[store::RecordRow],
-        holdings: &HashMap<String, Vec<(String, String)>>,
-    ) -> tantivy::Result<u64> {
-        let mut added = 0;
-        for row in rows {
-            let Some(record) = record_from_json(&row.data) else {
-                continue;
-            };
-            let holdings = holdings.get(&row.id).map_or(&[][..], |h| &h[..]);
-            let document = build(&self.fields, &mut self.words, &row.id, &record, holdings);
-            self.inner.add_document(document)?;
-            added += 1;
-        }
-        Ok(added)
-    }
-
-    /// Commits what the writer holds, recording the change sequence number it reflects.
-    fn commit(&mut self) -> anyhow::Result<()> {
-        let payload = serde_json::to_string(&Payload {
-            version: SCHEMA_VERSION,
-            seq: self.indexed,
-        })?;
-        let mut prepared = self.inner.prepare_commit()?;
-        prepared.set_payload(&payload);
-        prepared.commit()?;
-        self.uncommitted_since = None;
-        Ok(())
-    }
-}
-
-/// The thread that builds search documents and drives the index writer, at a lower CPU
-/// priority than the threads that answer requests. tantivy's own indexing, merging and
-/// compressing threads are started from it (when the writer is created and at each commit), and
-/// on Linux a thread inherits its creator's priority, so all indexing work is background work:
-/// while a bulk import streams in, searches go first, and so does the import itself when it
-/// runs on the same machine; indexing catches up with the CPU left over.
-fn indexing_thread() -> anyhow::Result<rayon::ThreadPool> {
-    Ok(rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .thread_name(|_| "catalog-indexer".to_owned())
-        .start_handler(|_| lower_this_threads_priority())
-        // Without a handler rayon aborts the process; the job's caller gets an error instead.
-        .panic_handler(|_| tracing::error!("the search index's writer failed (panic); the follower retries"))
-        .build()?)
-}
-
-/// Makes the calling thread [`INDEXING_NICENESS`] nicer. Linux keeps a nice value per thread
-/// (`setpriority` on a thread id); elsewhere the call would change the whole process, so it is
-/// not made.
-fn lower_this_threads_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::process::{getpriority_process, setpriority_process};
-        let me = rustix::thread::gettid();
-        let lowered = getpriority_process(Some(me))
-            .and_then(|nice| setpriority_process(Some(me), (nice + INDEXING_NICENESS).min(19)));
-        if let Err(error) = lowered {
-            tracing::warn!(%error, "cannot lower the priority of the indexing thread");
-        }
-    }
 }
 
 /// The index, its writer and the sequence number it reflects.
@@ -294,10 +205,7 @@ pub struct SearchIndex {
     dir: PathBuf,
     index: Index,
     reader: IndexReader,
-    /// Locked for a whole pass of the follower (or a rebuild), and handed to the indexing
-    /// thread for each step.
-    writer: Arc<Mutex<Writer>>,
-    indexing_thread: rayon::ThreadPool,
+    writer: Mutex<Writer>,
     fields: Fields,
     /// The change sequence number of the last commit: what searches see.
     applied: AtomicI64,
@@ -355,9 +263,7 @@ impl SearchIndex {
             )
         };
         index.tokenizers().register(ANALYZER, analyzer());
-        let indexing_thread = indexing_thread()?;
-        // Created on the indexing thread, so the threads tantivy starts inherit its priority.
-        let writer: IndexWriter = indexing_thread.install(|| index.writer(WRITER_MEMORY)).map_err(|error| match error {
+        let writer: IndexWriter = index.writer(WRITER_MEMORY).map_err(|error| match error {
             tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
                 "the search index in {} is in use by another sportello process (stop it, or give this one another --data-dir)",
                 dir.display()
@@ -378,14 +284,11 @@ impl SearchIndex {
             dir: dir.to_owned(),
             index,
             reader,
-            writer: Arc::new(Mutex::new(Writer {
+            writer: Mutex::new(Writer {
                 inner: writer,
-                fields,
-                words: WordTokens::new(),
                 indexed: applied,
                 uncommitted_since: None,
-            })),
-            indexing_thread,
+            }),
             fields,
             applied: AtomicI64::new(applied),
             needs_rebuild: std::sync::atomic::AtomicBool::new(fresh),
@@ -419,9 +322,10 @@ impl SearchIndex {
 
     /// Empties the index and rebuilds it from every record in the database.
     pub async fn rebuild(&self, db: &Db) -> anyhow::Result<u64> {
-        let mut writer = Arc::clone(&self.writer).lock_owned().await;
+        let mut writer = self.writer.lock().await;
         let seq = store::latest_change(db).await?;
         writer.inner.delete_all_documents()?;
+        let mut words = WordTokens::new();
         let mut after = String::new();
         let mut count = 0u64;
         loop {
@@ -432,17 +336,15 @@ impl SearchIndex {
             after.clone_from(&last.id);
             let ids: Vec<String> = page.iter().map(|r| r.id.clone()).collect();
             let holdings = holdings_by_record(db, &ids).await?;
-            let added;
-            (writer, added) = self
-                .on_indexing_thread(move || {
-                    let added = writer.add(&page, &holdings)?;
-                    Ok((writer, added))
-                })
-                .await?;
-            count += added;
+            for row in &page {
+                if let Some(document) = self.document(&mut words, &row.id, &row.data, holdings.get(&row.id)) {
+                    writer.inner.add_document(document)?;
+                    count += 1;
+                }
+            }
         }
         writer.indexed = seq;
-        self.commit(writer).await?;
+        self.commit(&mut writer)?;
         self.needs_rebuild.store(false, Ordering::SeqCst);
         self.reader.reload()?;
         Ok(count)
@@ -460,7 +362,8 @@ impl SearchIndex {
         if self.needs_rebuild.load(Ordering::SeqCst) {
             self.rebuild(db).await?;
         }
-        let mut writer = Arc::clone(&self.writer).lock_owned().await;
+        let mut writer = self.writer.lock().await;
+        let mut words = WordTokens::new();
         let mut total = 0;
         let mut committed = false;
         loop {
@@ -480,13 +383,18 @@ impl SearchIndex {
             for chunk in ids.chunks(CHUNK) {
                 let rows = store::get_records(db, chunk).await?;
                 let holdings = holdings_by_record(db, chunk).await?;
-                let chunk = chunk.to_vec();
-                writer = self
-                    .on_indexing_thread(move || {
-                        writer.replace(&chunk, &rows, &holdings)?;
-                        Ok(writer)
-                    })
-                    .await?;
+                for id in chunk {
+                    writer
+                        .inner
+                        .delete_term(Term::from_field_text(self.fields.id, id));
+                }
+                for row in &rows {
+                    if let Some(document) =
+                        self.document(&mut words, &row.id, &row.data, holdings.get(&row.id))
+                    {
+                        writer.inner.add_document(document)?;
+                    }
+                }
             }
             writer.indexed = watermark;
             writer.uncommitted_since.get_or_insert_with(Instant::now);
@@ -500,7 +408,7 @@ impl SearchIndex {
                 .uncommitted_since
                 .is_some_and(|since| since.elapsed() >= STREAM_COMMIT_INTERVAL)
             {
-                writer = self.commit(writer).await?;
+                self.commit(&mut writer)?;
                 committed = true;
             }
         }
@@ -508,7 +416,7 @@ impl SearchIndex {
             policy == Commit::Now || total < STREAM_CHANGES || since.elapsed() >= STREAM_COMMIT_INTERVAL
         });
         if due {
-            writer = self.commit(writer).await?;
+            self.commit(&mut writer)?;
             committed = true;
         }
         drop(writer);
@@ -548,91 +456,85 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Commits on the indexing thread what the writer holds; searches see it after the next
-    /// reload.
-    async fn commit(&self, mut writer: WriterGuard) -> anyhow::Result<WriterGuard> {
-        let writer = self
-            .on_indexing_thread(move || {
-                writer.commit()?;
-                Ok(writer)
-            })
-            .await?;
+    /// Commits what the writer holds, recording the change sequence number it reflects.
+    fn commit(&self, writer: &mut Writer) -> anyhow::Result<()> {
+        let payload = serde_json::to_string(&Payload {
+            version: SCHEMA_VERSION,
+            seq: writer.indexed,
+        })?;
+        let mut prepared = writer.inner.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
         self.applied.store(writer.indexed, Ordering::SeqCst);
-        Ok(writer)
+        writer.uncommitted_since = None;
+        Ok(())
     }
 
-    /// Runs `job` on the indexing thread; the caller's (a request's, or the follower's) thread
-    /// is not held up meanwhile, however long the job waits for a CPU.
-    async fn on_indexing_thread<T: Send + 'static>(
+    fn document(
         &self,
-        job: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let (done, result) = tokio::sync::oneshot::channel();
-        self.indexing_thread.spawn(move || {
-            let _ = done.send(job());
-        });
-        result
-            .await
-            .map_err(|_| anyhow::anyhow!("the search index's writer failed"))?
+        words: &mut WordTokens,
+        id: &str,
+        data: &str,
+        holdings: Option<&Vec<(String, String)>>,
+    ) -> Option<TantivyDocument> {
+        let record = record_from_json(data)?;
+        Some(self.build(words, id, &record, holdings.map_or(&[][..], |h| &h[..])))
     }
-}
 
-/// The writer, locked for the caller, movable to the indexing thread and back.
-type WriterGuard = tokio::sync::OwnedMutexGuard<Writer>;
-
-/// The search document of a record held by the libraries in `holdings`.
-fn build(
-    f: &Fields,
-    words: &mut WordTokens,
-    id: &str,
-    record: &BibRecord,
-    holdings: &[(String, String)],
-) -> TantivyDocument {
-    let mut doc = TantivyDocument::default();
-    doc.add_text(f.id, id);
-    if let Ok(card) = serde_json::to_string(&super::to_wire(id, record)) {
-        doc.add_text(f.card, card);
-    }
-    words.add(&record.title, WORD_WEIGHTS.title);
-    if let Some(subtitle) = &record.subtitle {
-        words.add(subtitle, WORD_WEIGHTS.title);
-    }
-    for author in &record.authors {
-        words.add(&author.name, WORD_WEIGHTS.author);
-    }
-    for text in record
-        .subjects
-        .iter()
-        .chain(&record.series)
-        .chain(&record.publisher)
-    {
-        words.add(text, WORD_WEIGHTS.other);
-    }
-    doc.add_pre_tokenized_text(f.words, words.take());
-    for isbn in &record.isbns {
-        doc.add_text(f.isbn, isbn.as_str());
-        if let Some(isbn10) = isbn.to_isbn10() {
-            doc.add_text(f.isbn, isbn10);
+    fn build(
+        &self,
+        words: &mut WordTokens,
+        id: &str,
+        record: &BibRecord,
+        holdings: &[(String, String)],
+    ) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, id);
+        if let Ok(card) = serde_json::to_string(&super::to_wire(id, record)) {
+            doc.add_text(f.card, card);
         }
-    }
-    for identifier in &record.identifiers {
-        doc.add_text(f.identifier, identifier.value.to_lowercase());
-    }
-    doc.add_text(f.format, record.format.as_str());
-    if let Some(language) = &record.language {
-        doc.add_text(f.language, language);
-    }
-    if let Some(year) = record.year {
-        doc.add_i64(f.year, i64::from(year));
-    }
-    let mut municipalities = HashSet::new();
-    for (library, municipality) in holdings {
-        doc.add_text(f.library, library);
-        if municipalities.insert(municipality) {
-            doc.add_text(f.municipality, municipality);
+        words.add(&record.title, WORD_WEIGHTS.title);
+        if let Some(subtitle) = &record.subtitle {
+            words.add(subtitle, WORD_WEIGHTS.title);
         }
+        for author in &record.authors {
+            words.add(&author.name, WORD_WEIGHTS.author);
+        }
+        for text in record
+            .subjects
+            .iter()
+            .chain(&record.series)
+            .chain(&record.publisher)
+        {
+            words.add(text, WORD_WEIGHTS.other);
+        }
+        doc.add_pre_tokenized_text(f.words, words.take());
+        for isbn in &record.isbns {
+            doc.add_text(f.isbn, isbn.as_str());
+            if let Some(isbn10) = isbn.to_isbn10() {
+                doc.add_text(f.isbn, isbn10);
+            }
+        }
+        for identifier in &record.identifiers {
+            doc.add_text(f.identifier, identifier.value.to_lowercase());
+        }
+        doc.add_text(f.format, record.format.as_str());
+        if let Some(language) = &record.language {
+            doc.add_text(f.language, language);
+        }
+        if let Some(year) = record.year {
+            doc.add_i64(f.year, i64::from(year));
+        }
+        let mut municipalities = HashSet::new();
+        for (library, municipality) in holdings {
+            doc.add_text(f.library, library);
+            if municipalities.insert(municipality) {
+                doc.add_text(f.municipality, municipality);
+            }
+        }
+        doc
     }
-    doc
 }
 
 /// The highest sequence number up to which every change is known to be visible: contiguous
@@ -687,12 +589,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open(dir.path()).unwrap();
         {
-            let mut writer = Arc::clone(&index.writer).lock_owned().await;
+            let mut writer = index.writer.lock().await;
             for n in 0..3 {
                 let mut doc = TantivyDocument::default();
                 doc.add_text(index.fields.id, format!("r{n}"));
                 writer.inner.add_document(doc).unwrap();
-                writer = index.commit(writer).await.unwrap();
+                index.commit(&mut writer).unwrap();
             }
         }
         index.reader.reload().unwrap();
@@ -707,56 +609,6 @@ mod tests {
         index.reload().unwrap();
         assert_eq!(index.searcher().segment_readers().len(), 1);
         assert!(index.merged_segments().unwrap().is_none());
-    }
-
-    /// The nice value of each thread of this process whose name starts with `prefix`.
-    #[cfg(target_os = "linux")]
-    fn nice_values_of_threads(prefix: &str) -> Vec<i32> {
-        let mut values = Vec::new();
-        for task in std::fs::read_dir("/proc/self/task").unwrap() {
-            let path = task.unwrap().path();
-            let (Ok(name), Ok(stat)) = (
-                std::fs::read_to_string(path.join("comm")),
-                std::fs::read_to_string(path.join("stat")),
-            ) else {
-                continue; // the thread ended meanwhile
-            };
-            if name.starts_with(prefix) {
-                // After the command name in parentheses: state is field 3, nice field 19.
-                let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-                values.push(after_name.split(' ').nth(16).unwrap().parse().unwrap());
-            }
-        }
-        values
-    }
-
-    #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn indexing_runs_at_a_lower_priority_than_requests() {
-        let dir = tempfile::tempdir().unwrap();
-        let index = SearchIndex::open(dir.path()).unwrap();
-        let writer = Arc::clone(&index.writer).lock_owned().await;
-        let mut doc = TantivyDocument::default();
-        doc.add_text(index.fields.id, "r1");
-        writer.inner.add_document(doc).unwrap();
-        // A commit starts tantivy's indexing threads anew: they must be nice too.
-        let writer = index.commit(writer).await.unwrap();
-        let mine = nice_values_of_threads("").into_iter().min().unwrap();
-        let expected = (mine + INDEXING_NICENESS).min(19);
-        for prefix in [
-            "catalog-indexer",
-            "thrd-tantivy-in",
-            "merge_thread_",
-            "segment_updater",
-        ] {
-            let values = nice_values_of_threads(prefix);
-            assert!(!values.is_empty(), "no thread named {prefix}*");
-            assert!(
-                values.iter().all(|nice| *nice >= expected),
-                "{prefix}* threads at nice {values:?}, expected {expected}"
-            );
-        }
-        drop(writer);
     }
 
     fn tokens(text: &str) -> Vec<String> {
