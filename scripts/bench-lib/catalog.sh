@@ -56,11 +56,9 @@ else
     cargo build --quiet --locked -p sportello-core --example marc_dump
 fi
 bin="$root/target/$profile/sportello"
-venv="${SPORTELLO_TEST_VENV:-$root/build/venv}"
-if ! "$venv/bin/python" -c 'import pymarc' 2>/dev/null; then
-    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/marc-crosscheck/requirements.txt
-fi
+# shellcheck source=../lib/venv.sh
+source scripts/lib/venv.sh
+venv="$(oracle_venv)"
 
 step "synthetic catalogue: $records records, $copies copies each, $libraries libraries"
 python3 scripts/bench-lib/synth_catalog.py "$work/synth" "$records" "$copies" "$libraries" \
