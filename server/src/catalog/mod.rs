@@ -11,6 +11,7 @@ pub mod import;
 pub mod index;
 pub mod search;
 pub mod store;
+pub mod stored;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -20,12 +21,12 @@ use sportello_core::api;
 use sportello_core::catalog::availability::{self, CopyState};
 use sportello_core::catalog::holdings::CopyStatus;
 use sportello_core::catalog::hours::OpeningHours;
-use sportello_core::catalog::isbn::Isbn13;
-use sportello_core::catalog::record::{Author, BibRecord, Format, Identifier, Role};
+use sportello_core::catalog::record::BibRecord;
 use sportello_core::geo::Coordinates;
 
 use self::index::SearchIndex;
 use self::store::LibraryRow;
+pub use self::stored::{record_from_json, record_to_json};
 use crate::db::Db;
 
 /// Most libraries a list returns.
@@ -501,58 +502,4 @@ pub fn to_wire(id: &str, record: &BibRecord) -> api::CatalogRecord {
             })
             .collect(),
     }
-}
-
-/// The stored form of a normalised record: its wire JSON plus the sort title.
-pub fn record_to_json(record: &BibRecord) -> String {
-    let mut value = serde_json::to_value(to_wire("", record)).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.remove("id");
-        object.insert(
-            "sort_title".to_owned(),
-            serde_json::Value::String(record.sort_title.clone()),
-        );
-    }
-    value.to_string()
-}
-
-/// Reads [`record_to_json`] output.
-pub fn record_from_json(text: &str) -> Option<BibRecord> {
-    let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
-    let sort_title = value
-        .get("sort_title")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
-    value
-        .as_object_mut()?
-        .insert("id".to_owned(), serde_json::Value::String(String::new()));
-    let wire: api::CatalogRecord = serde_json::from_value(value).ok()?;
-    Some(BibRecord {
-        sort_title: sort_title.unwrap_or_else(|| wire.title.clone()),
-        title: wire.title,
-        subtitle: wire.subtitle,
-        authors: wire
-            .authors
-            .into_iter()
-            .map(|a| Author {
-                name: a.name,
-                role: Role::parse(&a.role).unwrap_or(Role::Contributor),
-            })
-            .collect(),
-        isbns: wire.isbns.iter().filter_map(|i| Isbn13::parse(i)).collect(),
-        publisher: wire.publisher,
-        year: wire.year,
-        language: wire.language,
-        subjects: wire.subjects,
-        format: Format::parse(&wire.format).unwrap_or(Format::Other),
-        series: wire.series,
-        identifiers: wire
-            .identifiers
-            .into_iter()
-            .map(|i| Identifier {
-                scheme: i.scheme,
-                value: i.value,
-            })
-            .collect(),
-    })
 }
