@@ -21,8 +21,8 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, PreTokenizedString, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    StopWordFilter, TextAnalyzer, Token,
+    AsciiFoldingFilter, BoxTokenStream, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::Mutex;
@@ -133,42 +133,71 @@ struct WordWeights {
     other: usize,
 }
 
-/// Analyses parts of a record into the tokens of the `words` field, each repeated by its weight.
-struct WordTokens {
-    analyzer: TextAnalyzer,
-    tokens: Vec<Token>,
+/// A value of the `words` field counted `weight` times (1 to 9): the weight travels as the
+/// value's first character, which [`WeightedAnalyzer`] reads.
+fn weighted(text: &str, weight: usize) -> String {
+    let marker = char::from(u8::try_from(weight.clamp(1, 9)).unwrap_or(1));
+    let mut value = String::with_capacity(text.len() + 1);
+    value.push(marker);
+    value.push_str(text);
+    value
 }
 
-impl WordTokens {
-    fn new() -> Self {
-        Self {
-            analyzer: analyzer(),
-            tokens: Vec::new(),
+/// The `words` field's tokenizer: the [`analyzer`], each token repeated as many times as the
+/// weight its value starts with (see [`weighted`]); a value without a weight counts once.
+///
+/// Why not pre-tokenized values, as tantivy offers: it hands them to its indexing threads
+/// serialised as JSON (every token an object) and parses them back there, which was about a
+/// fifth of the work of indexing a record.
+#[derive(Clone)]
+struct WeightedAnalyzer(TextAnalyzer);
+
+impl Tokenizer for WeightedAnalyzer {
+    type TokenStream<'a> = WeightedTokens<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WeightedTokens<'a> {
+        let (weight, text) = match text.chars().next() {
+            Some(first @ '\u{1}'..='\u{9}') => (first as usize, &text[1..]),
+            _ => (1, text),
+        };
+        WeightedTokens {
+            inner: self.0.token_stream(text),
+            weight,
+            left: 0,
+            position: 0,
         }
     }
+}
 
-    fn add(&mut self, text: &str, weight: usize) {
-        let mut stream = self.analyzer.token_stream(text);
-        while stream.advance() {
-            let token = stream.token();
-            for _ in 0..weight {
-                let position = self.tokens.len();
-                self.tokens.push(Token {
-                    offset_from: 0,
-                    offset_to: 0,
-                    position,
-                    text: token.text.clone(),
-                    position_length: 1,
-                });
+/// See [`WeightedAnalyzer`].
+struct WeightedTokens<'a> {
+    inner: BoxTokenStream<'a>,
+    weight: usize,
+    /// Repetitions of the current token still to give.
+    left: usize,
+    position: usize,
+}
+
+impl TokenStream for WeightedTokens<'_> {
+    fn advance(&mut self) -> bool {
+        if self.left == 0 {
+            if !self.inner.advance() {
+                return false;
             }
+            self.left = self.weight;
         }
+        self.left -= 1;
+        self.inner.token_mut().position = self.position;
+        self.position += 1;
+        true
     }
 
-    fn take(&mut self) -> PreTokenizedString {
-        PreTokenizedString {
-            text: String::new(),
-            tokens: std::mem::take(&mut self.tokens),
-        }
+    fn token(&self) -> &Token {
+        self.inner.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.inner.token_mut()
     }
 }
 
@@ -262,7 +291,9 @@ impl SearchIndex {
                 true,
             )
         };
-        index.tokenizers().register(ANALYZER, analyzer());
+        index
+            .tokenizers()
+            .register(ANALYZER, WeightedAnalyzer(analyzer()));
         let writer: IndexWriter = index.writer(WRITER_MEMORY).map_err(|error| match error {
             tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
                 "the search index in {} is in use by another sportello process (stop it, or give this one another --data-dir)",
@@ -325,7 +356,6 @@ impl SearchIndex {
         let mut writer = self.writer.lock().await;
         let seq = store::latest_change(db).await?;
         writer.inner.delete_all_documents()?;
-        let mut words = WordTokens::new();
         let mut after = String::new();
         let mut count = 0u64;
         loop {
@@ -337,7 +367,7 @@ impl SearchIndex {
             let ids: Vec<String> = page.iter().map(|r| r.id.clone()).collect();
             let holdings = holdings_by_record(db, &ids).await?;
             for row in &page {
-                if let Some(document) = self.document(&mut words, &row.id, &row.data, holdings.get(&row.id)) {
+                if let Some(document) = self.document(&row.id, &row.data, holdings.get(&row.id)) {
                     writer.inner.add_document(document)?;
                     count += 1;
                 }
@@ -363,7 +393,6 @@ impl SearchIndex {
             self.rebuild(db).await?;
         }
         let mut writer = self.writer.lock().await;
-        let mut words = WordTokens::new();
         let mut total = 0;
         let mut committed = false;
         loop {
@@ -389,9 +418,7 @@ impl SearchIndex {
                         .delete_term(Term::from_field_text(self.fields.id, id));
                 }
                 for row in &rows {
-                    if let Some(document) =
-                        self.document(&mut words, &row.id, &row.data, holdings.get(&row.id))
-                    {
+                    if let Some(document) = self.document(&row.id, &row.data, holdings.get(&row.id)) {
                         writer.inner.add_document(document)?;
                     }
                 }
@@ -472,34 +499,28 @@ impl SearchIndex {
 
     fn document(
         &self,
-        words: &mut WordTokens,
         id: &str,
         data: &str,
         holdings: Option<&Vec<(String, String)>>,
     ) -> Option<TantivyDocument> {
         let record = record_from_json(data)?;
-        Some(self.build(words, id, &record, holdings.map_or(&[][..], |h| &h[..])))
+        Some(self.build(id, &record, holdings.map_or(&[][..], |h| &h[..])))
     }
 
-    fn build(
-        &self,
-        words: &mut WordTokens,
-        id: &str,
-        record: &BibRecord,
-        holdings: &[(String, String)],
-    ) -> TantivyDocument {
+    fn build(&self, id: &str, record: &BibRecord, holdings: &[(String, String)]) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, id);
         if let Ok(card) = serde_json::to_string(&super::to_wire(id, record)) {
             doc.add_text(f.card, card);
         }
-        words.add(&record.title, WORD_WEIGHTS.title);
+        let mut words = |text: &str, weight: usize| doc.add_text(f.words, weighted(text, weight));
+        words(&record.title, WORD_WEIGHTS.title);
         if let Some(subtitle) = &record.subtitle {
-            words.add(subtitle, WORD_WEIGHTS.title);
+            words(subtitle, WORD_WEIGHTS.title);
         }
         for author in &record.authors {
-            words.add(&author.name, WORD_WEIGHTS.author);
+            words(&author.name, WORD_WEIGHTS.author);
         }
         for text in record
             .subjects
@@ -507,9 +528,8 @@ impl SearchIndex {
             .chain(&record.series)
             .chain(&record.publisher)
         {
-            words.add(text, WORD_WEIGHTS.other);
+            words(text, WORD_WEIGHTS.other);
         }
-        doc.add_pre_tokenized_text(f.words, words.take());
         for isbn in &record.isbns {
             doc.add_text(f.isbn, isbn.as_str());
             if let Some(isbn10) = isbn.to_isbn10() {
@@ -619,6 +639,29 @@ mod tests {
             out.push(stream.token().text.clone());
         }
         out
+    }
+
+    #[test]
+    fn a_weighted_value_gives_each_token_its_weight_in_times() {
+        let mut analyzer = WeightedAnalyzer(analyzer());
+        let tokens = |analyzer: &mut WeightedAnalyzer, text: &str| {
+            let mut stream = analyzer.token_stream(text);
+            let mut out = Vec::new();
+            while stream.advance() {
+                out.push((stream.token().text.clone(), stream.token().position));
+            }
+            out
+        };
+        let title = tokens(&mut analyzer, &weighted("La città", 3));
+        let stem = super::tests::tokens("città").remove(0);
+        assert_eq!(title, [(stem.clone(), 0), (stem.clone(), 1), (stem, 2)]);
+        // Unmarked text (what a query would be) counts once, as the plain analyser has it.
+        let plain: Vec<String> = tokens(&mut analyzer, "La città")
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
+        assert_eq!(plain, super::tests::tokens("La città"));
+        assert_eq!(tokens(&mut analyzer, &weighted("", 2)), []);
     }
 
     #[test]
