@@ -207,11 +207,7 @@ pub fn copies<'m>(
 }
 
 fn copy(field: &Field, mapping: &HoldingsMapping) -> Option<SourceCopy> {
-    let text = |code: Option<char>| {
-        code.and_then(|c| field.first(c))
-            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
-            .filter(|v| !v.is_empty())
-    };
+    let text = |code: Option<char>| code.and_then(|c| field.first(c)).and_then(squashed);
     let flag = |code: Option<char>| text(code).is_some_and(|v| v != "0");
     let (library_code, item_id, shelf_mark) = match mapping.layout {
         Layout::Plain => {
@@ -232,7 +228,11 @@ fn copy(field: &Field, mapping: &HoldingsMapping) -> Option<SourceCopy> {
             let code = column(inventory, 0, 2).or_else(|| column(collocation, 0, 2));
             let item = match (column(inventory, 2, 5), column(inventory, 5, 14)) {
                 (series, Some(number)) => {
-                    let number = number.trim_start_matches('0');
+                    // Inventory numbers are zero-padded; a number of only zeros is 0, not empty.
+                    let number = match number.trim_start_matches('0') {
+                        "" => "0",
+                        digits => digits,
+                    };
                     Some(match series {
                         Some(series) => format!("{series}-{number}"),
                         None => number.to_owned(),
@@ -290,9 +290,21 @@ fn copy(field: &Field, mapping: &HoldingsMapping) -> Option<SourceCopy> {
 
 /// Characters `from..to` of a fixed-width column, trimmed; `None` when blank or absent.
 fn column(text: &str, from: usize, to: usize) -> Option<String> {
-    let value: String = text.chars().skip(from).take(to - from).collect();
-    let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
-    if value.is_empty() { None } else { Some(value) }
+    let at = |n: usize| text.char_indices().nth(n).map_or(text.len(), |(i, _)| i);
+    squashed(&text[at(from)..at(to)])
+}
+
+/// `text` with its runs of white space made single spaces and its ends trimmed; None when
+/// nothing is left.
+fn squashed(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Status words used by library systems, in Italian and English.
@@ -371,6 +383,18 @@ mod tests {
         assert_eq!(copy.item_id.as_deref(), Some("6430746"));
         assert_eq!(copy.shelf_mark.as_deref(), Some("GEN B35 0"));
         assert_eq!(copy.status, CopyStatus::OnShelf);
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes_and_zero_is_an_inventory_number() {
+        // Columns are character positions: "à" is one column, two bytes.
+        assert_eq!(column("CFàà  12 ", 2, 4).as_deref(), Some("àà"));
+        assert_eq!(column("CFàà  12 ", 4, 9).as_deref(), Some("12"));
+        assert_eq!(column("CF", 2, 5), None);
+        assert_eq!(column("ab \t  cd", 0, 99).as_deref(), Some("ab cd"));
+        let f = field("950", &[('d', "A0GEN       100"), ('e', "A0   000000000")]);
+        let copy = copy(&f, &HoldingsMapping::preset("sbn950").unwrap()).unwrap();
+        assert_eq!(copy.item_id.as_deref(), Some("0"));
     }
 
     #[test]
