@@ -310,6 +310,34 @@ async fn real_records_import_and_are_found_by_title_author_and_isbn() {
     let recent = search(&server, "year_from=2014&year_to=2014&format=book").await;
     assert!(recent.items.iter().all(|h| h.record.year == Some(2014)));
     assert!(search(&server, "municipality=010015").await.items.is_empty());
+
+    // Imports write without SQLite's foreign key checks (see `store::import_connection`):
+    // what they wrote must still pass them, and the pool's connections must still check.
+    let db = &server.state.db;
+    if db.backend().as_str() == "sqlite" {
+        use sqlx::Row;
+        let violations = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        assert!(
+            violations.is_empty(),
+            "{} foreign key violations",
+            violations.len()
+        );
+        // Every connection the pool can hand out, held at once so that each is another.
+        let mut held = Vec::new();
+        for _ in 0..db.pool().options().get_max_connections() {
+            let mut connection = db.pool().acquire().await.unwrap();
+            let on: i64 = sqlx::query("PRAGMA foreign_keys")
+                .fetch_one(&mut *connection)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(on, 1, "a pooled connection without foreign key checks");
+            held.push(connection);
+        }
+    }
     server.stop().await;
 }
 

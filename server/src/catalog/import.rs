@@ -10,7 +10,7 @@ use sportello_core::api::{ImportIssue, ImportSummary};
 use sportello_core::catalog::holdings::{self, HoldingsMapping, SourceCopy};
 use sportello_core::catalog::record::BibRecord;
 use sportello_core::catalog::{InputFormat, MarcReader, ReadError};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Connection, Transaction};
 use tokio::sync::mpsc;
 
 use super::store::{self, CopyRow, LibraryRow};
@@ -61,12 +61,13 @@ pub async fn import_files(
     summary: &mut ImportSummary,
 ) -> Result<HashSet<String>, CatalogError> {
     let mut all_changed = HashSet::new();
+    let mut connection = store::import_connection(db).await?;
     for (path, name) in files {
         let (sender, mut receiver) = mpsc::channel::<Vec<Item>>(4);
         let reader = spawn_reader(path.clone(), name.clone(), options.clone(), sender);
         while let Some(batch) = receiver.recv().await {
             let mut changed = HashSet::new();
-            let mut tx = db.pool().begin().await?;
+            let mut tx = connection.begin().await?;
             store::lock_library(&mut tx, &options.library.id).await?;
             let mut records = Vec::with_capacity(batch.len());
             for item in batch {

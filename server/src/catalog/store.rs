@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row, Transaction};
 
 use crate::db::{Backend, Db, MAX_BINDS, Markers, now_ms};
@@ -185,6 +186,25 @@ pub async fn ensure_record(
         .fetch_one(&mut **tx)
         .await?;
     Ok((row.try_get("id")?, false))
+}
+
+/// A connection of its own for one import, whose transactions are the import's batches.
+///
+/// On SQLite it checks no foreign keys, and is closed rather than returned to the pool when
+/// dropped (so no other work ever runs with them off). An import writes only references it has
+/// just made good in the same transaction: its own library (locked, see [`lock_library`]), the
+/// libraries and municipalities its options were resolved to (neither is ever deleted), and
+/// records it created or found. The lookups those checks made were a tenth of the database's
+/// work per copy. PostgreSQL keeps checking.
+pub async fn import_connection(db: &Db) -> Result<PoolConnection<Any>, sqlx::Error> {
+    let mut connection = db.pool().acquire().await?;
+    if db.backend() == Backend::Sqlite {
+        connection.close_on_drop();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(connection)
 }
 
 /// Takes the library's row for the rest of the transaction: the write lock on SQLite, taken
