@@ -8,7 +8,7 @@
 //! seq 8), so the watermark only moves past a gap once the gap is older than [`GAP_GRACE_MS`]:
 //! until then the later changes are indexed again on the next pass, which is harmless.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -359,15 +359,13 @@ impl SearchIndex {
         let mut after = String::new();
         let mut count = 0u64;
         loop {
-            let page = store::records_page(db, &after, i64::try_from(CHUNK).unwrap_or(500)).await?;
+            let page = store::index_rows_page(db, &after, i64::try_from(CHUNK).unwrap_or(500)).await?;
             let Some(last) = page.last() else {
                 break;
             };
             after.clone_from(&last.id);
-            let ids: Vec<String> = page.iter().map(|r| r.id.clone()).collect();
-            let holdings = holdings_by_record(db, &ids).await?;
             for row in &page {
-                if let Some(document) = self.document(&row.id, &row.data, holdings.get(&row.id)) {
+                if let Some(document) = self.document(row) {
                     writer.inner.add_document(document)?;
                     count += 1;
                 }
@@ -410,15 +408,14 @@ impl SearchIndex {
                 .map(|c| c.record_id.clone())
                 .collect();
             for chunk in ids.chunks(CHUNK) {
-                let rows = store::get_records(db, chunk).await?;
-                let holdings = holdings_by_record(db, chunk).await?;
+                let rows = store::index_rows(db, chunk).await?;
                 for id in chunk {
                     writer
                         .inner
                         .delete_term(Term::from_field_text(self.fields.id, id));
                 }
                 for row in &rows {
-                    if let Some(document) = self.document(&row.id, &row.data, holdings.get(&row.id)) {
+                    if let Some(document) = self.document(row) {
                         writer.inner.add_document(document)?;
                     }
                 }
@@ -497,14 +494,9 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn document(
-        &self,
-        id: &str,
-        data: &str,
-        holdings: Option<&Vec<(String, String)>>,
-    ) -> Option<TantivyDocument> {
-        let record = record_from_json(data)?;
-        Some(self.build(id, &record, holdings.map_or(&[][..], |h| &h[..])))
+    fn document(&self, row: &store::IndexRow) -> Option<TantivyDocument> {
+        let record = record_from_json(&row.data)?;
+        Some(self.build(&row.id, &record, &row.holdings))
     }
 
     fn build(&self, id: &str, record: &BibRecord, holdings: &[(String, String)]) -> TantivyDocument {
@@ -568,17 +560,6 @@ fn watermark(from: i64, changes: &[store::Change], now: i64) -> i64 {
         mark = change.seq;
     }
     mark
-}
-
-async fn holdings_by_record(
-    db: &Db,
-    ids: &[String],
-) -> Result<HashMap<String, Vec<(String, String)>>, sqlx::Error> {
-    let mut map: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for (record, library, municipality) in store::holdings_of_records(db, ids).await? {
-        map.entry(record).or_default().push((library, municipality));
-    }
-    Ok(map)
 }
 
 #[cfg(test)]
