@@ -47,8 +47,10 @@ const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 /// A follower pass reading at least this many changes is taking part in a stream (a bulk
 /// import): see [`Commit::Batched`].
 const STREAM_CHANGES: usize = 2_000;
-/// How long the follower may hold indexed changes of a stream before committing them.
-const STREAM_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+/// How long the follower may hold indexed changes of a stream before committing them: records
+/// of a bulk import become searchable in steps of this, and each step writes segments that
+/// merges then rewrite.
+const STREAM_COMMIT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Articles and the commonest prepositions (Italian, and the other languages of the
 /// collections): titles are filed without their leading article, so searches ignore them too.
