@@ -194,8 +194,8 @@ pub async fn ensure_record(
 /// dropped (so no other work ever runs with them off). An import writes only references it has
 /// just made good in the same transaction: its own library (locked, see [`lock_library`]), the
 /// libraries and municipalities its options were resolved to (neither is ever deleted), and
-/// records it created or found. The lookups those checks made were a tenth of the database's
-/// work per copy. PostgreSQL keeps checking.
+/// records it created or found. The lookups those checks made were over a quarter of SQLite's
+/// time per copy written (1.6 s against 1.15 s for 300,000 copies). PostgreSQL keeps checking.
 pub async fn import_connection(db: &Db) -> Result<PoolConnection<Any>, sqlx::Error> {
     let mut connection = db.pool().acquire().await?;
     if db.backend() == Backend::Sqlite {
@@ -791,7 +791,7 @@ pub struct IndexRow {
 /// The columns of [`IndexRow`]: the holdings come as one string per record ("library
 /// municipality" pairs, space-separated: library ids are slugs and municipalities ISTAT codes),
 /// read with the record. As rows of their own they were three times as many rows as records,
-/// and reading them half the database work of indexing an import.
+/// and reading them 40% of the index follower's work on a bulk import.
 const INDEX_ROW_COLUMNS: &str = "r.id, r.data,
     (SELECT string_agg(c.library_id || ' ' || c.municipality, ' ') FROM catalog_copies c
      WHERE c.record_id = r.id AND c.status NOT IN ('withdrawn', 'missing')) AS holdings";
