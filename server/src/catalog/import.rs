@@ -20,9 +20,10 @@ use crate::db::Db;
 /// Records per transaction. Each commit writes every page the batch changed, and the index of
 /// merge keys takes its inserts at random: up to about as many records per batch as that index
 /// has leaf pages (some 8,000 for 1,000,000 records), a commit wrote nearly one page of it per
-/// record. 10,000 records (tens of MB of pages, under a second holding the write lock) write
-/// about half as much as 2,000 did: 1,000,000 records imported in 49.8-54.7 s instead of
-/// 54.0-54.7 s, with the server indexing alongside.
+/// record. 10,000 records (tens of MB of pages, under a second holding the write lock) should
+/// write about half as much as 2,000 did (estimated from the index's size); measured,
+/// 1,000,000 records imported in 51.4-54.7 s instead of 53.9-54.7 s, with the server indexing
+/// alongside.
 const BATCH: usize = 10_000;
 /// Problems listed in a summary; the rest are only counted.
 const MAX_ISSUES: usize = 1000;

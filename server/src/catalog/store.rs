@@ -203,8 +203,9 @@ pub async fn import_connection(db: &Db) -> Result<PoolConnection<Any>, sqlx::Err
         sqlx::query("PRAGMA foreign_keys = OFF")
             .execute(&mut *connection)
             .await?;
-        // 256 MiB of page cache: a batch's changed pages stay in memory until its commit
-        // (with the pool's 64 MiB they spilled to the WAL mid-batch, then were written again).
+        // 256 MiB of page cache, so that a batch's changed pages stay in memory until its
+        // commit (past the pool's 64 MiB, SQLite spills them to the WAL mid-transaction, and a
+        // page changed again after a spill is written again).
         sqlx::query("PRAGMA cache_size = -262144")
             .execute(&mut *connection)
             .await?;
