@@ -21,13 +21,14 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, BoxTokenStream, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
+    AsciiFoldingFilter, BoxTokenStream, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter,
+    TextAnalyzer, Token, TokenStream, Tokenizer,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::Mutex;
 
 use super::record_from_json;
+use super::stemming::CachedItalianStemmer;
 use super::store;
 use crate::db::{Db, now_ms};
 
@@ -104,14 +105,15 @@ fn schema() -> (Schema, Fields) {
 }
 
 /// The analyser: words, lower case, accents folded (`città` = `citta`), articles dropped,
-/// Italian stemming. Folding comes before stemming so both spellings stem alike.
+/// Italian stemming (tantivy's, with the stems remembered: see [`CachedItalianStemmer`]).
+/// Folding comes before stemming so both spellings stem alike.
 pub fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(StopWordFilter::remove(STOP_WORDS.iter().map(|w| (*w).to_owned())))
-        .filter(Stemmer::new(Language::Italian))
+        .filter(CachedItalianStemmer)
         .build()
 }
 

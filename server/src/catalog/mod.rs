@@ -10,6 +10,7 @@ pub mod http;
 pub mod import;
 pub mod index;
 pub mod search;
+mod stemming;
 pub mod store;
 pub mod stored;
 

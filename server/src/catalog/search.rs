@@ -7,7 +7,6 @@
 //! the response's `total` then counts what was found among those candidates.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -241,10 +240,7 @@ impl SearchRequest {
                 params.available
             );
             let digest = Sha256::digest(key.as_bytes());
-            digest.iter().take(6).fold(String::new(), |mut out, b| {
-                let _ = write!(out, "{b:02x}");
-                out
-            })
+            hex::encode(&digest[..6])
         };
         let offset = match &params.cursor {
             None => 0,

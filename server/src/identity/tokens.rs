@@ -220,13 +220,7 @@ pub fn random_secret() -> String {
 
 /// SHA-256, hex: how secrets are stored.
 pub fn hash_secret(secret: &str) -> String {
-    use std::fmt::Write;
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).

@@ -1202,7 +1202,7 @@ impl Permits {
         }
         file.flush().await.map_err(internal)?;
         file.sync_all().await.map_err(internal)?;
-        Ok((size, hex(&hasher.finalize())))
+        Ok((size, hex::encode(hasher.finalize())))
     }
 
     /// A document for download, after checking that the stored bytes still hash to what was
@@ -1657,16 +1657,6 @@ fn document_api(row: &DocumentRow) -> api::PermitDocument {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
 /// SHA-256 of a file, read in chunks.
 async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
     use tokio::io::AsyncReadExt;
@@ -1680,7 +1670,7 @@ async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
         }
         hasher.update(&buffer[..read]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// One demo application: procedure, address, description, and the steps taken so far as
