@@ -209,6 +209,11 @@ const SQLITE_MIGRATIONS: &[MigrationFile] = &[
         "catalog sources lean",
         include_str!("../migrations/sqlite/0008_catalog_sources_lean.sql"),
     ),
+    (
+        9,
+        "catalog changes created",
+        include_str!("../migrations/sqlite/0009_catalog_changes_created.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
@@ -251,6 +256,11 @@ const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
         8,
         "catalog sources lean",
         include_str!("../migrations/postgres/0008_catalog_sources_lean.sql"),
+    ),
+    (
+        9,
+        "catalog changes created",
+        include_str!("../migrations/postgres/0009_catalog_changes_created.sql"),
     ),
 ];
 

@@ -14,7 +14,7 @@ use sportello_core::catalog::InputFormat;
 use sportello_server::catalog::import::{ImportOptions, import_files};
 use sportello_server::catalog::index::{Commit, SearchIndex};
 use sportello_server::catalog::store;
-use sportello_server::db::Db;
+use sportello_server::db::{Backend, Db};
 use sportello_server::{demo, tenant};
 
 async fn migrated() -> (TestDb, Db) {
@@ -503,4 +503,52 @@ async fn the_index_rebuilds_and_follows_changes() {
     assert_eq!(index.applied(), store::latest_change(&db).await.unwrap());
     assert_eq!(index.rebuild(&db).await.unwrap(), 2);
     assert_eq!(index.searcher().num_docs(), 2);
+}
+
+#[tokio::test]
+async fn a_created_record_read_again_is_replaced_not_indexed_twice() {
+    let (_t, db) = migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let berio = options(&db, "ge-berio").await;
+    let index_dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(index_dir.path()).unwrap();
+    index.sync(&db).await.unwrap();
+
+    let file = write_collection(&dir, "a.xml", &[koha("G1", "Il barone rampante", false, &[])]);
+    run(&db, &berio, &file).await;
+    let created = store::latest_change(&db).await.unwrap();
+    // Move the creating change one step on, leaving a young gap before it: a transaction that
+    // took the earlier number may still commit (as on PostgreSQL), so the follower reads the
+    // change but keeps its watermark before the gap, and reads the change again next time.
+    let insert = match db.backend() {
+        Backend::Sqlite => {
+            "INSERT INTO catalog_changes (seq, record_id, changed_at, created)
+             SELECT seq + 1, record_id, changed_at, created FROM catalog_changes WHERE seq = $1"
+        }
+        Backend::Postgres => {
+            "INSERT INTO catalog_changes (seq, record_id, changed_at, created) OVERRIDING SYSTEM VALUE
+             SELECT seq + 1, record_id, changed_at, created FROM catalog_changes WHERE seq = $1"
+        }
+    };
+    sqlx::query(insert)
+        .bind(created)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM catalog_changes WHERE seq = $1")
+        .bind(created)
+        .execute(db.pool())
+        .await
+        .unwrap();
+
+    // Read for the first time: a new record, added without a delete.
+    index.sync(&db).await.unwrap();
+    assert_eq!(index.searcher().num_docs(), 1);
+    assert!(
+        index.applied() < created + 1,
+        "the watermark waits before the gap"
+    );
+    // Read again: the record is in the index now, so it must replace itself.
+    index.sync(&db).await.unwrap();
+    assert_eq!(index.searcher().num_docs(), 1, "indexed twice");
 }

@@ -53,6 +53,17 @@ struct Prepared {
     fingerprint: String,
 }
 
+/// The records a batch changed, each with whether the batch created it (see
+/// [`store::Change::created`]).
+#[derive(Default)]
+struct Changed(HashMap<String, bool>);
+
+impl Changed {
+    fn record(&mut self, record_id: String, created: bool) {
+        *self.0.entry(record_id).or_default() |= created;
+    }
+}
+
 enum Item {
     Record(Box<Prepared>),
     Issue(ImportIssue),
@@ -72,7 +83,7 @@ pub async fn import_files(
         let (sender, mut receiver) = mpsc::channel::<Vec<Item>>(1);
         let reader = spawn_reader(path.clone(), name.clone(), options.clone(), sender);
         while let Some(batch) = receiver.recv().await {
-            let mut changed = HashSet::new();
+            let mut changed = Changed::default();
             let mut tx = connection.begin().await?;
             store::lock_library(&mut tx, &options.library.id).await?;
             let mut records = Vec::with_capacity(batch.len());
@@ -84,9 +95,9 @@ pub async fn import_files(
                 }
             }
             write_batch(&mut tx, options, &records, summary, &mut changed).await?;
-            store::record_changes(&mut tx, &changed).await?;
+            store::record_changes(&mut tx, &changed.0).await?;
             tx.commit().await?;
-            all_changed.extend(changed);
+            all_changed.extend(changed.0.into_keys());
         }
         match reader.await {
             Ok(Ok(())) => {}
@@ -209,7 +220,6 @@ fn prepare(record: &sportello_core::catalog::Record, options: &ImportOptions) ->
 /// record and its copies (each value length-prefixed, so no two different listings hash the
 /// same input). `ring`'s SHA-256 uses the CPU's vector units; this runs once per record.
 fn fingerprint(data: &str, copies: &[SourceCopy]) -> String {
-    use std::fmt::Write as _;
     let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
     let mut add = |value: Option<&str>| match value {
         Some(text) => {
@@ -226,12 +236,7 @@ fn fingerprint(data: &str, copies: &[SourceCopy]) -> String {
         add(Some(copy.status.as_str()));
         add(copy.due_date.as_deref());
     }
-    let digest = hasher.finish();
-    let mut hex = String::with_capacity(64);
-    for byte in digest.as_ref() {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    hex::encode(hasher.finish())
 }
 
 /// Writes one batch. Source records seen for the first time (the bulk of a first import) go
@@ -243,7 +248,7 @@ async fn write_batch(
     options: &ImportOptions,
     records: &[Prepared],
     summary: &mut ImportSummary,
-    changed: &mut HashSet<String>,
+    changed: &mut Changed,
 ) -> Result<(), CatalogError> {
     let source_ids: Vec<&str> = records.iter().map(|p| p.source_id.as_str()).collect();
     let states = store::source_states(tx, &options.library.id, &source_ids).await?;
@@ -267,7 +272,7 @@ async fn insert_fresh(
     options: &ImportOptions,
     fresh: &[&Prepared],
     summary: &mut ImportSummary,
-    changed: &mut HashSet<String>,
+    changed: &mut Changed,
 ) -> Result<(), CatalogError> {
     if fresh.is_empty() {
         return Ok(());
@@ -311,7 +316,9 @@ async fn insert_fresh(
         }
     }
     summary.imported += fresh.len() as u64;
-    changed.extend(records.into_iter().map(|(id, _)| id));
+    for (id, created) in records {
+        changed.record(id, created);
+    }
     Ok(())
 }
 
@@ -320,7 +327,7 @@ async fn write(
     options: &ImportOptions,
     prepared: &Prepared,
     summary: &mut ImportSummary,
-    changed: &mut HashSet<String>,
+    changed: &mut Changed,
 ) -> Result<(), CatalogError> {
     let library = &options.library;
     let state = store::source_state(tx, &library.id, &prepared.source_id).await?;
@@ -331,7 +338,7 @@ async fn write(
                     .await?;
                 store::delete_source(tx, &library.id, &prepared.source_id).await?;
                 recompute(tx, &state.record_id).await?;
-                changed.insert(state.record_id);
+                changed.record(state.record_id, false);
                 summary.deleted += 1;
             }
             None => summary.unchanged += 1,
@@ -385,9 +392,9 @@ async fn write(
     }
     if let Some(old) = state.as_ref().filter(|s| s.record_id != record_id) {
         recompute(tx, &old.record_id).await?;
-        changed.insert(old.record_id.clone());
+        changed.record(old.record_id.clone(), false);
     }
-    changed.insert(record_id);
+    changed.record(record_id, created);
     if state.is_some() {
         summary.updated += 1;
     } else {

@@ -231,6 +231,12 @@ struct Writer {
     indexed: i64,
     /// Since when changes have been indexed but not committed.
     uncommitted_since: Option<Instant>,
+    /// The highest change sequence number whose record may be in the index (committed or
+    /// not): any change ever read, everything a rebuild read, and at start everything in the
+    /// database (a crash may have left a commit holding records read past its watermark). A
+    /// change that created its record and lies beyond this is read for the first time, so its
+    /// record cannot be in the index and needs no delete. None until the first sync sets it.
+    read_through: Option<i64>,
 }
 
 /// The index, its writer and the sequence number it reflects.
@@ -323,6 +329,7 @@ impl SearchIndex {
                 inner: writer,
                 indexed: applied,
                 uncommitted_since: None,
+                read_through: None,
             }),
             fields,
             applied: AtomicI64::new(applied),
@@ -376,6 +383,8 @@ impl SearchIndex {
             }
         }
         writer.indexed = seq;
+        // Read after the scan: every record it found was created by a change up to here.
+        writer.read_through = Some(store::latest_change(db).await?);
         self.commit(&mut writer)?;
         self.needs_rebuild.store(false, Ordering::SeqCst);
         self.reader.reload()?;
@@ -395,6 +404,9 @@ impl SearchIndex {
             self.rebuild(db).await?;
         }
         let mut writer = self.writer.lock().await;
+        if writer.read_through.is_none() {
+            writer.read_through = Some(store::latest_change(db).await?);
+        }
         let mut total = 0;
         let mut committed = false;
         loop {
@@ -405,15 +417,22 @@ impl SearchIndex {
             }
             total += changes.len();
             let watermark = watermark(from, &changes, now_ms());
+            let read_through = writer.read_through.unwrap_or(i64::MAX);
+            let new_records: HashSet<&str> = changes
+                .iter()
+                .filter(|c| c.created && c.seq > read_through)
+                .map(|c| c.record_id.as_str())
+                .collect();
             let mut seen = HashSet::new();
             let ids: Vec<String> = changes
                 .iter()
                 .filter(|c| seen.insert(c.record_id.clone()))
                 .map(|c| c.record_id.clone())
                 .collect();
+            writer.read_through = changes.iter().map(|c| c.seq).max().max(writer.read_through);
             for chunk in ids.chunks(CHUNK) {
                 let rows = store::index_rows(db, chunk).await?;
-                for id in chunk {
+                for id in chunk.iter().filter(|id| !new_records.contains(id.as_str())) {
                     writer
                         .inner
                         .delete_term(Term::from_field_text(self.fields.id, id));
@@ -575,6 +594,7 @@ mod tests {
             seq,
             record_id: format!("r{seq}"),
             changed_at,
+            created: false,
         }
     }
 

@@ -699,22 +699,23 @@ pub async fn move_copies_of_source(
     Ok(())
 }
 
-/// Appends changes of `record_ids` to the sequence the search indexes follow.
+/// Appends changes to the sequence the search indexes follow: each record id with whether this
+/// transaction created the record.
 pub async fn record_changes<'a>(
     tx: &mut Transaction<'_, Any>,
-    record_ids: impl IntoIterator<Item = &'a String>,
+    changes: impl IntoIterator<Item = (&'a String, &'a bool)>,
 ) -> Result<(), sqlx::Error> {
-    const COLUMNS: usize = 2;
-    let ids: Vec<&String> = record_ids.into_iter().collect();
+    const COLUMNS: usize = 3;
+    let changes: Vec<(&String, &bool)> = changes.into_iter().collect();
     let now = now_ms();
-    for chunk in ids.chunks(MAX_BINDS / COLUMNS) {
+    for chunk in changes.chunks(MAX_BINDS / COLUMNS) {
         let sql = format!(
-            "INSERT INTO catalog_changes (record_id, changed_at) VALUES {}",
+            "INSERT INTO catalog_changes (record_id, changed_at, created) VALUES {}",
             Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
         );
         let mut insert = sqlx::query(&sql);
-        for id in chunk {
-            insert = insert.bind(id.as_str()).bind(now);
+        for (id, created) in chunk {
+            insert = insert.bind(id.as_str()).bind(now).bind(i64::from(**created));
         }
         insert.execute(&mut **tx).await?;
     }
@@ -727,12 +728,14 @@ pub struct Change {
     pub seq: i64,
     pub record_id: String,
     pub changed_at: i64,
+    /// The change created the record: no earlier version of it was ever indexed.
+    pub created: bool,
 }
 
 /// Changes after `seq`, in order; at most `limit`.
 pub async fn changes_after(db: &Db, seq: i64, limit: i64) -> Result<Vec<Change>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT seq, record_id, changed_at FROM catalog_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        "SELECT seq, record_id, changed_at, created FROM catalog_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
     )
     .bind(seq)
     .bind(limit)
@@ -744,6 +747,7 @@ pub async fn changes_after(db: &Db, seq: i64, limit: i64) -> Result<Vec<Change>,
                 seq: row.try_get("seq")?,
                 record_id: row.try_get("record_id")?,
                 changed_at: row.try_get("changed_at")?,
+                created: row.try_get::<i64, _>("created")? != 0,
             })
         })
         .collect()
@@ -971,7 +975,7 @@ pub async fn set_copy_status(
     .await?;
     let record_id: Option<String> = row.map(|row| row.try_get("record_id")).transpose()?;
     if let Some(record_id) = &record_id {
-        record_changes(&mut tx, std::iter::once(record_id)).await?;
+        record_changes(&mut tx, std::iter::once((record_id, &false))).await?;
     }
     tx.commit().await?;
     Ok(record_id)
