@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Backend, Db, MAX_BINDS, Markers, now_ms};
+use crate::db::{Backend, Chunked, Db, MAX_BINDS, Markers, execute_pipelined, now_ms};
 
 /// A library row.
 #[derive(Debug, Clone, PartialEq)]
@@ -335,17 +335,17 @@ pub async fn upsert_sources(
     municipality: &str,
     sources: &[NewSource<'_>],
 ) -> Result<(), sqlx::Error> {
-    const COLUMNS: usize = 7;
     let now = now_ms();
-    for chunk in sources.chunks(MAX_BINDS / COLUMNS) {
-        let sql = format!(
+    let sql = Chunked::new(Backend::of(tx), sources.len(), 7, |values| {
+        format!(
             "INSERT INTO catalog_sources (library_id, source_id, municipality, record_id, data, fingerprint, updated_at)
-             VALUES {}
+             VALUES {values}
              ON CONFLICT (library_id, source_id) DO UPDATE SET record_id = excluded.record_id,
-               data = excluded.data, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
-            Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
-        );
-        let mut insert = sqlx::query(&sql);
+               data = excluded.data, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at"
+        )
+    });
+    let statements = sources.chunks(sql.rows_per_chunk()).map(|chunk| {
+        let mut insert = sqlx::query(sql.sql(chunk.len()));
         for source in chunk {
             insert = insert
                 .bind(library_id)
@@ -356,9 +356,9 @@ pub async fn upsert_sources(
                 .bind(source.fingerprint)
                 .bind(now);
         }
-        insert.execute(&mut **tx).await?;
-    }
-    Ok(())
+        insert
+    });
+    execute_pipelined(tx, statements).await
 }
 
 /// A copy with the source record that lists it.
@@ -376,7 +376,6 @@ pub async fn upsert_copies(
     source_library: &str,
     copies: &[SourcedCopy<'_>],
 ) -> Result<(), sqlx::Error> {
-    const COLUMNS: usize = 10;
     // PostgreSQL refuses to update one row twice in a statement: keep each key's last listing.
     let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(copies.len());
     for (i, sourced) in copies.iter().enumerate() {
@@ -392,18 +391,19 @@ pub async fn upsert_copies(
         .map(|(_, s)| s)
         .collect();
     let now = now_ms();
-    for chunk in unique.chunks(MAX_BINDS / COLUMNS) {
-        let sql = format!(
+    let sql = Chunked::new(Backend::of(tx), unique.len(), 10, |values| {
+        format!(
             "INSERT INTO catalog_copies (library_id, item_id, municipality, source_id, source_library, record_id,
                shelf_mark, status, due_date, updated_at)
-             VALUES {}
+             VALUES {values}
              ON CONFLICT (library_id, item_id) DO UPDATE SET municipality = excluded.municipality,
                source_id = excluded.source_id, source_library = excluded.source_library,
                record_id = excluded.record_id, shelf_mark = excluded.shelf_mark, status = excluded.status,
-               due_date = excluded.due_date, updated_at = excluded.updated_at",
-            Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
-        );
-        let mut insert = sqlx::query(&sql);
+               due_date = excluded.due_date, updated_at = excluded.updated_at"
+        )
+    });
+    let statements = unique.chunks(sql.rows_per_chunk()).map(|chunk| {
+        let mut insert = sqlx::query(sql.sql(chunk.len()));
         for sourced in chunk {
             let copy = sourced.copy;
             insert = insert
@@ -418,9 +418,9 @@ pub async fn upsert_copies(
                 .bind(copy.due_date.as_deref())
                 .bind(now);
         }
-        insert.execute(&mut **tx).await?;
-    }
-    Ok(())
+        insert
+    });
+    execute_pipelined(tx, statements).await
 }
 
 /// Removes the withdrawn copies left on a record that lost its last source.
@@ -705,21 +705,19 @@ pub async fn record_changes<'a>(
     tx: &mut Transaction<'_, Any>,
     changes: impl IntoIterator<Item = (&'a String, &'a bool)>,
 ) -> Result<(), sqlx::Error> {
-    const COLUMNS: usize = 3;
     let changes: Vec<(&String, &bool)> = changes.into_iter().collect();
     let now = now_ms();
-    for chunk in changes.chunks(MAX_BINDS / COLUMNS) {
-        let sql = format!(
-            "INSERT INTO catalog_changes (record_id, changed_at, created) VALUES {}",
-            Markers::new(Backend::of(tx)).rows(chunk.len(), COLUMNS)
-        );
-        let mut insert = sqlx::query(&sql);
+    let sql = Chunked::new(Backend::of(tx), changes.len(), 3, |values| {
+        format!("INSERT INTO catalog_changes (record_id, changed_at, created) VALUES {values}")
+    });
+    let statements = changes.chunks(sql.rows_per_chunk()).map(|chunk| {
+        let mut insert = sqlx::query(sql.sql(chunk.len()));
         for (id, created) in chunk {
             insert = insert.bind(id.as_str()).bind(now).bind(i64::from(**created));
         }
-        insert.execute(&mut **tx).await?;
-    }
-    Ok(())
+        insert
+    });
+    execute_pipelined(tx, statements).await
 }
 
 /// A change in the sequence.
