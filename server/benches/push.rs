@@ -71,7 +71,7 @@ async fn main() {
     // Setup: people with one browser subscription each, all with an alert area in Genova.
     let setup = Instant::now();
     let db = Db::connect_and_migrate(&url).await.unwrap();
-    tenant::load_reference_data(&db).await.unwrap();
+    tenant::Municipalities::load(&db).await.unwrap();
     let keys: Vec<(String, String)> = (0..256)
         .map(|_| {
             let secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);

@@ -302,12 +302,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Milliseconds since the Unix epoch, the stored form of instants.
-pub fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
 /// Most bind parameters one statement carries; multi-row statements are chunked to this. Far
 /// under SQLite's (32,766) and PostgreSQL's (65,535) limits on purpose: binding costs grow
 /// faster than linearly with the parameter count of one statement (measured: 1.3 s for one

@@ -2,15 +2,18 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod http;
 pub mod identity;
 pub mod notify;
+pub mod pagination;
 pub mod payments;
 pub mod permits;
 pub mod tenant;
+pub mod upload;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,12 +29,14 @@ use crate::identity::Identity;
 use crate::notify::Notifier;
 use crate::payments::Payments;
 use crate::permits::Permits;
+use crate::tenant::Municipalities;
 
 /// Shared state of the request handlers.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    pub municipalities: Arc<Municipalities>,
     pub identity: Arc<Identity>,
     pub notifier: Arc<Notifier>,
     pub catalog: Arc<Catalog>,
@@ -48,8 +53,12 @@ impl AppState {
             anyhow::anyhow!("cannot create data directory {}: {e}", config.data_dir.display())
         })?;
         let db = Db::connect_and_migrate(&config.database_url()).await?;
-        let municipalities = tenant::load_reference_data(&db).await?;
-        tracing::info!(backend = db.backend().as_str(), municipalities, "database ready");
+        let municipalities = Arc::new(Municipalities::load(&db).await?);
+        tracing::info!(
+            backend = db.backend().as_str(),
+            municipalities = municipalities.all().len(),
+            "database ready"
+        );
         // Payments first: Permits hands it the fees that fall due (permits::fees::FeeNotices).
         // The demo positions before the demo applications, so their notice numbers are the ones
         // the README lists.
@@ -72,6 +81,7 @@ impl AppState {
             .with_fee_notices(Arc::clone(&payments) as Arc<dyn permits::fees::FeeNotices>),
         );
         Ok(Self {
+            municipalities,
             notifier,
             permits,
             db,

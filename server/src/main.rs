@@ -13,7 +13,8 @@ use sportello_server::db::{Db, redact_url};
 use sportello_server::identity::{store, tokens};
 use sportello_server::notify::Notifier;
 use sportello_server::permits::Permits;
-use sportello_server::{AppState, catalog, demo, http, serve, tenant};
+use sportello_server::tenant::Municipalities;
+use sportello_server::{AppState, catalog, demo, serve};
 use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
@@ -70,7 +71,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate(_) => {
             let db = Db::connect_and_migrate(&config.database_url()).await?;
-            let count = tenant::load_reference_data(&db).await?;
+            let count = Municipalities::load(&db).await?.all().len();
             println!(
                 "database migrated ({}), {count} municipalities",
                 db.backend().as_str()
@@ -127,11 +128,11 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result<()> {
     let db = Db::connect_and_migrate(&config.database_url()).await?;
-    tenant::load_reference_data(&db).await?;
+    let municipalities = Municipalities::load(&db).await?;
     match command {
         OperatorsCommand::Grant(args) => {
             let (fiscal_code, role) = parse_role(&args)?;
-            ensure_municipality(&db, &role).await?;
+            ensure_municipality(&municipalities, &role)?;
             let municipality = role_municipality(&role);
             let new = store::grant_role(
                 &db,
@@ -162,7 +163,7 @@ async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result
                     grant.fiscal_code,
                     grant.role,
                     grant.granted_by,
-                    http::rfc3339_from_ms(grant.granted_at)
+                    sportello_server::clock::rfc3339_from_ms(grant.granted_at)
                 );
             }
         }
@@ -172,7 +173,7 @@ async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result
 
 async fn permits_command(config: &Config, command: PermitsCommand) -> anyhow::Result<()> {
     let db = Db::connect_and_migrate(&config.database_url()).await?;
-    tenant::load_reference_data(&db).await?;
+    Municipalities::load(&db).await?;
     let notifier = std::sync::Arc::new(Notifier::new(db.clone(), config.notify.clone()).await?);
     let permits = Permits::new(db.clone(), config.permits.clone(), &config.data_dir, notifier);
     match command {
@@ -225,7 +226,7 @@ async fn permits_command(config: &Config, command: PermitsCommand) -> anyhow::Re
 
 async fn catalog_command(config: &Config, command: CatalogCommand) -> anyhow::Result<()> {
     let db = Db::connect_and_migrate(&config.database_url()).await?;
-    tenant::load_reference_data(&db).await?;
+    Municipalities::load(&db).await?;
     match command {
         CatalogCommand::Import(args) => {
             let library = catalog::store::get_library(&db, &args.library)
@@ -339,10 +340,10 @@ fn role_municipality(role: &Role) -> Option<String> {
     }
 }
 
-async fn ensure_municipality(db: &Db, role: &Role) -> anyhow::Result<()> {
+fn ensure_municipality(municipalities: &Municipalities, role: &Role) -> anyhow::Result<()> {
     if let Role::Operator { municipality, .. } = role {
         anyhow::ensure!(
-            tenant::store::get(db, municipality).await?.is_some(),
+            municipalities.find(municipality).is_some(),
             "no municipality with ISTAT code {municipality} (see GET /v1/municipalities)"
         );
     }

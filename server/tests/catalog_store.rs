@@ -20,7 +20,7 @@ use sportello_server::{demo, tenant};
 async fn migrated() -> (TestDb, Db) {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    tenant::load_reference_data(&db).await.unwrap();
+    tenant::Municipalities::load(&db).await.unwrap();
     demo::load_libraries(&db).await.unwrap();
     (test_db, db)
 }

@@ -55,7 +55,7 @@ async fn kill_9_mid_broadcast_loses_nothing_and_duplicates_stay_within_the_batch
     let simulator = Simulator::start(true).await;
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    tenant::load_reference_data(&db).await.unwrap();
+    tenant::Municipalities::load(&db).await.unwrap();
     let subscriptions = simulator.subscriptions(DEVICES, "ok").await;
     for (i, subscription) in subscriptions.iter().enumerate() {
         // Distinct valid fiscal codes are not needed at the store level: any unique key will do.

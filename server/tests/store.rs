@@ -7,14 +7,15 @@ mod common;
 
 use common::{ADMIN, ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, TestDb, backend_name};
 use sportello_core::tenant::IstatCode;
-use sportello_server::db::{Db, now_ms};
+use sportello_server::clock::now_ms;
+use sportello_server::db::Db;
 use sportello_server::identity::store::{self, LoginAttempt, Rotation};
 use sportello_server::tenant;
 
 async fn migrated() -> (TestDb, Db) {
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    tenant::load_reference_data(&db).await.unwrap();
+    tenant::Municipalities::load(&db).await.unwrap();
     (test_db, db)
 }
 
@@ -24,7 +25,7 @@ async fn migrations_and_reference_data_are_idempotent() {
     assert_eq!(db.backend().as_str(), backend_name());
     // A second start (or a second instance) migrates and loads again without harm.
     let again = test_db.connect().await;
-    tenant::load_reference_data(&again).await.unwrap();
+    tenant::Municipalities::load(&again).await.unwrap();
     assert_eq!(tenant::store::list(&db).await.unwrap().len(), 67);
 }
 

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use sportello_core::api;
 use sportello_core::catalog::InputFormat;
@@ -14,7 +13,6 @@ use sportello_core::catalog::holdings::HoldingsMapping;
 use sportello_core::geo::Coordinates;
 use sportello_core::identity::{Office, may_operate};
 use sportello_core::tenant::IstatCode;
-use tokio::io::AsyncWriteExt;
 use utoipa::IntoParams;
 
 use super::import::{ImportOptions, import_files};
@@ -24,6 +22,7 @@ use crate::AppState;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::problem::{ApiError, Message};
 use crate::identity::Principal;
+use crate::upload;
 
 /// Query of `GET /v1/libraries`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -142,9 +141,7 @@ pub async fn put_library(
     ApiJson(input): ApiJson<api::LibraryInput>,
 ) -> Result<Json<api::Library>, ApiError> {
     let (code, existing) = operator_library(&state, &principal, &istat_code, &id, false).await?;
-    if crate::tenant::store::get(&state.db, &code).await?.is_none() {
-        return Err(ApiError::MunicipalityNotFound(code.to_string()));
-    }
+    state.municipalities.require_code(&code)?;
     let demo = existing.is_some_and(|l| l.demo);
     let row = validate_library(&id, code.as_str(), input, demo)?;
     state.catalog.put_library(&state.db, row).await?;
@@ -259,9 +256,10 @@ pub async fn import(
         .await
         .map_err(ApiError::internal)?;
     let path = uploads.join(format!("{}.upload", uuid::Uuid::now_v7()));
-    let written = save_body(body, &path, state.config.catalog.import_body_limit_bytes).await;
+    let limits = upload::Limits::size(state.config.catalog.import_body_limit_bytes);
+    let written = upload::save(body.into_data_stream(), &path, &limits).await;
     let result = match written {
-        Ok(()) => {
+        Ok(_) => {
             let mut summary = api::ImportSummary::default();
             let outcome = import_files(
                 &state.db,
@@ -272,7 +270,7 @@ pub async fn import(
             .await;
             outcome.map(|_| summary)
         }
-        Err(error) => Err(error),
+        Err(error) => Err(CatalogError::from(error)),
     };
     let _ = tokio::fs::remove_file(&path).await;
     let summary = result?;
@@ -285,34 +283,6 @@ pub async fn import(
     tracing::info!(library = %id, read = summary.read, imported = summary.imported, updated = summary.updated,
         skipped = summary.skipped, "catalogue import");
     Ok(Json(summary))
-}
-
-async fn save_body(body: Body, path: &std::path::Path, limit: u64) -> Result<(), CatalogError> {
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(|e| CatalogError::Internal(format!("upload file: {e}")))?;
-    let mut stream = body.into_data_stream();
-    let mut size = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            CatalogError::invalid(
-                "body",
-                format!("Caricamento interrotto: {e}"),
-                format!("Upload interrupted: {e}"),
-            )
-        })?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(CatalogError::TooLarge);
-        }
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| CatalogError::Internal(format!("upload file: {e}")))?;
-    }
-    file.flush()
-        .await
-        .map_err(|e| CatalogError::Internal(format!("upload file: {e}")))?;
-    Ok(())
 }
 
 /// Sets the live status of a copy (from the library's circulation system).

@@ -30,7 +30,8 @@ use tokio::sync::Mutex;
 use super::record_from_json;
 use super::stemming::CachedItalianStemmer;
 use super::store;
-use crate::db::{Db, now_ms};
+use crate::clock::now_ms;
+use crate::db::Db;
 
 /// Bumped whenever the schema, the analysis or the stored card (`to_wire`) changes: an index of
 /// another version is rebuilt.

@@ -5,6 +5,7 @@
 //! current by following `catalog_changes`; copy status is always read from the database.
 
 pub mod daia;
+mod error;
 pub mod facets;
 pub mod http;
 pub mod import;
@@ -14,6 +15,7 @@ mod stemming;
 pub mod store;
 pub mod stored;
 
+pub use self::error::CatalogError;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -36,34 +38,6 @@ pub const LIBRARY_LIST_LIMIT: i64 = 500;
 const COPIES_PER_LIBRARY: usize = 200;
 /// How long the in-memory library table may be stale (other instances' edits).
 const LIBRARY_CACHE_TTL: Duration = Duration::from_secs(10);
-
-/// Why a catalogue operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    #[error("no library {0}")]
-    LibraryNotFound(String),
-    #[error("no catalogue record {0}")]
-    RecordNotFound(String),
-    #[error("invalid {field}: {en}")]
-    Invalid { field: String, it: String, en: String },
-    #[error("upload too large")]
-    TooLarge,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl CatalogError {
-    /// A validation error in both languages.
-    pub fn invalid(field: &str, it: impl Into<String>, en: impl Into<String>) -> Self {
-        CatalogError::Invalid {
-            field: field.to_owned(),
-            it: it.into(),
-            en: en.into(),
-        }
-    }
-}
 
 /// The library table as the catalogue reads it: rows by id, with each library's opening hours
 /// parsed once per load rather than once per search hit.

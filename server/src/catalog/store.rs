@@ -6,7 +6,8 @@ use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Backend, Chunked, Db, MAX_BINDS, Markers, execute_pipelined, now_ms};
+use crate::clock::now_ms;
+use crate::db::{Backend, Chunked, Db, MAX_BINDS, Markers, execute_pipelined};
 
 /// A library row.
 #[derive(Debug, Clone, PartialEq)]

@@ -162,14 +162,6 @@ pub fn with_middleware(app: Router, http: &HttpConfig) -> Router {
     )
 }
 
-/// Formats stored milliseconds as RFC 3339 UTC.
-pub fn rfc3339_from_ms(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

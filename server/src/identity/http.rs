@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_core::api;
 use sportello_core::identity::works_in;
-use sportello_core::tenant::{IstatCode, TenantError};
+use sportello_core::tenant::IstatCode;
 use utoipa::IntoParams;
 
 use super::{AppLogin, Principal, store};
@@ -219,9 +219,7 @@ pub async fn municipality_operators(
     if !works_in(&principal.roles, &code) {
         return Err(ApiError::Forbidden);
     }
-    if crate::tenant::store::get(&state.db, &code).await?.is_none() {
-        return Err(TenantError::UnknownMunicipality(code).into());
-    }
+    state.municipalities.require_code(&code)?;
     let grants = store::list_grants(&state.db, Some(code.as_str()), GRANT_LIST_LIMIT).await?;
     let items = grants
         .into_iter()
@@ -229,7 +227,7 @@ pub async fn municipality_operators(
             fiscal_code: grant.fiscal_code,
             role: grant.role,
             granted_by: grant.granted_by,
-            granted_at: crate::http::rfc3339_from_ms(grant.granted_at),
+            granted_at: crate::clock::rfc3339_from_ms(grant.granted_at),
         })
         .collect();
     Ok(Json(api::OperatorGrantList { items }))

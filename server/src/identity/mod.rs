@@ -9,6 +9,7 @@
 //! 3. the app redeems the code with its PKCE verifier at `POST /v1/auth/token` and gets an access
 //!    JWT and a rotating refresh token.
 
+mod error;
 pub mod http;
 pub mod oidc;
 pub mod store;
@@ -17,49 +18,18 @@ pub mod tokens;
 use std::time::Duration;
 
 use sportello_core::api;
-use sportello_core::identity::{FiscalCode, IdentityError, Role};
+use sportello_core::identity::{FiscalCode, Role};
 
-use self::oidc::{OidcError, Providers};
+pub use self::error::AuthError;
+use self::oidc::Providers;
 use self::store::{LoginAttempt, Rotation, User};
 use self::tokens::{KeyRing, hash_secret, pkce_challenge, random_secret};
+use crate::clock::now_ms;
 use crate::config::{AuthConfig, Config};
-use crate::db::{Db, now_ms};
+use crate::db::Db;
 
 /// Lifetime of the one-time code handed to the app after a login.
 const APP_CODE_TTL_MS: i64 = 60_000;
-
-/// Why an identity operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("dev login is disabled")]
-    DevLoginDisabled,
-    #[error("unknown provider {0}")]
-    UnknownProvider(String),
-    #[error("redirect URI not allowed")]
-    RedirectUriNotAllowed,
-    #[error("invalid PKCE challenge")]
-    InvalidChallenge,
-    #[error("invalid grant")]
-    InvalidGrant,
-    #[error("login failed: {0}")]
-    LoginFailed(String),
-    #[error("identity provider unavailable: {0}")]
-    ProviderUnavailable(String),
-    #[error(transparent)]
-    Identity(#[from] IdentityError),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
-impl From<OidcError> for AuthError {
-    fn from(error: OidcError) -> Self {
-        match error {
-            OidcError::UnknownProvider(id) => AuthError::UnknownProvider(id),
-            OidcError::Unavailable(reason) => AuthError::ProviderUnavailable(reason),
-            OidcError::Rejected(reason) => AuthError::LoginFailed(reason),
-        }
-    }
-}
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]

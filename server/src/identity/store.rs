@@ -3,7 +3,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::{Db, now_ms};
+use crate::clock::now_ms;
+use crate::db::Db;
 
 /// A stored signing key.
 pub struct StoredKey {

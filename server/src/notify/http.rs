@@ -12,9 +12,9 @@ use utoipa::IntoParams;
 
 use super::{NotifyError, store};
 use crate::AppState;
+use crate::clock::rfc3339_from_ms;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::problem::{ApiError, Message};
-use crate::http::rfc3339_from_ms;
 use crate::identity::Principal;
 
 const DEFAULT_PAGE: i64 = 20;

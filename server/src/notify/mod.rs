@@ -6,11 +6,13 @@
 //! TTL, quiet hours and dead-device removal. Each push carries the outbox row id (message +
 //! device) as `id`, so an app can drop the rare duplicate delivered after a crash.
 
+mod error;
 pub mod fcm;
 pub mod http;
 pub mod store;
 pub mod webpush;
 
+pub use self::error::NotifyError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +27,9 @@ use tokio::sync::{Notify, watch};
 use self::fcm::{Fcm, FcmMessage};
 use self::store::{ClaimedPush, Outcome};
 use self::webpush::Vapid;
+use crate::clock::now_ms;
 use crate::config::NotifyConfig;
-use crate::db::{Db, now_ms};
+use crate::db::Db;
 
 /// What a push service said about one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,25 +42,6 @@ pub enum Delivery {
     Retry { after: Option<Duration>, error: String },
     /// Will never succeed (bad request, payload too large…).
     Permanent(String),
-}
-
-/// Why a notification request is refused.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    #[error("{field}: {en}")]
-    Invalid {
-        field: &'static str,
-        it: String,
-        en: String,
-    },
-    #[error("too many devices")]
-    TooManyDevices,
-    #[error("not found")]
-    NotFound,
-    #[error("forbidden")]
-    Forbidden,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
 }
 
 /// An ISTAT code of an alert area.

@@ -3,7 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{Backend, Db, now_ms, placeholders};
+use crate::clock::now_ms;
+use crate::db::{Backend, Db, placeholders};
 
 /// A registered push destination.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //! transaction together with its inbox message and push (the notification outbox) and the
 //! effect on whatever the position pays for ([`on_option_paid`]).
 
+mod error;
 pub mod fees;
 pub mod http;
 pub mod node;
@@ -14,6 +15,7 @@ pub mod simulator;
 pub mod soap;
 pub mod store;
 
+pub use self::error::PayError;
 use std::collections::HashMap;
 
 use jiff::Timestamp;
@@ -29,8 +31,9 @@ use sportello_core::tenant::{EntityFiscalCode, IstatCode};
 use sqlx::AnyConnection;
 
 use self::store::{OptionRow, PositionRow, StoredPosition, TransferRow};
+use crate::clock::now_ms;
 use crate::config::PagopaConfig;
-use crate::db::{Db, now_ms};
+use crate::db::Db;
 use crate::notify::Notifier;
 
 /// Most positions in one page of the operators' list.
@@ -60,33 +63,6 @@ pub struct Creditor {
     /// Province abbreviation (`GE`): of the payer's residence on digital stamps, which the
     /// platform does not know, so the municipality's.
     pub province: String,
-}
-
-/// Why a payments request is refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PayError {
-    #[error("{field}: {en}")]
-    Invalid { field: String, it: String, en: String },
-    #[error(transparent)]
-    Domain(#[from] PaymentsError),
-    #[error("not found")]
-    NotFound,
-    #[error("forbidden")]
-    Forbidden,
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl PayError {
-    fn invalid(field: &str, it: impl Into<String>, en: impl Into<String>) -> Self {
-        PayError::Invalid {
-            field: field.to_owned(),
-            it: it.into(),
-            en: en.into(),
-        }
-    }
 }
 
 /// What created a position, and so what its payment advances.
@@ -483,7 +459,7 @@ impl Payments {
             due_date: row.due_date.clone(),
             description: row.description.clone(),
             instalment: row.instalment,
-            paid_at: row.paid_at.map(crate::http::rfc3339_from_ms),
+            paid_at: row.paid_at.map(crate::clock::rfc3339_from_ms),
             receipt_id: row.receipt_id.clone(),
         }
     }
@@ -508,7 +484,7 @@ impl Payments {
                 .origin_kind
                 .as_ref()
                 .map(|kind| format!("{kind}:{}", p.origin_id.as_deref().unwrap_or_default())),
-            created_at: crate::http::rfc3339_from_ms(p.created_at),
+            created_at: crate::clock::rfc3339_from_ms(p.created_at),
         }
     }
 }

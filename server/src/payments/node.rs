@@ -11,7 +11,8 @@ use sportello_core::payments::{
 
 use super::soap::{self, Element, Fault, FaultCode, Operation, escape, format_amount};
 use super::{Creditor, PaidOption, Payments, store, to_domain};
-use crate::db::{Db, now_ms};
+use crate::clock::now_ms;
+use crate::db::Db;
 use crate::notify::Notifier;
 
 /// What to send back to the Node.

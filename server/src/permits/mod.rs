@@ -6,11 +6,14 @@
 //! Every change takes the application's write lock first ([`store::lock_permit`]).
 
 pub mod documents;
+mod error;
 pub mod fees;
 pub mod http;
 mod messages;
 pub mod store;
 
+pub use self::error::PermitError;
+use self::error::invalid;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,9 +35,10 @@ use tokio::io::AsyncWriteExt;
 
 use self::documents::DocumentType;
 use self::store::{DocumentRow, PermitRow, TimelineRow};
+use crate::clock::now_ms;
+use crate::clock::rfc3339_from_ms;
 use crate::config::PermitsConfig;
-use crate::db::{Db, now_ms};
-use crate::http::rfc3339_from_ms;
+use crate::db::Db;
 use crate::identity::Principal;
 use crate::notify::Notifier;
 use crate::notify::store::{NewMessage, enqueue};
@@ -43,56 +47,6 @@ use crate::notify::store::{NewMessage, enqueue};
 pub const DEFAULT_PUSH_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 const MS_PER_DAY: i64 = 24 * 3600 * 1000;
-
-/// Why a permits request is refused.
-#[derive(Debug, thiserror::Error)]
-pub enum PermitError {
-    /// No such application, or not one the caller may see.
-    #[error("permit not found")]
-    NotFound,
-    /// No such document on the application.
-    #[error("document not found")]
-    DocumentNotFound,
-    /// Not an operator of that municipality's permits office.
-    #[error("forbidden")]
-    Forbidden,
-    /// Bad input in one field.
-    #[error("{field}: {en}")]
-    Invalid { field: String, it: String, en: String },
-    /// What is missing before submitting: (field, Italian, English).
-    #[error("incomplete application")]
-    Incomplete(Vec<(String, String, String)>),
-    /// The rules refuse the action (core's reason).
-    #[error(transparent)]
-    Rule(#[from] PermitsError),
-    /// Documents can no longer be added.
-    #[error("documents cannot be added in status {0}")]
-    DocumentsClosed(String),
-    /// A document over the per-document limit (bytes).
-    #[error("document over {0} bytes")]
-    DocumentTooLarge(u64),
-    /// The application's documents together over the limit (bytes).
-    #[error("documents over {0} bytes in total")]
-    PermitTooLarge(u64),
-    /// Not a PDF, P7M, JPEG or PNG, or not what its name says.
-    #[error("unsupported document type")]
-    UnsupportedDocument,
-    /// A stored document or timeline that does not check out.
-    #[error("integrity: {0}")]
-    Integrity(String),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error("{0}")]
-    Internal(String),
-}
-
-fn invalid(field: &str, it: impl Into<String>, en: impl Into<String>) -> PermitError {
-    PermitError::Invalid {
-        field: field.to_owned(),
-        it: it.into(),
-        en: en.into(),
-    }
-}
 
 fn internal(cause: impl std::fmt::Display) -> PermitError {
     PermitError::Internal(cause.to_string())

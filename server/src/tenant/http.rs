@@ -3,9 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use sportello_core::api;
-use sportello_core::tenant::{IstatCode, Municipality, TenantError};
+use sportello_core::tenant::Municipality;
 
-use super::store;
 use crate::AppState;
 use crate::http::problem::ApiError;
 
@@ -15,7 +14,7 @@ use crate::http::problem::ApiError;
 pub async fn list_municipalities(
     State(state): State<AppState>,
 ) -> Result<Json<api::MunicipalityList>, ApiError> {
-    let items = store::list(&state.db).await?.into_iter().map(to_wire).collect();
+    let items = state.municipalities.all().iter().map(to_wire).collect();
     Ok(Json(api::MunicipalityList { items }))
 }
 
@@ -30,24 +29,20 @@ pub async fn get_municipality(
     State(state): State<AppState>,
     Path(istat_code): Path<String>,
 ) -> Result<Json<api::Municipality>, ApiError> {
-    let code = IstatCode::parse(&istat_code)?;
-    let municipality = store::get(&state.db, &code)
-        .await?
-        .ok_or(TenantError::UnknownMunicipality(code))?;
-    Ok(Json(to_wire(municipality)))
+    Ok(Json(to_wire(state.municipalities.require(&istat_code)?)))
 }
 
-fn to_wire(m: Municipality) -> api::Municipality {
+fn to_wire(m: &Municipality) -> api::Municipality {
     api::Municipality {
         istat_code: m.istat_code.to_string(),
-        name: m.name,
-        belfiore_code: m.belfiore_code,
+        name: m.name.clone(),
+        belfiore_code: m.belfiore_code.clone(),
         fiscal_code: m.fiscal_code.to_string(),
-        ipa_code: m.ipa_code,
-        province: m.province,
+        ipa_code: m.ipa_code.clone(),
+        province: m.province.clone(),
         lat: m.location.lat(),
         lon: m.location.lon(),
         population: m.population,
-        postal_codes: m.postal_codes,
+        postal_codes: m.postal_codes.clone(),
     }
 }

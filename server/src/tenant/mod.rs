@@ -1,11 +1,14 @@
 //! Tenants: the 67 municipalities, loaded from the reference data file kept in the project.
 
+mod error;
 pub mod http;
 pub mod store;
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use sportello_core::geo::Coordinates;
-use sportello_core::tenant::{EntityFiscalCode, IstatCode, Municipality};
+use sportello_core::tenant::{EntityFiscalCode, IstatCode, Municipality, TenantError};
 
 use crate::db::Db;
 
@@ -48,11 +51,61 @@ pub fn reference_municipalities() -> anyhow::Result<Vec<Municipality>> {
         .collect()
 }
 
-/// Writes the reference municipalities into the database (insert or update), at start-up.
-pub async fn load_reference_data(db: &Db) -> anyhow::Result<usize> {
-    let municipalities = reference_municipalities()?;
-    store::upsert_all(db, &municipalities).await?;
-    Ok(municipalities.len())
+/// The municipalities served: the tenant context's service.
+///
+/// The 67 municipalities are reference data, validated and written into the database at every
+/// start ([`Municipalities::load`]), never changed while the server runs: every instance holds
+/// them in memory, so "does this municipality exist" costs no query.
+#[derive(Debug)]
+pub struct Municipalities {
+    /// By name.
+    all: Vec<Municipality>,
+    by_code: HashMap<String, usize>,
+}
+
+impl Municipalities {
+    /// Validates the reference data, writes it into the database (insert or update) and keeps
+    /// it.
+    pub async fn load(db: &Db) -> anyhow::Result<Self> {
+        let municipalities = Self::from_reference()?;
+        store::upsert_all(db, &municipalities.all).await?;
+        Ok(municipalities)
+    }
+
+    /// The reference data alone, without a database.
+    pub fn from_reference() -> anyhow::Result<Self> {
+        let mut all = reference_municipalities()?;
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        let by_code = all
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.istat_code.to_string(), i))
+            .collect();
+        Ok(Self { all, by_code })
+    }
+
+    /// Every municipality, by name.
+    pub fn all(&self) -> &[Municipality] {
+        &self.all
+    }
+
+    /// The municipality with this code, if it is served here.
+    pub fn find(&self, code: &IstatCode) -> Option<&Municipality> {
+        self.by_code.get(code.as_str()).map(|&i| &self.all[i])
+    }
+
+    /// The municipality named by `code` as a client typed it, in a path, a query or a body:
+    /// the one check every context makes. Malformed codes are `MalformedIstatCode` (400),
+    /// codes of no municipality served here `UnknownMunicipality` (404); see `error.rs`.
+    pub fn require(&self, code: &str) -> Result<&Municipality, TenantError> {
+        self.require_code(&IstatCode::parse(code)?)
+    }
+
+    /// As [`Municipalities::require`], for a code already parsed.
+    pub fn require_code(&self, code: &IstatCode) -> Result<&Municipality, TenantError> {
+        self.find(code)
+            .ok_or_else(|| TenantError::UnknownMunicipality(code.clone()))
+    }
 }
 
 #[cfg(test)]
@@ -74,5 +127,22 @@ mod tests {
         );
         assert!(genova.is_large());
         assert_eq!(all.iter().filter(|m| m.is_large()).count(), 1);
+    }
+
+    #[test]
+    fn one_answer_for_malformed_and_unknown_codes() {
+        let municipalities = Municipalities::from_reference().unwrap();
+        assert_eq!(municipalities.all().len(), 67);
+        assert_eq!(municipalities.require("010025").unwrap().name, "Genova");
+        assert!(matches!(
+            municipalities.require("10025"),
+            Err(TenantError::MalformedIstatCode(_))
+        ));
+        assert!(matches!(
+            municipalities.require("001001"),
+            Err(TenantError::UnknownMunicipality(_))
+        ));
+        let names: Vec<&str> = municipalities.all().iter().map(|m| m.name.as_str()).collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "by name");
     }
 }

@@ -1,0 +1,40 @@
+//! The notifications context's errors and the problems they become.
+
+use crate::http::problem::{ApiError, Message};
+
+/// Why a notification request is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("{field}: {en}")]
+    Invalid {
+        field: &'static str,
+        it: String,
+        en: String,
+    },
+    #[error("too many devices")]
+    TooManyDevices,
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<NotifyError> for ApiError {
+    fn from(error: NotifyError) -> Self {
+        match error {
+            NotifyError::Invalid { field, it, en } => ApiError::field(field, Message::new(it, en)),
+            NotifyError::TooManyDevices => ApiError::field(
+                "device",
+                Message::new(
+                    "Troppi dispositivi registrati: rimuovine uno.",
+                    "Too many registered devices: remove one first.",
+                ),
+            ),
+            NotifyError::NotFound => ApiError::RouteNotFound,
+            NotifyError::Forbidden => ApiError::Forbidden,
+            NotifyError::Database(error) => error.into(),
+        }
+    }
+}
