@@ -67,8 +67,8 @@ impl AppState {
             demo::load_payments(&db, &payments).await?;
             demo::load(&db, Some(payments.as_ref())).await?;
         }
-        let identity = Identity::new(&db, &config).await?;
-        let notifier = Notifier::new(db.clone(), config.notify.clone()).await?;
+        let identity = Identity::new(db.clone(), &config).await?;
+        let notifier = Notifier::new(db.clone(), config.notify.clone(), Arc::clone(&municipalities)).await?;
         let catalog = Arc::new(Catalog::open(&db, &config.data_dir).await?);
         let notifier = Arc::new(notifier);
         let permits = Arc::new(

@@ -26,7 +26,7 @@ pub enum UploadError {
     /// The first bytes are not what the caller accepts (a file type promised by its name).
     #[error("upload refused by its first bytes")]
     Refused,
-    /// Nothing was sent.
+    /// Nothing was sent, where the first bytes are checked (a size-only upload may be empty).
     #[error("empty upload")]
     Empty,
     /// The client stopped sending, or the connection broke.
@@ -38,7 +38,8 @@ pub enum UploadError {
 }
 
 /// What an upload may be: its size limit, and a check of its first `head_len` bytes (made as
-/// soon as they have arrived, or at the end of a shorter body).
+/// soon as they have arrived, or at the end of a shorter body). A checked upload cannot be
+/// empty; one with only a size limit may be (an empty MARC file imports nothing).
 pub struct Limits<'a> {
     /// Most bytes accepted.
     pub max_bytes: u64,
@@ -102,7 +103,7 @@ where
         hasher.update(&chunk);
         file.write_all(&chunk).await?;
     }
-    if size == 0 {
+    if size == 0 && limits.head_len > 0 {
         return Err(UploadError::Empty);
     }
     if !head_checked && !(limits.accept_head)(&head) {
@@ -175,5 +176,7 @@ mod tests {
         let error = save(broken, &path, &Limits::size(100)).await.unwrap_err();
         assert!(matches!(error, UploadError::Interrupted(_)));
         assert!(!path.exists());
+        let empty = save(body(&[]), &path, &Limits::size(100)).await.unwrap();
+        assert_eq!(empty.size, 0);
     }
 }

@@ -9,6 +9,12 @@ use crate::http::problem::{ApiError, Message};
 /// Why an identity operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    /// No valid token, or its user no longer exists.
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// Authenticated, but not allowed to see this.
+    #[error("forbidden")]
+    Forbidden,
     #[error("dev login is disabled")]
     DevLoginDisabled,
     #[error("unknown provider {0}")]
@@ -42,6 +48,8 @@ impl From<OidcError> for AuthError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
+            AuthError::Unauthenticated => ApiError::Unauthorized,
+            AuthError::Forbidden => ApiError::Forbidden,
             AuthError::DevLoginDisabled => ApiError::problem(
                 StatusCode::NOT_FOUND,
                 "dev-login-disabled",

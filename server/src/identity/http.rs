@@ -7,17 +7,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_core::api;
-use sportello_core::identity::works_in;
-use sportello_core::tenant::IstatCode;
 use utoipa::IntoParams;
 
-use super::{AppLogin, Principal, store};
+use super::{AppLogin, Principal};
 use crate::AppState;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::problem::{ApiError, Message};
-
-/// Most grants a back-office list returns.
-const GRANT_LIST_LIMIT: i64 = 1000;
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
@@ -27,20 +22,22 @@ impl FromRequestParts<AppState> for Principal {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(bearer_token)
             .ok_or(ApiError::Unauthorized)?;
-        let principal = state
+        state
             .identity
-            .authenticate(&state.db, bearer.trim())
-            .await
-            .ok_or(ApiError::Unauthorized)?;
-        // One indexed lookup makes logout and replay revocation effective at once, rather than
-        // when the access token expires.
-        if !store::session_active(&state.db, &principal.session_id).await? {
-            return Err(ApiError::Unauthorized);
-        }
-        Ok(principal)
+            .authenticate(bearer)
+            .await?
+            .ok_or(ApiError::Unauthorized)
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header. The scheme is case-insensitive
+/// (RFC 9110 §11.1), so `bearer` is as good as `Bearer`.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Identity providers available for login.
@@ -59,7 +56,7 @@ pub async fn dev_login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<api::DevLoginRequest>,
 ) -> Result<Json<api::TokenPair>, ApiError> {
-    Ok(Json(state.identity.dev_login(&state.db, request).await?))
+    Ok(Json(state.identity.dev_login(request).await?))
 }
 
 /// Query of the login start.
@@ -104,7 +101,7 @@ pub async fn oidc_login(
         code_challenge: query.code_challenge,
         state: query.state,
     };
-    let url = state.identity.begin_login(&state.db, &provider, login).await?;
+    let url = state.identity.begin_login(&provider, login).await?;
     Ok(Redirect::to(url.as_str()))
 }
 
@@ -133,7 +130,7 @@ pub async fn oidc_callback(
     };
     let target = state
         .identity
-        .finish_login(&state.db, &provider, &query.state, outcome)
+        .finish_login(&provider, &query.state, outcome)
         .await?;
     // `Redirect` would reject nothing, but be explicit: custom schemes are legitimate here.
     Ok((
@@ -163,7 +160,7 @@ pub async fn token(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<api::TokenRequest>,
 ) -> Result<Response, ApiError> {
-    let pair = state.identity.exchange(&state.db, request).await?;
+    let pair = state.identity.exchange(request).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(pair)).into_response())
 }
 
@@ -174,7 +171,7 @@ pub async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<api::LogoutRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.identity.logout(&state.db, &request.refresh_token).await?;
+    state.identity.logout(&request.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -183,16 +180,7 @@ pub async fn logout(
     responses((status = 200, body = api::Me),
         (status = 401, body = api::Problem, content_type = "application/problem+json")))]
 pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<api::Me>, ApiError> {
-    let user = store::get_user(&state.db, &principal.user_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    Ok(Json(api::Me {
-        user_id: user.id,
-        fiscal_code: user.fiscal_code,
-        given_name: user.given_name,
-        family_name: user.family_name,
-        roles: principal.roles.iter().map(ToString::to_string).collect(),
-    }))
+    Ok(Json(state.identity.me(&principal).await?))
 }
 
 /// Public keys that sign access tokens (JWKS, RFC 7517; Ed25519 per RFC 8037).
@@ -215,20 +203,22 @@ pub async fn municipality_operators(
     principal: Principal,
     Path(istat_code): Path<String>,
 ) -> Result<Json<api::OperatorGrantList>, ApiError> {
-    let code = IstatCode::parse(&istat_code)?;
-    if !works_in(&principal.roles, &code) {
-        return Err(ApiError::Forbidden);
-    }
-    state.municipalities.require_code(&code)?;
-    let grants = store::list_grants(&state.db, Some(code.as_str()), GRANT_LIST_LIMIT).await?;
-    let items = grants
-        .into_iter()
-        .map(|grant| api::OperatorGrant {
-            fiscal_code: grant.fiscal_code,
-            role: grant.role,
-            granted_by: grant.granted_by,
-            granted_at: crate::clock::rfc3339_from_ms(grant.granted_at),
-        })
-        .collect();
+    let code = state.municipalities.require(&istat_code)?.istat_code.clone();
+    let items = state.identity.municipality_operators(&principal, &code).await?;
     Ok(Json(api::OperatorGrantList { items }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc.def"), Some("abc.def"));
+        assert_eq!(bearer_token("bearer abc.def"), Some("abc.def"));
+        assert_eq!(bearer_token("BEARER  abc.def "), Some("abc.def"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+    }
 }

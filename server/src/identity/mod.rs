@@ -18,15 +18,20 @@ pub mod tokens;
 use std::time::Duration;
 
 use sportello_core::api;
-use sportello_core::identity::{FiscalCode, Role};
+use sportello_core::identity::{FiscalCode, Role, works_in};
+use sportello_core::tenant::IstatCode;
 
 pub use self::error::AuthError;
 use self::oidc::Providers;
 use self::store::{LoginAttempt, Rotation, User};
 use self::tokens::{KeyRing, hash_secret, pkce_challenge, random_secret};
 use crate::clock::now_ms;
+use crate::clock::rfc3339_from_ms;
 use crate::config::{AuthConfig, Config};
 use crate::db::Db;
+
+/// Most grants a back-office list returns.
+const GRANT_LIST_LIMIT: i64 = 1000;
 
 /// Lifetime of the one-time code handed to the app after a login.
 const APP_CODE_TTL_MS: i64 = 60_000;
@@ -50,6 +55,7 @@ pub struct AppLogin {
 
 /// The identity service: keys, providers and policy.
 pub struct Identity {
+    db: Db,
     keys: KeyRing,
     providers: Providers,
     auth: AuthConfig,
@@ -58,15 +64,16 @@ pub struct Identity {
 
 impl Identity {
     /// Loads (or creates) the signing keys and prepares the providers.
-    pub async fn new(db: &Db, config: &Config) -> anyhow::Result<Self> {
+    pub async fn new(db: Db, config: &Config) -> anyhow::Result<Self> {
         let keys = KeyRing::load(
-            db,
+            &db,
             config.public_url(),
             Duration::from_secs(config.auth.access_token_ttl_secs),
         )
         .await?;
         let providers = Providers::new(&config.auth.providers, &config.public_url())?;
         Ok(Self {
+            db,
             keys,
             providers,
             auth: config.auth.clone(),
@@ -93,11 +100,7 @@ impl Identity {
     }
 
     /// Logs in as anyone with any roles: local demos and black-box tests only.
-    pub async fn dev_login(
-        &self,
-        db: &Db,
-        request: api::DevLoginRequest,
-    ) -> Result<api::TokenPair, AuthError> {
+    pub async fn dev_login(&self, request: api::DevLoginRequest) -> Result<api::TokenPair, AuthError> {
         if !self.dev_auth {
             return Err(AuthError::DevLoginDisabled);
         }
@@ -109,17 +112,17 @@ impl Identity {
                 roles.push(role);
             }
         }
-        let user = store::upsert_user(db, fiscal_code.as_str(), None, None).await?;
+        let user = store::upsert_user(&self.db, fiscal_code.as_str(), None, None).await?;
         let role_text = roles
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(" ");
-        self.start_session(db, &user, roles, Some(&role_text)).await
+        self.start_session(&user, roles, Some(&role_text)).await
     }
 
     /// Step 1: remembers the app's request and returns the provider URL to redirect to.
-    pub async fn begin_login(&self, db: &Db, provider: &str, app: AppLogin) -> Result<url::Url, AuthError> {
+    pub async fn begin_login(&self, provider: &str, app: AppLogin) -> Result<url::Url, AuthError> {
         if !self.providers.contains(provider) {
             return Err(AuthError::UnknownProvider(provider.to_owned()));
         }
@@ -138,7 +141,7 @@ impl Identity {
         let redirect = self.providers.begin(provider).await?;
         let ttl_ms = i64::try_from(self.auth.login_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         store::insert_login_attempt(
-            db,
+            &self.db,
             &LoginAttempt {
                 state: redirect.state,
                 provider: provider.to_owned(),
@@ -158,12 +161,11 @@ impl Identity {
     /// code on success, with `error` if the provider or the verification said no.
     pub async fn finish_login(
         &self,
-        db: &Db,
         provider: &str,
         state: &str,
         outcome: Result<String, String>,
     ) -> Result<url::Url, AuthError> {
-        let attempt = store::take_login_attempt(db, state)
+        let attempt = store::take_login_attempt(&self.db, state)
             .await?
             .filter(|attempt| attempt.provider == provider && attempt.expires_at >= now_ms())
             .ok_or_else(|| AuthError::LoginFailed("unknown or expired login state".into()))?;
@@ -183,7 +185,7 @@ impl Identity {
         let outcome = match result {
             Ok(identity) => {
                 let user = store::upsert_user(
-                    db,
+                    &self.db,
                     identity.fiscal_code.as_str(),
                     identity.given_name.as_deref(),
                     identity.family_name.as_deref(),
@@ -191,7 +193,7 @@ impl Identity {
                 .await?;
                 let code = random_secret();
                 store::insert_authorization_code(
-                    db,
+                    &self.db,
                     &hash_secret(&code),
                     &user.id,
                     &attempt.app_code_challenge,
@@ -214,26 +216,26 @@ impl Identity {
     }
 
     /// Step 3 and renewals: `POST /v1/auth/token`.
-    pub async fn exchange(&self, db: &Db, request: api::TokenRequest) -> Result<api::TokenPair, AuthError> {
+    pub async fn exchange(&self, request: api::TokenRequest) -> Result<api::TokenPair, AuthError> {
         match request {
             api::TokenRequest::AuthorizationCode { code, code_verifier } => {
-                let (user_id, challenge) = store::take_authorization_code(db, &hash_secret(&code))
+                let (user_id, challenge) = store::take_authorization_code(&self.db, &hash_secret(&code))
                     .await?
                     .ok_or(AuthError::InvalidGrant)?;
                 if pkce_challenge(&code_verifier) != challenge {
                     return Err(AuthError::InvalidGrant);
                 }
-                let user = store::get_user(db, &user_id)
+                let user = store::get_user(&self.db, &user_id)
                     .await?
                     .ok_or(AuthError::InvalidGrant)?;
-                let roles = self.granted_roles(db, &user.fiscal_code).await?;
-                self.start_session(db, &user, roles, None).await
+                let roles = self.granted_roles(&user.fiscal_code).await?;
+                self.start_session(&user, roles, None).await
             }
             api::TokenRequest::RefreshToken { refresh_token } => {
                 let successor = random_secret();
                 let expires_at = now_ms() + self.refresh_ttl_ms();
                 match store::rotate_refresh_token(
-                    db,
+                    &self.db,
                     &hash_secret(&refresh_token),
                     &hash_secret(&successor),
                     expires_at,
@@ -245,12 +247,12 @@ impl Identity {
                         family_id,
                         dev_roles,
                     } => {
-                        let user = store::get_user(db, &user_id)
+                        let user = store::get_user(&self.db, &user_id)
                             .await?
                             .ok_or(AuthError::InvalidGrant)?;
                         let roles = match dev_roles {
                             Some(text) => text.split(' ').map(str::parse).collect::<Result<_, _>>()?,
-                            None => self.granted_roles(db, &user.fiscal_code).await?,
+                            None => self.granted_roles(&user.fiscal_code).await?,
                         };
                         Ok(self.token_pair(&user, &roles, &family_id, successor))
                     }
@@ -265,37 +267,80 @@ impl Identity {
     }
 
     /// Ends the session of a refresh token. Unknown tokens are accepted silently (RFC 7009).
-    pub async fn logout(&self, db: &Db, refresh_token: &str) -> Result<(), AuthError> {
-        store::revoke_session_of(db, &hash_secret(refresh_token)).await?;
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), AuthError> {
+        store::revoke_session_of(&self.db, &hash_secret(refresh_token)).await?;
         Ok(())
     }
 
-    /// Verifies a bearer token.
-    pub async fn authenticate(&self, db: &Db, bearer: &str) -> Option<Principal> {
-        let claims = match self.keys.verify(db, bearer).await {
+    /// The caller behind a bearer token: its signature, expiry and audience verified, and its
+    /// session still active (one indexed lookup, so a logout or a refresh-token replay revokes
+    /// at once rather than when the access token expires). `None` for any token refused.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Option<Principal>, AuthError> {
+        let claims = match self.keys.verify(&self.db, bearer).await {
             Ok(claims) => claims,
             Err(error) => {
                 tracing::debug!(%error, "bearer token refused");
-                return None;
+                return Ok(None);
             }
         };
-        let roles = claims
+        let Ok(roles) = claims
             .roles
             .iter()
             .map(|r| r.parse())
             .collect::<Result<Vec<Role>, _>>()
-            .ok()?;
-        Some(Principal {
+        else {
+            return Ok(None);
+        };
+        if !store::session_active(&self.db, &claims.sid).await? {
+            return Ok(None);
+        }
+        Ok(Some(Principal {
             user_id: claims.sub,
             fiscal_code: claims.cf,
             roles,
             session_id: claims.sid,
+        }))
+    }
+
+    /// The caller's identity and roles.
+    pub async fn me(&self, principal: &Principal) -> Result<api::Me, AuthError> {
+        let user = store::get_user(&self.db, &principal.user_id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+        Ok(api::Me {
+            user_id: user.id,
+            fiscal_code: user.fiscal_code,
+            given_name: user.given_name,
+            family_name: user.family_name,
+            roles: principal.roles.iter().map(ToString::to_string).collect(),
         })
     }
 
-    async fn granted_roles(&self, db: &Db, fiscal_code: &str) -> Result<Vec<Role>, AuthError> {
+    /// The operators of a municipality's back office (at most `GRANT_LIST_LIMIT`): for its own
+    /// operators and for admins only.
+    pub async fn municipality_operators(
+        &self,
+        principal: &Principal,
+        municipality: &IstatCode,
+    ) -> Result<Vec<api::OperatorGrant>, AuthError> {
+        if !works_in(&principal.roles, municipality) {
+            return Err(AuthError::Forbidden);
+        }
+        let grants = store::list_grants(&self.db, Some(municipality.as_str()), GRANT_LIST_LIMIT).await?;
+        Ok(grants
+            .into_iter()
+            .map(|grant| api::OperatorGrant {
+                fiscal_code: grant.fiscal_code,
+                role: grant.role,
+                granted_by: grant.granted_by,
+                granted_at: rfc3339_from_ms(grant.granted_at),
+            })
+            .collect())
+    }
+
+    async fn granted_roles(&self, fiscal_code: &str) -> Result<Vec<Role>, AuthError> {
         let mut roles = vec![Role::Citizen];
-        for text in store::granted_roles(db, fiscal_code).await? {
+        for text in store::granted_roles(&self.db, fiscal_code).await? {
             match text.parse() {
                 Ok(role) => roles.push(role),
                 Err(error) => tracing::error!(%error, "ignoring malformed stored role"),
@@ -306,7 +351,6 @@ impl Identity {
 
     async fn start_session(
         &self,
-        db: &Db,
         user: &User,
         roles: Vec<Role>,
         dev_roles: Option<&str>,
@@ -314,7 +358,7 @@ impl Identity {
         let refresh = random_secret();
         let expires_at = now_ms() + self.refresh_ttl_ms();
         let family =
-            store::create_session(db, &user.id, dev_roles, &hash_secret(&refresh), expires_at).await?;
+            store::create_session(&self.db, &user.id, dev_roles, &hash_secret(&refresh), expires_at).await?;
         Ok(self.token_pair(user, &roles, &family, refresh))
     }
 

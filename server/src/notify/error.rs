@@ -1,6 +1,7 @@
 //! The notifications context's errors and the problems they become.
 
 use crate::http::problem::{ApiError, Message};
+use crate::pagination::PageError;
 
 /// Why a notification request is refused.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,8 @@ pub enum NotifyError {
     #[error("forbidden")]
     Forbidden,
     #[error(transparent)]
+    Page(#[from] PageError),
+    #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
@@ -34,6 +37,7 @@ impl From<NotifyError> for ApiError {
             ),
             NotifyError::NotFound => ApiError::RouteNotFound,
             NotifyError::Forbidden => ApiError::Forbidden,
+            NotifyError::Page(error) => error.into(),
             NotifyError::Database(error) => error.into(),
         }
     }

@@ -9,8 +9,10 @@
 mod error;
 pub mod fcm;
 pub mod http;
+mod inbox;
 pub mod store;
 pub mod webpush;
+mod wire;
 
 pub use self::error::NotifyError;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
+use sportello_core::api;
 use sportello_core::calendar::ROME;
 use sportello_core::identity::{Role, works_in};
 use sportello_core::notify::{QuietHours, RetryPolicy, TimeOfDay, Topic};
@@ -30,6 +33,7 @@ use self::webpush::Vapid;
 use crate::clock::now_ms;
 use crate::config::NotifyConfig;
 use crate::db::Db;
+use crate::tenant::Municipalities;
 
 /// What a push service said about one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +71,7 @@ fn invalid(field: &'static str, it: impl Into<String>, en: impl Into<String>) ->
 /// The notification service of one process.
 pub struct Notifier {
     db: Db,
+    municipalities: Arc<Municipalities>,
     config: NotifyConfig,
     vapid: Vapid,
     fcm: Option<Fcm>,
@@ -77,7 +82,11 @@ pub struct Notifier {
 
 impl Notifier {
     /// Loads the VAPID keys and the FCM credentials.
-    pub async fn new(db: Db, config: NotifyConfig) -> anyhow::Result<Self> {
+    pub async fn new(
+        db: Db,
+        config: NotifyConfig,
+        municipalities: Arc<Municipalities>,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .redirect(reqwest::redirect::Policy::none())
@@ -98,6 +107,7 @@ impl Notifier {
             .transpose()?;
         Ok(Self {
             db,
+            municipalities,
             config,
             vapid,
             fcm,
@@ -164,7 +174,7 @@ impl Notifier {
         &self,
         user_id: &str,
         registration: &sportello_core::api::DeviceRegistration,
-    ) -> Result<store::Device, NotifyError> {
+    ) -> Result<api::Device, NotifyError> {
         let (address, p256dh, auth) = match registration.kind.as_str() {
             "webpush" => {
                 let endpoint = registration
@@ -219,9 +229,8 @@ impl Notifier {
                 ));
             }
         };
-        let municipalities = self
-            .check_municipalities(registration.municipalities.as_deref().unwrap_or_default())
-            .await?;
+        let municipalities =
+            self.check_municipalities(registration.municipalities.as_deref().unwrap_or_default())?;
         let max = i64::from(self.config.max_devices_per_user);
         if store::count_devices(&self.db, user_id).await? >= max
             && !store::list_devices(&self.db, user_id)
@@ -241,11 +250,11 @@ impl Notifier {
         )
         .await?;
         store::add_alert_areas(&self.db, user_id, &municipalities).await?;
-        Ok(device)
+        Ok(wire::device(device))
     }
 
     /// Validates ISTAT codes against the served municipalities (at most all 67).
-    pub async fn check_municipalities(&self, codes: &[String]) -> Result<Vec<String>, NotifyError> {
+    pub fn check_municipalities(&self, codes: &[String]) -> Result<Vec<String>, NotifyError> {
         if codes.len() > 67 {
             return Err(invalid(
                 "municipalities",
@@ -256,7 +265,7 @@ impl Notifier {
         let mut checked = Vec::with_capacity(codes.len());
         for code in codes {
             let istat = parse_area(code)?;
-            if crate::tenant::store::get(&self.db, &istat).await?.is_none() {
+            if self.municipalities.find(&istat).is_none() {
                 return Err(invalid(
                     "municipalities",
                     format!("Nessun comune {istat}."),
@@ -307,7 +316,7 @@ impl Notifier {
                 format!("The subject must have 1 to 120 characters ({other})."),
             ),
         })?;
-        let municipalities = self.check_municipalities(&request.municipalities).await?;
+        let municipalities = self.check_municipalities(&request.municipalities)?;
         for code in &municipalities {
             let istat = parse_area(code)?;
             if !works_in(roles, &istat) {
