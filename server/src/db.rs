@@ -140,11 +140,7 @@ impl Db {
     /// Applies pending migrations; safe to run from several instances at once (sqlx takes an
     /// advisory lock on PostgreSQL).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let source = match self.backend {
-            Backend::Sqlite => EmbeddedMigrations(SQLITE_MIGRATIONS),
-            Backend::Postgres => EmbeddedMigrations(POSTGRES_MIGRATIONS),
-        };
-        let migrator = Migrator::new(source).await?;
+        let migrator = Migrator::new(EmbeddedMigrations(self.backend)).await?;
         migrator.run(&self.pool).await?;
         Ok(())
     }
@@ -170,124 +166,113 @@ impl Db {
     }
 }
 
-/// Migrations compiled into the binary, so `sportello` runs from any directory.
-/// (version, description, SQL)
-type MigrationFile = (i64, &'static str, &'static str);
-
-const SQLITE_MIGRATIONS: &[MigrationFile] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../migrations/sqlite/0001_foundation.sql"),
-    ),
-    (2, "notify", include_str!("../migrations/sqlite/0002_notify.sql")),
-    (
-        3,
-        "catalog",
-        include_str!("../migrations/sqlite/0003_catalog.sql"),
-    ),
-    (
-        4,
-        "permits",
-        include_str!("../migrations/sqlite/0004_permits.sql"),
-    ),
-    (
-        5,
-        "payments",
-        include_str!("../migrations/sqlite/0005_payments.sql"),
-    ),
-    (
-        6,
-        "permit fee notices",
-        include_str!("../migrations/sqlite/0006_permit_fee_notices.sql"),
-    ),
-    (
-        7,
-        "catalog copies by record",
-        include_str!("../migrations/sqlite/0007_catalog_copies_by_record.sql"),
-    ),
-    (
-        8,
-        "catalog sources lean",
-        include_str!("../migrations/sqlite/0008_catalog_sources_lean.sql"),
-    ),
-    (
-        9,
-        "catalog changes created",
-        include_str!("../migrations/sqlite/0009_catalog_changes_created.sql"),
-    ),
-];
-
-const POSTGRES_MIGRATIONS: &[MigrationFile] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../migrations/postgres/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "notify",
-        include_str!("../migrations/postgres/0002_notify.sql"),
-    ),
-    (
-        3,
-        "catalog",
-        include_str!("../migrations/postgres/0003_catalog.sql"),
-    ),
-    (
-        4,
-        "permits",
-        include_str!("../migrations/postgres/0004_permits.sql"),
-    ),
-    (
-        5,
-        "payments",
-        include_str!("../migrations/postgres/0005_payments.sql"),
-    ),
-    (
-        6,
-        "permit fee notices",
-        include_str!("../migrations/postgres/0006_permit_fee_notices.sql"),
-    ),
-    (
-        7,
-        "catalog copies by record",
-        include_str!("../migrations/postgres/0007_catalog_copies_by_record.sql"),
-    ),
-    (
-        8,
-        "catalog sources lean",
-        include_str!("../migrations/postgres/0008_catalog_sources_lean.sql"),
-    ),
-    (
-        9,
-        "catalog changes created",
-        include_str!("../migrations/postgres/0009_catalog_changes_created.sql"),
-    ),
-];
+/// One migration: its file name and SQL.
+#[derive(Debug)]
+struct EmbeddedMigration {
+    file: &'static str,
+    sql: MigrationSql,
+}
 
 #[derive(Debug)]
-struct EmbeddedMigrations(&'static [MigrationFile]);
+enum MigrationSql {
+    /// The same on both backends, in `migrations/shared/`.
+    Shared(&'static str),
+    /// In `migrations/sqlite/` and `migrations/postgres/`.
+    PerBackend {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
+}
+
+/// A migration written once, in `migrations/shared/`.
+macro_rules! shared {
+    ($file:literal) => {
+        EmbeddedMigration {
+            file: $file,
+            sql: MigrationSql::Shared(include_str!(concat!("../migrations/shared/", $file))),
+        }
+    };
+}
+
+/// A migration written for each backend, in `migrations/sqlite/` and `migrations/postgres/`.
+macro_rules! per_backend {
+    ($file:literal) => {
+        EmbeddedMigration {
+            file: $file,
+            sql: MigrationSql::PerBackend {
+                sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
+                postgres: include_str!(concat!("../migrations/postgres/", $file)),
+            },
+        }
+    };
+}
+
+/// Migrations compiled into the binary, so `sportello` runs from any directory.
+///
+/// A migration whose SQL is the same on both backends is written once, in `migrations/shared/`;
+/// one that differs has a file of the same name in `migrations/sqlite/` and in
+/// `migrations/postgres/`. Each number exists once: in `shared/`, or in both backend folders (a
+/// unit test holds this list and the folders to it). The version and description come from the
+/// file name, as sqlx names them: `0006_permit_fee_notices.sql` is 6, "permit fee notices".
+///
+/// Never edit a released migration: sqlx records the SHA-384 of each applied migration's SQL and
+/// refuses to start on a database where it differs (a unit test pins them).
+const MIGRATIONS: &[EmbeddedMigration] = &[
+    shared!("0001_foundation.sql"),
+    shared!("0002_notify.sql"),
+    per_backend!("0003_catalog.sql"),
+    shared!("0004_permits.sql"),
+    shared!("0005_payments.sql"),
+    shared!("0006_permit_fee_notices.sql"),
+    per_backend!("0007_catalog_copies_by_record.sql"),
+    per_backend!("0008_catalog_sources_lean.sql"),
+    shared!("0009_catalog_changes_created.sql"),
+];
+
+impl EmbeddedMigration {
+    /// The version and description of `NNNN_some_words.sql`: (NNNN, "some words").
+    fn version_and_description(&self) -> Result<(i64, String), String> {
+        let invalid = || format!("migration file `{}` is not named NNNN_description.sql", self.file);
+        let stem = self.file.strip_suffix(".sql").ok_or_else(invalid)?;
+        let (version, description) = stem.split_once('_').ok_or_else(invalid)?;
+        let version = version.parse().map_err(|_| invalid())?;
+        Ok((version, description.replace('_', " ")))
+    }
+
+    fn sql(&self, backend: Backend) -> &'static str {
+        match (&self.sql, backend) {
+            (MigrationSql::Shared(sql), _)
+            | (MigrationSql::PerBackend { sqlite: sql, .. }, Backend::Sqlite)
+            | (MigrationSql::PerBackend { postgres: sql, .. }, Backend::Postgres) => sql,
+        }
+    }
+}
+
+/// The migrations of `backend`, in order.
+fn migrations(backend: Backend) -> Result<Vec<Migration>, String> {
+    MIGRATIONS
+        .iter()
+        .map(|migration| {
+            let (version, description) = migration.version_and_description()?;
+            Ok(Migration::new(
+                version,
+                Cow::Owned(description),
+                MigrationType::Simple,
+                Cow::Borrowed(migration.sql(backend)),
+                false,
+            ))
+        })
+        .collect()
+}
+
+#[derive(Debug)]
+struct EmbeddedMigrations(Backend);
 
 impl<'s> MigrationSource<'s> for EmbeddedMigrations {
     fn resolve(
         self,
     ) -> futures_core::future::BoxFuture<'s, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
-        Box::pin(async move {
-            Ok(self
-                .0
-                .iter()
-                .map(|&(version, description, sql)| {
-                    Migration::new(
-                        version,
-                        Cow::Borrowed(description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
+        Box::pin(async move { Ok(migrations(self.0)?) })
     }
 }
 
@@ -460,5 +445,146 @@ mod tests {
         assert!(exact.sql(249).ends_with("($993, $994, $995, $996)"));
         let few = Chunked::new(Backend::Postgres, 3, 4, statement);
         assert_eq!(rows_of(few.sql(3)), 3);
+    }
+
+    /// The `.sql` files of `migrations/<folder>/`, sorted.
+    fn files_in(folder: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(folder);
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+            .map(|entry| {
+                entry
+                    .expect("directory entry")
+                    .file_name()
+                    .into_string()
+                    .expect("UTF-8 name")
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn each_migration_exists_once_in_shared_or_in_both_backend_folders() {
+        let mut folders = files_in("");
+        folders.retain(|name| !name.starts_with('.'));
+        assert_eq!(
+            folders,
+            ["postgres", "shared", "sqlite"],
+            "migrations/ holds these folders only"
+        );
+
+        let listed = |shared: bool| -> Vec<String> {
+            let mut files: Vec<_> = MIGRATIONS
+                .iter()
+                .filter(|migration| matches!(migration.sql, MigrationSql::Shared(_)) == shared)
+                .map(|migration| migration.file.to_owned())
+                .collect();
+            files.sort();
+            files
+        };
+        assert_eq!(
+            files_in("shared"),
+            listed(true),
+            "migrations/shared/ against MIGRATIONS"
+        );
+        assert_eq!(
+            files_in("sqlite"),
+            listed(false),
+            "migrations/sqlite/ against MIGRATIONS"
+        );
+        assert_eq!(
+            files_in("postgres"),
+            listed(false),
+            "migrations/postgres/ against MIGRATIONS"
+        );
+
+        // Numbered 1, 2, 3, … in order, each number once.
+        let versions: Vec<i64> = MIGRATIONS
+            .iter()
+            .map(|migration| migration.version_and_description().unwrap().0)
+            .collect();
+        let expected: Vec<i64> = (1..).take(MIGRATIONS.len()).collect();
+        assert_eq!(versions, expected);
+
+        for migration in MIGRATIONS {
+            let MigrationSql::PerBackend { sqlite, postgres } = migration.sql else {
+                continue;
+            };
+            assert_ne!(
+                sqlite, postgres,
+                "{} is the same on both backends: write it once, in migrations/shared/",
+                migration.file
+            );
+        }
+    }
+
+    #[test]
+    fn released_migrations_keep_their_checksums() {
+        // SHA-384 of each migration as released, which sqlx recorded in every database migrated
+        // since: a different checksum makes sqlx refuse to start there. Computed with `sha384sum`
+        // from the per-backend files before identical ones moved to migrations/shared/.
+        let shared_0001 = "5f8d7fa3a6f3bb7120fe816af1a1dfe3473ac8542fbe43aa8c4a77e3fb97074264cbf9dd673ab748c207ad550a360830";
+        let shared_0002 = "8a8217271bf7037737d677ce50eeb8470e57172bf683126c723866ca52d49acaed598da1bc90993c6490594af9688cfb";
+        let shared_0004 = "aeb89c30140df0dd71e84c01e03670201542203d12e1de07469257216fb1e1558ded0c456b22a4ea2cd812eb9fa75f10";
+        let shared_0005 = "ef13e09e355f7b81cc0cb299ef632b2ed62ea6f76d65cf8dc4d3b4780c29850ab632bdb0c5d843fe06bfd0c05729f88c";
+        let shared_0006 = "32216071c0b2e3154ff787ffd0f8727d29431a98f9f4afb34886ab7baa1283442e47a6dda9d7489f0031738701a63486";
+        let shared_0009 = "8e5b2c13a201d862e59e3fc645468f342a7cc076cb9e548bde91094ea8ec02c94bd10758affe9ee5fef7d6f43b0ec0ba";
+        let sqlite = [
+            shared_0001,
+            shared_0002,
+            "2de43e965d9be33386a8d6c970d93309cd12531f11d89dadd84e0a939ef3411090fe2d1baeaa4f024ee228c55e32f5ce",
+            shared_0004,
+            shared_0005,
+            shared_0006,
+            "2f7815110ce84080cbd9a5bbbb496a847f74c73275e292f664a4e35a39ef83f39ef58d40690594d52fb65c8a3066b409",
+            "8f199c6a428a9649868c2731a6e88f27e12018c58fe5b5d96f8edd1c10b594ff3e3ebe7e2083097dfa2a684e6cc537ab",
+            shared_0009,
+        ];
+        let postgres = [
+            shared_0001,
+            shared_0002,
+            "ac35dfb94ae6cbbaf2a81e9837b035631f114da2bce08fad0a68c9d4889e676a0e89ccbd2ee59ba308135718609ac50f",
+            shared_0004,
+            shared_0005,
+            shared_0006,
+            "31c63de23c6d43432afeea29891165defb3b73e50de0b5d307d6de6c04436d97443ef8c4dbaf40bf6a33ed5129f3951f",
+            "40e544bf2910817d7a48c0bdc17789880508f31de49b3253c2c6e3de54314597c8a274a33c750e10aca4174a448988e8",
+            shared_0009,
+        ];
+        let descriptions = [
+            "foundation",
+            "notify",
+            "catalog",
+            "permits",
+            "payments",
+            "permit fee notices",
+            "catalog copies by record",
+            "catalog sources lean",
+            "catalog changes created",
+        ];
+        for (backend, released) in [(Backend::Sqlite, sqlite), (Backend::Postgres, postgres)] {
+            let migrations = migrations(backend).unwrap();
+            // A new migration gets its checksum added here once released.
+            assert!(
+                migrations.len() >= released.len(),
+                "{} migrations",
+                backend.as_str()
+            );
+            for (migration, (checksum, description)) in
+                migrations.iter().zip(released.iter().zip(descriptions))
+            {
+                let hex = hex::encode(&migration.checksum);
+                assert_eq!(
+                    (hex.as_str(), migration.description.as_ref()),
+                    (*checksum, description),
+                    "{} migration {}",
+                    backend.as_str(),
+                    migration.version
+                );
+            }
+        }
     }
 }
