@@ -10,7 +10,8 @@ use sportello_server::cli::{
 };
 use sportello_server::config::{Config, LogFormat};
 use sportello_server::db::{Db, redact_url};
-use sportello_server::identity::{store, tokens};
+use sportello_server::identity::directory::Directory;
+use sportello_server::identity::tokens;
 use sportello_server::notify::Notifier;
 use sportello_server::permits::Permits;
 use sportello_server::tenant::Municipalities;
@@ -118,8 +119,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 let kid = tokens::rotate(&db).await?;
                 println!("new signing key {kid}; running servers pick it up when they restart");
             }
-            for key in store::signing_keys(&db).await? {
-                println!("{}", key.kid);
+            for kid in tokens::key_ids(&db).await? {
+                println!("{kid}");
             }
         }
     }
@@ -129,19 +130,12 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result<()> {
     let db = Db::connect_and_migrate(&config.database_url()).await?;
     let municipalities = Municipalities::load(&db).await?;
+    let directory = Directory::new(db.clone());
     match command {
         OperatorsCommand::Grant(args) => {
             let (fiscal_code, role) = parse_role(&args)?;
             ensure_municipality(&municipalities, &role)?;
-            let municipality = role_municipality(&role);
-            let new = store::grant_role(
-                &db,
-                fiscal_code.as_str(),
-                &role.to_string(),
-                municipality.as_deref(),
-                "cli",
-            )
-            .await?;
+            let new = directory.grant(&fiscal_code, &role, "cli").await?;
             println!(
                 "{} {role} for {fiscal_code}",
                 if new { "granted" } else { "already had" }
@@ -149,14 +143,13 @@ async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result
         }
         OperatorsCommand::Revoke(args) => {
             let (fiscal_code, role) = parse_role(&args)?;
-            let existed = store::revoke_role(&db, fiscal_code.as_str(), &role.to_string()).await?;
+            let existed = directory.revoke(&fiscal_code, &role).await?;
             anyhow::ensure!(existed, "{fiscal_code} does not have the role {role}");
             println!("revoked {role} from {fiscal_code}");
         }
         OperatorsCommand::List { municipality } => {
             let municipality = municipality.map(|m| IstatCode::parse(&m)).transpose()?;
-            let grants =
-                store::list_grants(&db, municipality.as_ref().map(IstatCode::as_str), 100_000).await?;
+            let grants = directory.grants(municipality.as_ref(), 100_000).await?;
             for grant in grants {
                 println!(
                     "{}\t{}\t{}\t{}",
@@ -332,13 +325,6 @@ fn parse_role(args: &RoleArgs) -> anyhow::Result<(FiscalCode, Role)> {
         }
     };
     Ok((fiscal_code, role))
-}
-
-fn role_municipality(role: &Role) -> Option<String> {
-    match role {
-        Role::Operator { municipality, .. } => Some(municipality.to_string()),
-        Role::Citizen | Role::Admin => None,
-    }
 }
 
 fn ensure_municipality(municipalities: &Municipalities, role: &Role) -> anyhow::Result<()> {

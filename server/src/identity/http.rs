@@ -43,6 +43,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// Identity providers available for login.
 #[utoipa::path(get, path = "/v1/auth/providers", tag = "auth",
     responses((status = 200, body = api::AuthProviderList)))]
+#[tracing::instrument(skip_all)]
 pub async fn providers(State(state): State<AppState>) -> Json<api::AuthProviderList> {
     Json(state.identity.providers())
 }
@@ -52,6 +53,7 @@ pub async fn providers(State(state): State<AppState>) -> Json<api::AuthProviderL
     responses((status = 200, body = api::TokenPair),
         (status = 404, body = api::Problem, content_type = "application/problem+json", description = "dev-auth is off"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn dev_login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<api::DevLoginRequest>,
@@ -79,6 +81,7 @@ pub struct LoginQuery {
     responses((status = 303, description = "Redirect to the identity provider"),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(provider = %provider))]
 pub async fn oidc_login(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -118,6 +121,7 @@ pub struct CallbackQuery {
     params(("provider" = String, Path), CallbackQuery),
     responses((status = 303, description = "Redirect to the app with `code` or `error`"),
         (status = 400, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(provider = %provider))]
 pub async fn oidc_callback(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -156,6 +160,7 @@ fn sanitize_error(error: &str) -> String {
 #[utoipa::path(post, path = "/v1/auth/token", tag = "auth", request_body = api::TokenRequest,
     responses((status = 200, body = api::TokenPair),
         (status = 400, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn token(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<api::TokenRequest>,
@@ -167,6 +172,7 @@ pub async fn token(
 /// Ends the session of a refresh token.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = api::LogoutRequest,
     responses((status = 204, description = "Logged out")))]
+#[tracing::instrument(skip_all)]
 pub async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<api::LogoutRequest>,
@@ -179,6 +185,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = api::Me),
         (status = 401, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<api::Me>, ApiError> {
     Ok(Json(state.identity.me(&principal).await?))
 }
@@ -186,6 +193,7 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<J
 /// Public keys that sign access tokens (JWKS, RFC 7517; Ed25519 per RFC 8037).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
     responses((status = 200, description = "JSON Web Key Set")))]
+#[tracing::instrument(skip_all)]
 pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(state.identity.keys().jwks())
 }
@@ -198,6 +206,7 @@ pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
         (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(istat_code = %istat_code))]
 pub async fn municipality_operators(
     State(state): State<AppState>,
     principal: Principal,

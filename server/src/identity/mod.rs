@@ -9,6 +9,7 @@
 //! 3. the app redeems the code with its PKCE verifier at `POST /v1/auth/token` and gets an access
 //!    JWT and a rotating refresh token.
 
+pub mod directory;
 mod error;
 pub mod http;
 pub mod oidc;

@@ -189,6 +189,15 @@ impl KeyRing {
 }
 
 /// Generates a new Ed25519 key and stores it; it signs from now on (after a reload elsewhere).
+/// The ids of the signing keys, newest first.
+pub async fn key_ids(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    Ok(store::signing_keys(db)
+        .await?
+        .into_iter()
+        .map(|key| key.kid)
+        .collect())
+}
+
 pub async fn rotate(db: &Db) -> anyhow::Result<String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;

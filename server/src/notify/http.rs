@@ -19,6 +19,7 @@ const MAX_PAGE: usize = 100;
 /// The server's VAPID public key, for `pushManager.subscribe({applicationServerKey})`.
 #[utoipa::path(get, path = "/v1/push/vapid-public-key", tag = "notifications",
     responses((status = 200, body = api::VapidPublicKey)))]
+#[tracing::instrument(skip_all)]
 pub async fn vapid_public_key(State(state): State<AppState>) -> Json<api::VapidPublicKey> {
     Json(api::VapidPublicKey {
         public_key: state.notifier.vapid_public_key().to_owned(),
@@ -30,6 +31,7 @@ pub async fn vapid_public_key(State(state): State<AppState>) -> Json<api::VapidP
     request_body = api::DeviceRegistration,
     responses((status = 201, body = api::Device),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn register_device(
     State(state): State<AppState>,
     principal: Principal,
@@ -45,6 +47,7 @@ pub async fn register_device(
 /// The caller's devices.
 #[utoipa::path(get, path = "/v1/me/devices", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = api::DeviceList)))]
+#[tracing::instrument(skip_all)]
 pub async fn list_devices(
     State(state): State<AppState>,
     principal: Principal,
@@ -57,6 +60,7 @@ pub async fn list_devices(
 #[utoipa::path(delete, path = "/v1/me/devices/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn delete_device(
     State(state): State<AppState>,
     principal: Principal,
@@ -69,6 +73,7 @@ pub async fn delete_device(
 /// The caller's notification preferences (defaults until changed).
 #[utoipa::path(get, path = "/v1/me/notification-preferences", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = api::NotificationPreferences)))]
+#[tracing::instrument(skip_all)]
 pub async fn get_preferences(
     State(state): State<AppState>,
     principal: Principal,
@@ -82,6 +87,7 @@ pub async fn get_preferences(
     request_body = api::NotificationPreferences,
     responses((status = 200, body = api::NotificationPreferences),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn put_preferences(
     State(state): State<AppState>,
     principal: Principal,
@@ -109,6 +115,7 @@ pub struct InboxQuery {
     params(InboxQuery),
     responses((status = 200, body = api::InboxPage),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn inbox(
     State(state): State<AppState>,
     principal: Principal,
@@ -122,6 +129,7 @@ pub async fn inbox(
 #[utoipa::path(get, path = "/v1/me/inbox/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = api::InboxMessage), (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn inbox_message(
     State(state): State<AppState>,
     principal: Principal,
@@ -134,6 +142,7 @@ pub async fn inbox_message(
 #[utoipa::path(post, path = "/v1/me/inbox/{id}/read", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn mark_read(
     State(state): State<AppState>,
     principal: Principal,
@@ -147,6 +156,7 @@ pub async fn mark_read(
 #[utoipa::path(delete, path = "/v1/me/inbox/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn delete_message(
     State(state): State<AppState>,
     principal: Principal,
@@ -163,6 +173,7 @@ pub async fn delete_message(
     responses((status = 202, body = api::BroadcastAccepted),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn broadcast(
     State(state): State<AppState>,
     principal: Principal,

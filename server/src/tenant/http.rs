@@ -11,6 +11,7 @@ use crate::http::problem::ApiError;
 /// Lists the municipalities served, by name.
 #[utoipa::path(get, path = "/v1/municipalities", tag = "municipalities",
     responses((status = 200, body = api::MunicipalityList)))]
+#[tracing::instrument(skip_all)]
 pub async fn list_municipalities(
     State(state): State<AppState>,
 ) -> Result<Json<api::MunicipalityList>, ApiError> {
@@ -25,6 +26,7 @@ pub async fn list_municipalities(
         (status = 200, body = api::Municipality),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(istat_code = %istat_code))]
 pub async fn get_municipality(
     State(state): State<AppState>,
     Path(istat_code): Path<String>,
