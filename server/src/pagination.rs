@@ -24,7 +24,7 @@ pub struct Cursor {
 
 impl Cursor {
     /// A cursor after the row with this key and id.
-    pub fn new(key: impl ToString, id: impl Into<String>) -> Self {
+    pub fn new(key: impl std::fmt::Display, id: impl Into<String>) -> Self {
         Self {
             key: key.to_string(),
             id: id.into(),

@@ -121,6 +121,9 @@ where
 mod tests {
     use super::*;
 
+    /// Whether an error is the one a case expects.
+    type Expected = fn(&UploadError) -> bool;
+
     fn body(chunks: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
         futures_util::stream::iter(
             chunks
@@ -156,7 +159,7 @@ mod tests {
             head_len: 4,
             accept_head: &accept_pdf,
         };
-        let cases: [(&[&'static [u8]], fn(&UploadError) -> bool); 4] = [
+        let cases: [(&[&'static [u8]], Expected); 4] = [
             (&[b"%PDF-1", b"234567"], |e| {
                 matches!(e, UploadError::TooLarge(10))
             }),
