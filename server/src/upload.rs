@@ -124,6 +124,16 @@ mod tests {
     /// Whether an error is the one a case expects.
     type Expected = fn(&UploadError) -> bool;
 
+    fn is_pdf(head: &[u8]) -> bool {
+        head.starts_with(b"%PDF")
+    }
+
+    const PDF_UP_TO_10_BYTES: Limits<'static> = Limits {
+        max_bytes: 10,
+        head_len: 4,
+        accept_head: &is_pdf,
+    };
+
     fn body(chunks: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
         futures_util::stream::iter(
             chunks
@@ -137,13 +147,9 @@ mod tests {
     async fn saves_and_hashes_a_body_within_its_limits() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("doc");
-        let accept_pdf = |head: &[u8]| head.starts_with(b"%PDF");
-        let limits = Limits {
-            max_bytes: 10,
-            head_len: 4,
-            accept_head: &accept_pdf,
-        };
-        let saved = save(body(&[b"%P", b"DF-1"]), &path, &limits).await.unwrap();
+        let saved = save(body(&[b"%P", b"DF-1"]), &path, &PDF_UP_TO_10_BYTES)
+            .await
+            .unwrap();
         assert_eq!(saved.size, 6);
         assert_eq!(saved.sha256, hex::encode(Sha256::digest(b"%PDF-1")));
         assert_eq!(std::fs::read(&path).unwrap(), b"%PDF-1");
@@ -153,12 +159,6 @@ mod tests {
     async fn leaves_nothing_behind_when_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("doc");
-        let accept_pdf = |head: &[u8]| head.starts_with(b"%PDF");
-        let limits = Limits {
-            max_bytes: 10,
-            head_len: 4,
-            accept_head: &accept_pdf,
-        };
         let cases: [(&[&'static [u8]], Expected); 4] = [
             (&[b"%PDF-1", b"234567"], |e| {
                 matches!(e, UploadError::TooLarge(10))
@@ -168,7 +168,7 @@ mod tests {
             (&[], |e| matches!(e, UploadError::Empty)),
         ];
         for (chunks, expected) in cases {
-            let error = save(body(chunks), &path, &limits).await.unwrap_err();
+            let error = save(body(chunks), &path, &PDF_UP_TO_10_BYTES).await.unwrap_err();
             assert!(expected(&error), "{chunks:?}: {error}");
             assert!(!path.exists());
         }
