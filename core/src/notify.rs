@@ -27,13 +27,13 @@ pub enum NotifyError {
 /// What a message is about; people choose the topics they receive pushes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topic {
-    /// Holds ready, loans due.
+    /// Library services. Nothing is sent on it yet: loans and holds do not exist.
     Library,
     /// Permit status changes and deadlines.
     Permits,
     /// Payment notices and receipts.
     Payments,
-    /// Cultural events.
+    /// Cultural events (a topic people may choose already; no context sends on it yet).
     Events,
     /// Civil-protection and other public alerts.
     Alerts,

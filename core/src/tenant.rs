@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn entity_fiscal_codes_check_digit() {
-        // Genova, Arenzano, and the pagoPA example creditor from DESIGN.md.
+        // Genova, Arenzano, and the example creditor of the pagoPA specifications.
         for good in ["00856930102", "00449500107", "03334231200"] {
             EntityFiscalCode::parse(good).unwrap();
         }

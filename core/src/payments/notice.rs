@@ -230,7 +230,7 @@ mod tests {
 
     use super::*;
 
-    /// The example from DESIGN.md (creditor 03334231200), also used by the SOAP fixtures.
+    /// The example of the pagoPA specifications (creditor 03334231200), also used by the SOAP fixtures.
     const EXAMPLE: &str = "302032002700000251";
 
     #[test]
