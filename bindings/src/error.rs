@@ -3,7 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use sportello_core::api::{self, Problem};
+pub use sportello_core::api::FieldError;
+use sportello_core::api::Problem;
 
 /// Everything that can go wrong in a call to Sportello, as the app should handle it.
 ///
@@ -57,24 +58,6 @@ pub enum SportelloError {
     LoginFailed { reason: String, detail: String },
 }
 
-/// One invalid field in a request.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct FieldError {
-    /// Field name or JSON pointer.
-    pub field: String,
-    /// What is wrong, in the client's language.
-    pub message: String,
-}
-
-impl From<api::FieldError> for FieldError {
-    fn from(error: api::FieldError) -> Self {
-        Self {
-            field: error.field,
-            message: error.message,
-        }
-    }
-}
-
 impl SportelloError {
     /// A local refusal of an argument.
     pub(crate) fn invalid(field: &str, reason: &(impl std::fmt::Display + ?Sized)) -> Self {
@@ -117,12 +100,7 @@ impl SportelloError {
     ) -> Self {
         let problem = serde_json::from_slice::<Problem>(body).ok();
         let (code, detail, request_id, errors) = match problem {
-            Some(problem) => (
-                problem.code,
-                problem.detail,
-                problem.request_id,
-                problem.errors.into_iter().map(FieldError::from).collect(),
-            ),
+            Some(problem) => (problem.code, problem.detail, problem.request_id, problem.errors),
             None => (
                 generic_code(status),
                 format!("HTTP {status} without a problem document"),
