@@ -336,7 +336,7 @@ pub async fn search(
                 continue;
             }
             let nearest = request.near.and_then(|from| {
-                availability::nearest_on_shelf(from, &counts, |c| location(libraries, &c.library_id))
+                availability::nearest_on_shelf(from, &counts, |c| location(&libraries, &c.library_id))
                     .map(|(_, distance)| distance)
             });
             ranked.push((position, nearest));
