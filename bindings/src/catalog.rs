@@ -6,78 +6,28 @@
 //! rank here (`rank_available_libraries`, `rank_hits_by_distance`, `search_nearest_on_device`).
 //! Both use core's haversine distance and its nearest-first order, so they agree.
 
-use std::cmp::Ordering;
 use std::time::SystemTime;
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use reqwest::Method;
-use sportello_core::api;
-use sportello_core::catalog::availability;
+use sportello_core::api::{
+    self, AvailabilitySummary, CatalogQuery, CatalogSort, Contributor, Coordinates, Facets, MaterialFormat,
+    NearestCopy, RecordIdentifier,
+};
+use sportello_core::catalog::availability::{self, OnShelf};
 use sportello_core::catalog::holdings;
-use sportello_core::catalog::record;
-use sportello_core::geo;
 
 use crate::client::{SportelloClient, path_segment, timestamp};
 use crate::error::SportelloError;
-use crate::geo::{Coordinates, rank_by_distance};
+use crate::geo::{checked, rank_by_distance};
 use crate::tenant::parse_istat_code;
 
 /// Availability requests in flight at once for `search_nearest_on_device`: enough to hide
 /// latency on a phone, few enough not to look like a flood to the server's rate limits.
 const AVAILABILITY_CONCURRENCY: usize = 6;
 
-/// The kind of material of an edition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum MaterialFormat {
-    /// Printed book (also manuscripts and printed music).
-    Book,
-    /// Electronic text.
-    Ebook,
-    /// Sound recording (audiobook, music).
-    Audio,
-    /// Video (DVD, Blu-ray, film).
-    Video,
-    /// Journal, magazine, newspaper.
-    Periodical,
-    /// Anything else (maps, pictures, objects, kits), and formats this library version does not
-    /// know yet (from a newer server).
-    Other,
-}
-
-impl From<record::Format> for MaterialFormat {
-    fn from(format: record::Format) -> Self {
-        match format {
-            record::Format::Book => MaterialFormat::Book,
-            record::Format::EBook => MaterialFormat::Ebook,
-            record::Format::Audio => MaterialFormat::Audio,
-            record::Format::Video => MaterialFormat::Video,
-            record::Format::Periodical => MaterialFormat::Periodical,
-            record::Format::Other => MaterialFormat::Other,
-        }
-    }
-}
-
-impl From<MaterialFormat> for record::Format {
-    fn from(format: MaterialFormat) -> Self {
-        match format {
-            MaterialFormat::Book => record::Format::Book,
-            MaterialFormat::Ebook => record::Format::EBook,
-            MaterialFormat::Audio => record::Format::Audio,
-            MaterialFormat::Video => record::Format::Video,
-            MaterialFormat::Periodical => record::Format::Periodical,
-            MaterialFormat::Other => record::Format::Other,
-        }
-    }
-}
-
-impl MaterialFormat {
-    /// A format string from the server; unknown ones are `Other` rather than a failed call.
-    fn from_wire(text: &str) -> Self {
-        record::Format::parse(text).map_or(MaterialFormat::Other, MaterialFormat::from)
-    }
-}
-
-/// Where a copy is now.
+/// Where a copy is now. Not core's `holdings::CopyStatus`: the apps never see withdrawn or
+/// missing copies, and a status from a newer server must degrade to `Unknown`, not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum CopyStatus {
     /// On the shelf, can be borrowed.
@@ -107,130 +57,21 @@ impl CopyStatus {
     }
 }
 
-/// How search results are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum CatalogSort {
-    /// Best match first (the server's default with words to search).
-    Relevance,
-    /// Newest first (the default without words).
-    Year,
-    /// Nearest copy on the shelf first; needs `near` (the server sees the location). To keep it
-    /// on the phone use `search_nearest_on_device` instead.
-    Distance,
-}
-
-impl CatalogSort {
-    fn as_str(self) -> &'static str {
-        match self {
-            CatalogSort::Relevance => "relevance",
-            CatalogSort::Year => "year",
-            CatalogSort::Distance => "distance",
+/// The query string of `GET /v1/catalog/search` (core's, which the server reads back), with the
+/// municipality checked on the device.
+fn search_params(query: &CatalogQuery) -> Result<Vec<(&'static str, String)>, SportelloError> {
+    let mut params = query.to_params();
+    for (name, value) in &mut params {
+        if *name == "municipality" {
+            *value = parse_istat_code(value)?;
         }
     }
+    Ok(params)
 }
 
-/// A catalogue search; every field is optional. The server checks them: a bad position,
-/// radius, year range, limit or cursor is a `Validation` error naming the field.
-#[derive(Debug, Clone, PartialEq, Default, uniffi::Record)]
-pub struct CatalogQuery {
-    /// Words of title, author, subject, series or publisher, or an ISBN / SBN BID. Accents and
-    /// leading articles do not matter (`citta` finds `città`), longer words tolerate a typo.
-    #[uniffi(default = None)]
-    pub q: Option<String>,
-    /// Only editions with a copy in this municipality (ISTAT code, checked on the device).
-    #[uniffi(default = None)]
-    pub municipality: Option<String>,
-    /// Only editions with a copy in this library (a library id).
-    #[uniffi(default = None)]
-    pub library: Option<String>,
-    /// Only this kind of material.
-    #[uniffi(default = None)]
-    pub format: Option<MaterialFormat>,
-    /// Only this language, ISO 639-2 (`ita`, `eng`).
-    #[uniffi(default = None)]
-    pub language: Option<String>,
-    /// Published in or after this year.
-    #[uniffi(default = None)]
-    pub year_from: Option<i32>,
-    /// Published in or before this year.
-    #[uniffi(default = None)]
-    pub year_to: Option<i32>,
-    /// Only editions with a copy on the shelf now.
-    #[uniffi(default = false)]
-    pub available: bool,
-    /// The person's position: each hit then names the nearest library with a copy on the
-    /// shelf. This sends the position to the server; see `search_nearest_on_device`.
-    #[uniffi(default = None)]
-    pub near: Option<Coordinates>,
-    /// With `near`: only copies within this many km (more than 0, at most 200).
-    #[uniffi(default = None)]
-    pub radius_km: Option<f64>,
-    /// Order of the results (the server's default: relevance with words, else year).
-    #[uniffi(default = None)]
-    pub sort: Option<CatalogSort>,
-    /// The previous page's `next_cursor`; none for the first page.
-    #[uniffi(default = None)]
-    pub cursor: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    #[uniffi(default = None)]
-    pub limit: Option<u32>,
-}
-
-/// `lat,lon` as the API's query strings take it. Not checked here: the server answers a bad
-/// point with a `Validation` problem naming the parameter, like any other bad filter.
-fn near_param(point: Coordinates) -> String {
-    format!("{},{}", point.lat, point.lon)
-}
-
-impl CatalogQuery {
-    /// The query string of `GET /v1/catalog/search`.
-    fn to_params(&self) -> Result<Vec<(&'static str, String)>, SportelloError> {
-        let mut params = Vec::new();
-        if let Some(q) = &self.q {
-            params.push(("q", q.clone()));
-        }
-        if let Some(municipality) = &self.municipality {
-            params.push(("municipality", parse_istat_code(municipality)?));
-        }
-        if let Some(library) = &self.library {
-            params.push(("library", library.clone()));
-        }
-        if let Some(format) = self.format {
-            params.push(("format", record::Format::from(format).as_str().to_owned()));
-        }
-        if let Some(language) = &self.language {
-            params.push(("language", language.clone()));
-        }
-        if let Some(year) = self.year_from {
-            params.push(("year_from", year.to_string()));
-        }
-        if let Some(year) = self.year_to {
-            params.push(("year_to", year.to_string()));
-        }
-        if self.available {
-            params.push(("available", "true".to_owned()));
-        }
-        if let Some(near) = self.near {
-            params.push(("near", near_param(near)));
-        }
-        if let Some(radius) = self.radius_km {
-            params.push(("radius_km", radius.to_string()));
-        }
-        if let Some(sort) = self.sort {
-            params.push(("sort", sort.as_str().to_owned()));
-        }
-        if let Some(cursor) = &self.cursor {
-            params.push(("cursor", cursor.clone()));
-        }
-        if let Some(limit) = self.limit {
-            params.push(("limit", limit.to_string()));
-        }
-        Ok(params)
-    }
-}
-
-/// A library (branch) of the network. Not `Library`: the generated Kotlin imports JNA's
-/// `com.sun.jna.Library`, which that name would clash with.
+/// A library (branch) of the network. Not `api::Library`: the apps get its place as one
+/// `Coordinates` and its times as times; and not named `Library`, which the generated Kotlin's
+/// import of JNA's `com.sun.jna.Library` would clash with.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct LibraryBranch {
     /// Stable id (`ge-berio`).
@@ -303,25 +144,8 @@ impl TryFrom<api::Library> for LibraryBranch {
     }
 }
 
-/// A person or body responsible for a work.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Contributor {
-    /// Name, family name first for persons.
-    pub name: String,
-    /// `author`, `editor`, `translator`, `illustrator`, `contributor`.
-    pub role: String,
-}
-
-/// An identifier of an edition other than the ISBN.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct RecordIdentifier {
-    /// `sbn` (the SBN BID), `issn`, `lccn`, `oclc`, `bni`, `ean`.
-    pub scheme: String,
-    /// Value.
-    pub value: String,
-}
-
-/// One edition, merged across the libraries that hold it.
+/// One edition, merged across the libraries that hold it. Not `api::CatalogRecord`: its
+/// `format` is a `MaterialFormat` for the apps (a format from a newer server is `Other`).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CatalogRecord {
     /// Opaque id, for `record_availability`.
@@ -357,121 +181,38 @@ impl From<api::CatalogRecord> for CatalogRecord {
             id: r.id,
             title: r.title,
             subtitle: r.subtitle,
-            authors: r
-                .authors
-                .into_iter()
-                .map(|a| Contributor {
-                    name: a.name,
-                    role: a.role,
-                })
-                .collect(),
+            authors: r.authors,
             isbns: r.isbns,
             publisher: r.publisher,
             year: r.year,
             language: r.language,
             subjects: r.subjects,
             series: r.series,
-            identifiers: r
-                .identifiers
-                .into_iter()
-                .map(|i| RecordIdentifier {
-                    scheme: i.scheme,
-                    value: i.value,
-                })
-                .collect(),
+            identifiers: r.identifiers,
         }
     }
 }
 
-/// The nearest library with a copy on the shelf.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct NearestCopy {
-    /// Library id.
-    pub library_id: String,
-    /// Library name.
-    pub library_name: String,
-    /// Km from the person's position.
-    pub distance_km: f64,
-    /// Whether the library is open now.
-    pub open_now: bool,
-}
-
-/// A record's availability in the whole network, as a result list shows it.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct AvailabilitySummary {
-    /// Copies on the shelf now (to borrow or to read there).
-    pub copies_on_shelf: u32,
-    /// Copies in the network.
-    pub copies_total: u32,
-    /// Libraries holding a copy.
-    pub libraries: u32,
-    /// The nearest library with a copy on the shelf: set by the server when the search had
-    /// `near`, or on the device by `rank_hits_by_distance`.
-    pub nearest: Option<NearestCopy>,
-}
-
-/// One search result.
+/// One search result. Not `api::SearchHit`: it holds the apps' `CatalogRecord`.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SearchHit {
     /// The edition.
     pub record: CatalogRecord,
-    /// Its live availability.
+    /// Its live availability; `nearest` is set by the server when the search had `near`, or
+    /// on the device by `rank_hits_by_distance`.
     pub availability: AvailabilitySummary,
 }
 
 impl From<api::SearchHit> for SearchHit {
     fn from(hit: api::SearchHit) -> Self {
-        let a = hit.availability;
         Self {
             record: hit.record.into(),
-            availability: AvailabilitySummary {
-                copies_on_shelf: a.copies_on_shelf,
-                copies_total: a.copies_total,
-                libraries: a.libraries,
-                nearest: a.nearest.map(|n| NearestCopy {
-                    library_id: n.library_id,
-                    library_name: n.library_name,
-                    distance_km: n.distance_km,
-                    open_now: n.open_now,
-                }),
-            },
+            availability: hit.availability,
         }
     }
 }
 
-/// A facet value and how many results have it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct FacetCount {
-    /// A format, language code, ISTAT code or library id.
-    pub value: String,
-    /// Results with it.
-    pub count: u64,
-}
-
-/// Counts of the matching results, to offer as filters.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Facets {
-    /// By format (`book`, …).
-    pub format: Vec<FacetCount>,
-    /// By language (ISO 639-2).
-    pub language: Vec<FacetCount>,
-    /// By municipality holding a copy (ISTAT code).
-    pub municipality: Vec<FacetCount>,
-    /// By library holding a copy (the 50 largest).
-    pub library: Vec<FacetCount>,
-}
-
-fn facet_counts(counts: Vec<api::FacetCount>) -> Vec<FacetCount> {
-    counts
-        .into_iter()
-        .map(|c| FacetCount {
-            value: c.value,
-            count: c.count,
-        })
-        .collect()
-}
-
-/// A page of search results.
+/// A page of search results. Not `api::SearchResults`: it holds the apps' `SearchHit`s.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SearchPage {
     /// Matching editions (with `available` or `radius_km`, those found among the best
@@ -490,18 +231,13 @@ impl From<api::SearchResults> for SearchPage {
         Self {
             total: page.total,
             items: page.items.into_iter().map(SearchHit::from).collect(),
-            facets: Facets {
-                format: facet_counts(page.facets.format),
-                language: facet_counts(page.facets.language),
-                municipality: facet_counts(page.facets.municipality),
-                library: facet_counts(page.facets.library),
-            },
+            facets: page.facets,
             next_cursor: page.next_cursor,
         }
     }
 }
 
-/// One copy in a library.
+/// One copy in a library. Not `api::CopyInfo`: its status is a `CopyStatus`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CopyInfo {
     /// Barcode or inventory number.
@@ -514,7 +250,9 @@ pub struct CopyInfo {
     pub due_date: Option<String>,
 }
 
-/// A record's copies in one library, with the library's place and hours.
+/// A record's copies in one library, with the library's place and hours. Not
+/// `api::LibraryHoldings`: the place is one `Coordinates`, the next opening a time, the copies
+/// the apps' `CopyInfo`.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct LibraryHoldings {
     /// Library id.
@@ -550,8 +288,7 @@ pub struct LibraryHoldings {
     pub copies: Vec<CopyInfo>,
 }
 
-impl LibraryHoldings {
-    /// Whether a copy is on the shelf (to borrow or to read there), as core counts it.
+impl OnShelf for LibraryHoldings {
     fn has_copy_on_shelf(&self) -> bool {
         self.on_shelf + self.reference_only > 0
     }
@@ -593,7 +330,8 @@ impl TryFrom<api::LibraryHoldings> for LibraryHoldings {
     }
 }
 
-/// Where an edition's copies are, per library.
+/// Where an edition's copies are, per library. Not `api::RecordAvailability`: it holds the
+/// apps' `CatalogRecord` and `LibraryHoldings`.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RecordAvailability {
     /// The edition.
@@ -620,8 +358,8 @@ impl TryFrom<api::RecordAvailability> for RecordAvailability {
 
 /// A point the device can measure from, or none for a library whose coordinates are unusable
 /// (out of range, not finite: bad data must not become a "nearest" library).
-fn location(point: Coordinates) -> Option<geo::Coordinates> {
-    geo::Coordinates::try_from(point).ok()
+fn location(point: Coordinates) -> Option<sportello_core::geo::Coordinates> {
+    point.try_into().ok()
 }
 
 /// Ranks, on the device, the libraries with a copy on the shelf (to borrow or to read there)
@@ -637,11 +375,11 @@ pub fn rank_available_libraries(
     origin: Coordinates,
     limit: Option<u32>,
 ) -> Result<Vec<LibraryHoldings>, SportelloError> {
-    let origin = geo::Coordinates::try_from(origin)?;
+    let origin = checked(origin)?;
     let mut libraries: Vec<LibraryHoldings> = availability
         .libraries
         .into_iter()
-        .filter(LibraryHoldings::has_copy_on_shelf)
+        .filter(OnShelf::has_copy_on_shelf)
         .collect();
     // Core's ordering, the one the server applies for `near`, so both answers agree.
     let distances = availability::nearest_first(&mut libraries, origin, |l| location(l.location));
@@ -687,7 +425,7 @@ pub fn rank_hits_by_distance(
     availabilities: Vec<RecordAvailability>,
     origin: Coordinates,
 ) -> Result<Vec<SearchHit>, SportelloError> {
-    geo::Coordinates::try_from(origin)?;
+    let from = checked(origin)?;
     let mut ranked: Vec<SearchHit> = hits
         .into_iter()
         .map(|mut hit| {
@@ -695,18 +433,14 @@ pub fn rank_hits_by_distance(
                 .iter()
                 .find(|a| a.record.id == hit.record.id)
                 .and_then(|a| {
-                    rank_available_libraries(a.clone(), origin, Some(1))
-                        .ok()?
-                        .into_iter()
-                        .next()
+                    // Core's choice, the server's for a search with `near`.
+                    availability::nearest_on_shelf(from, &a.libraries, |l| location(l.location))
                 })
-                .and_then(|library| {
-                    Some(NearestCopy {
-                        distance_km: library.distance_km?,
-                        library_id: library.library_id,
-                        library_name: library.library_name,
-                        open_now: library.open_now,
-                    })
+                .map(|(library, distance_km)| NearestCopy {
+                    library_id: library.library_id.clone(),
+                    library_name: library.library_name.clone(),
+                    distance_km,
+                    open_now: library.open_now,
                 });
             // Whatever the server said about `nearest` was for another position, or none.
             hit.availability.nearest = nearest;
@@ -716,12 +450,7 @@ pub fn rank_hits_by_distance(
     // Stable: ties and hits without a nearest copy keep the server's order.
     ranked.sort_by(|a, b| {
         let distance = |hit: &SearchHit| hit.availability.nearest.as_ref().map(|n| n.distance_km);
-        match (distance(a), distance(b)) {
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => Ordering::Equal,
-        }
+        availability::nearer(distance(a), distance(b))
     });
     Ok(ranked)
 }
@@ -744,7 +473,7 @@ impl SportelloClient {
             query.push(("municipality", parse_istat_code(municipality)?));
         }
         if let Some(near) = near {
-            query.push(("near", near_param(near)));
+            query.push(("near", near.to_param()));
         }
         if let Some(limit) = limit {
             query.push(("limit", limit.to_string()));
@@ -766,7 +495,7 @@ impl SportelloClient {
     /// `CatalogQuery` for the filters; an unknown library or a cursor from another search are
     /// `Validation` errors, as are a bad position or radius.
     pub async fn search_catalog(&self, query: CatalogQuery) -> Result<SearchPage, SportelloError> {
-        let params = query.to_params()?;
+        let params = search_params(&query)?;
         let page: api::SearchResults = self
             .send(self.request(Method::GET, "v1/catalog/search")?.query(&params))
             .await?;
@@ -793,7 +522,7 @@ impl SportelloClient {
             "v1/catalog/records/{}/availability",
             path_segment("record_id", &record_id)?
         );
-        let query: Vec<_> = near.map(|near| ("near", near_param(near))).into_iter().collect();
+        let query: Vec<_> = near.map(|near| ("near", near.to_param())).into_iter().collect();
         let availability: api::RecordAvailability =
             self.send(self.request(Method::GET, &path)?.query(&query)).await?;
         availability.try_into()
@@ -809,7 +538,7 @@ impl SportelloClient {
         query: CatalogQuery,
         origin: Coordinates,
     ) -> Result<SearchPage, SportelloError> {
-        geo::Coordinates::try_from(origin)?;
+        checked(origin)?;
         if query.near.is_some() || query.radius_km.is_some() || query.sort == Some(CatalogSort::Distance) {
             return Err(SportelloError::invalid(
                 "near",
@@ -1083,46 +812,33 @@ mod tests {
     }
 
     #[test]
-    fn queries_become_the_servers_parameters() {
-        assert!(CatalogQuery::default().to_params().unwrap().is_empty());
+    fn the_municipality_of_a_query_is_checked_on_the_device() {
         let query = CatalogQuery {
             q: Some("città".into()),
             municipality: Some(" 010025 ".into()),
-            format: Some(MaterialFormat::Ebook),
-            year_from: Some(1990),
-            available: true,
             near: Some(DE_FERRARI),
-            radius_km: Some(2.5),
-            sort: Some(CatalogSort::Distance),
-            limit: Some(5),
             ..CatalogQuery::default()
         };
-        let params = query.to_params().unwrap();
-        let get = |name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
-        assert_eq!(get("q"), Some("città"));
-        assert_eq!(get("municipality"), Some("010025"));
-        assert_eq!(get("format"), Some("ebook"));
-        assert_eq!(get("year_from"), Some("1990"));
-        assert_eq!(get("year_to"), None);
-        assert_eq!(get("available"), Some("true"));
-        assert_eq!(get("near"), Some("44.4072,8.934"));
-        assert_eq!(get("radius_km"), Some("2.5"));
-        assert_eq!(get("sort"), Some("distance"));
-        assert_eq!(get("limit"), Some("5"));
+        assert_eq!(
+            search_params(&query).unwrap(),
+            [
+                ("q", "città".to_owned()),
+                ("municipality", "010025".to_owned()),
+                ("near", "44.4072,8.934".to_owned())
+            ]
+        );
         let bad = CatalogQuery {
             municipality: Some("Genova".into()),
             ..CatalogQuery::default()
         };
         assert!(matches!(
-            bad.to_params(),
+            search_params(&bad),
             Err(SportelloError::InvalidInput { field, .. }) if field == "istat_code"
         ));
     }
 
     #[test]
     fn wire_values_unknown_to_this_version_degrade_instead_of_failing() {
-        assert_eq!(MaterialFormat::from_wire("ebook"), MaterialFormat::Ebook);
-        assert_eq!(MaterialFormat::from_wire("hologram"), MaterialFormat::Other);
         assert_eq!(CopyStatus::from_wire("on_loan"), CopyStatus::OnLoan);
         assert_eq!(CopyStatus::from_wire("reference_only"), CopyStatus::ReferenceOnly);
         assert_eq!(CopyStatus::from_wire("teleported"), CopyStatus::Unknown);

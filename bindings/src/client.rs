@@ -11,7 +11,7 @@ use sportello_core::api;
 use url::Url;
 
 use crate::error::SportelloError;
-use crate::identity::{AuthProviderList, Me};
+use crate::identity::Me;
 use crate::login::{LoginRequest, PendingLogin, Redirect};
 use crate::session::{SessionListener, SessionSnapshot, SessionState, Tokens, logged_out};
 use crate::tenant::{Municipality, parse_istat_code};
@@ -158,9 +158,8 @@ impl SportelloClient {
     }
 
     /// The identity providers to offer as login buttons.
-    pub async fn providers(&self) -> Result<AuthProviderList, SportelloError> {
-        let list: api::AuthProviderList = self.send(self.request(Method::GET, "v1/auth/providers")?).await?;
-        Ok(list.into())
+    pub async fn providers(&self) -> Result<api::AuthProviderList, SportelloError> {
+        self.send(self.request(Method::GET, "v1/auth/providers")?).await
     }
 
     /// Every municipality served, ordered by name.

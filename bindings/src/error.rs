@@ -3,7 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use sportello_core::api::{self, Problem};
+pub use sportello_core::api::FieldError;
+use sportello_core::api::Problem;
 
 /// Everything that can go wrong in a call to Sportello, as the app should handle it.
 ///
@@ -37,8 +38,19 @@ pub enum SportelloError {
         retry_after_secs: Option<u64>,
         detail: String,
     },
-    /// The server failed or answered something this client does not understand. Quote
-    /// `request_id` to support.
+    /// The server understood the request and refused it for a reason the app can show:
+    /// `detail` (in the client's language) says why, `code` is stable for the app to act on.
+    /// E.g. 409 `notice-paid` (already paid) or another conflict with the resource's state, 413
+    /// (the file is too large), 415 (not a type of file the server accepts); any 4xx other than
+    /// 401, 403, 404/410, 400/422, 408 and 429, which have variants of their own.
+    #[error("refused ({status} {code}): {detail}")]
+    Refused {
+        status: u16,
+        code: String,
+        detail: String,
+    },
+    /// The server failed or answered something this client does not understand (or did not
+    /// answer in time: 408). Quote `request_id` to support.
     #[error("server error {status} ({code}): {detail}")]
     Server {
         status: u16,
@@ -55,24 +67,6 @@ pub enum SportelloError {
     /// `no_login_in_progress`.
     #[error("login failed ({reason}): {detail}")]
     LoginFailed { reason: String, detail: String },
-}
-
-/// One invalid field in a request.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct FieldError {
-    /// Field name or JSON pointer.
-    pub field: String,
-    /// What is wrong, in the client's language.
-    pub message: String,
-}
-
-impl From<api::FieldError> for FieldError {
-    fn from(error: api::FieldError) -> Self {
-        Self {
-            field: error.field,
-            message: error.message,
-        }
-    }
 }
 
 impl SportelloError {
@@ -117,12 +111,7 @@ impl SportelloError {
     ) -> Self {
         let problem = serde_json::from_slice::<Problem>(body).ok();
         let (code, detail, request_id, errors) = match problem {
-            Some(problem) => (
-                problem.code,
-                problem.detail,
-                problem.request_id,
-                problem.errors.into_iter().map(FieldError::from).collect(),
-            ),
+            Some(problem) => (problem.code, problem.detail, problem.request_id, problem.errors),
             None => (
                 generic_code(status),
                 format!("HTTP {status} without a problem document"),
@@ -141,6 +130,8 @@ impl SportelloError {
                 retry_after_secs: retry_after.and_then(|value| parse_retry_after(value, now)),
                 detail,
             },
+            // The server's own time-out (tower's 408) is a failure, not a refusal.
+            400..=499 if status != 408 => SportelloError::Refused { status, code, detail },
             _ => SportelloError::Server {
                 status,
                 code,
@@ -244,6 +235,38 @@ mod tests {
         assert!(matches!(
             map(502, "provider-unavailable"),
             SportelloError::Server { status: 502, .. }
+        ));
+    }
+
+    #[test]
+    fn refusals_the_app_can_show_keep_their_code_and_detail() {
+        let map =
+            |status, code| SportelloError::from_response(status, None, &problem(status, code, ""), now());
+        assert_eq!(
+            map(409, "notice-paid"),
+            SportelloError::Refused {
+                status: 409,
+                code: "notice-paid".into(),
+                detail: "dettaglio notice-paid".into()
+            }
+        );
+        for (status, code) in [
+            (413, "payload-too-large"),
+            (415, "unsupported-media-type"),
+            (405, "x"),
+        ] {
+            assert!(
+                matches!(map(status, code), SportelloError::Refused { status: s, .. } if s == status),
+                "{status}"
+            );
+        }
+        assert!(matches!(
+            SportelloError::from_response(409, None, b"", now()),
+            SportelloError::Refused { status: 409, code, .. } if code == "http-409"
+        ));
+        assert!(matches!(
+            map(408, "timeout"),
+            SportelloError::Server { status: 408, .. }
         ));
     }
 

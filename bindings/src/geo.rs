@@ -1,33 +1,20 @@
 //! Geography on the device: distances and nearest-first ranking, so a precise location need not
 //! leave the phone.
 
+use sportello_core::api::Coordinates;
 use sportello_core::geo;
 
 use crate::error::SportelloError;
 
-/// A WGS84 point in decimal degrees.
-#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
-pub struct Coordinates {
-    /// Latitude, -90..=90.
-    pub lat: f64,
-    /// Longitude, -180..=180.
-    pub lon: f64,
-}
-
-impl TryFrom<Coordinates> for geo::Coordinates {
-    type Error = SportelloError;
-
-    fn try_from(point: Coordinates) -> Result<Self, Self::Error> {
-        geo::Coordinates::new(point.lat, point.lon)
-            .map_err(|error| SportelloError::invalid("coordinates", &error))
-    }
+/// A point the apps gave, checked on the device: a bad one is `InvalidInput` on `coordinates`.
+pub(crate) fn checked(point: Coordinates) -> Result<geo::Coordinates, SportelloError> {
+    geo::Coordinates::try_from(point).map_err(|error| SportelloError::invalid("coordinates", &error))
 }
 
 /// Great-circle (haversine) distance between two points, in kilometres.
 #[uniffi::export]
 pub fn distance_km(origin: Coordinates, destination: Coordinates) -> Result<f64, SportelloError> {
-    let origin = geo::Coordinates::try_from(origin)?;
-    Ok(origin.distance_km(destination.try_into()?))
+    Ok(checked(origin)?.distance_km(checked(destination)?))
 }
 
 /// Sorts `items` by distance from `origin`, nearest first, ties in their original order. Items
@@ -38,11 +25,11 @@ pub(crate) fn rank_by_distance<T>(
     point: impl Fn(&T) -> Coordinates,
     limit: Option<u32>,
 ) -> Result<Vec<(T, f64)>, SportelloError> {
-    let origin = geo::Coordinates::try_from(origin)?;
+    let origin = checked(origin)?;
     let mut ranked: Vec<(T, f64)> = items
         .into_iter()
         .filter_map(|item| {
-            let at = geo::Coordinates::try_from(point(&item)).ok()?;
+            let at = checked(point(&item)).ok()?;
             let distance = origin.distance_km(at);
             Some((item, distance))
         })

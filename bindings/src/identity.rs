@@ -108,7 +108,7 @@ pub fn parse_role(text: &str) -> Result<Role, SportelloError> {
         .map_err(|error| SportelloError::invalid("role", &error))
 }
 
-/// The logged-in person.
+/// The logged-in person. Not `api::Me`: its roles are `Role`s for the apps.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Me {
     /// Opaque user id.
@@ -137,40 +137,6 @@ impl From<api::Me> for Me {
                 .filter_map(|text| text.parse::<identity::Role>().ok())
                 .map(Role::from)
                 .collect(),
-        }
-    }
-}
-
-/// An identity provider to offer as a login button.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct AuthProvider {
-    /// Id to pass to `begin_login` (`cie`, `spid`).
-    pub id: String,
-    /// Name to show.
-    pub display_name: String,
-}
-
-/// The identity providers of a server.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct AuthProviderList {
-    /// Configured providers.
-    pub items: Vec<AuthProvider>,
-    /// Whether `dev_login` is available (local demo servers only).
-    pub dev_login: bool,
-}
-
-impl From<api::AuthProviderList> for AuthProviderList {
-    fn from(list: api::AuthProviderList) -> Self {
-        Self {
-            items: list
-                .items
-                .into_iter()
-                .map(|p| AuthProvider {
-                    id: p.id,
-                    display_name: p.display_name,
-                })
-                .collect(),
-            dev_login: list.dev_login,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use reqwest::Method;
-use sportello_core::api;
+use sportello_core::api::{self, BroadcastAccepted, PaymentData, QuietHours};
 use sportello_core::notify;
 
 use crate::client::{SportelloClient, path_segment, timestamp};
@@ -89,7 +89,8 @@ fn istat_codes(codes: &[String]) -> Result<Vec<String>, SportelloError> {
     codes.iter().map(|code| parse_istat_code(code)).collect()
 }
 
-/// A device registered for pushes (its token or keys are never shown back).
+/// A device registered for pushes (its token or keys are never shown back). Not `api::Device`:
+/// `created_at` is a time for the apps.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Device {
     /// Opaque id, for `remove_device`.
@@ -116,16 +117,8 @@ impl TryFrom<api::Device> for Device {
     }
 }
 
-/// Quiet hours, local time in Europe/Rome: pushes wait until they end (alerts excepted).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct QuietHours {
-    /// `HH:MM`, inclusive.
-    pub start: String,
-    /// `HH:MM`, exclusive; earlier than `start` spans midnight (`22:00`–`07:00`).
-    pub end: String,
-}
-
-/// Who may push what to the person, and when.
+/// Who may push what to the person, and when. Not `api::NotificationPreferences`: its topics
+/// are `Topic`s for the apps (one from a newer server is left out).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct NotificationPreferences {
     /// Topics that may push (all by default). The inbox receives every message regardless.
@@ -143,10 +136,7 @@ impl From<api::NotificationPreferences> for NotificationPreferences {
         Self {
             topics: known_topics(&p.topics),
             language: p.language,
-            quiet_hours: p.quiet_hours.map(|q| QuietHours {
-                start: q.start,
-                end: q.end,
-            }),
+            quiet_hours: p.quiet_hours,
             municipalities: p.municipalities,
         }
     }
@@ -157,27 +147,14 @@ impl From<NotificationPreferences> for api::NotificationPreferences {
         Self {
             topics: p.topics.into_iter().map(|t| t.to_string()).collect(),
             language: p.language,
-            quiet_hours: p.quiet_hours.map(|q| api::QuietHours {
-                start: q.start,
-                end: q.end,
-            }),
+            quiet_hours: p.quiet_hours,
             municipalities: p.municipalities,
         }
     }
 }
 
-/// A pagoPA notice attached to an inbox message.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct PaymentData {
-    /// Notice number (numero avviso), 18 digits.
-    pub notice_number: String,
-    /// Amount in euro cents.
-    pub amount_cents: i64,
-    /// Fiscal code of the creditor institution.
-    pub creditor_fiscal_code: String,
-}
-
-/// A message in the inbox, as in the national IO app.
+/// A message in the inbox, as in the national IO app. Not `api::InboxMessage`: `created_at` is
+/// a time for the apps.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct InboxMessage {
     /// Opaque id (the `message_id` of its pushes).
@@ -212,17 +189,14 @@ impl TryFrom<api::InboxMessage> for InboxMessage {
             body: m.body,
             municipality: m.municipality,
             due_date: m.due_date,
-            payment: m.payment.map(|p| PaymentData {
-                notice_number: p.notice_number,
-                amount_cents: p.amount_cents,
-                creditor_fiscal_code: p.creditor_fiscal_code,
-            }),
+            payment: m.payment,
             read: m.read,
         })
     }
 }
 
-/// A page of the inbox, newest first.
+/// A page of the inbox, newest first. Not `api::InboxPage`: it holds the apps' `InboxMessage`s,
+/// and the unread count is unsigned.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct InboxPage {
     /// Messages.
@@ -247,17 +221,6 @@ impl TryFrom<api::InboxPage> for InboxPage {
             unread: u64::try_from(page.unread).unwrap_or(0),
         })
     }
-}
-
-/// A broadcast the server accepted; delivery goes on in the background.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct BroadcastAccepted {
-    /// Broadcast id.
-    pub id: String,
-    /// People whose inbox received it.
-    pub recipients: u64,
-    /// Pushes queued (one per device).
-    pub pushes: u64,
 }
 
 /// A received push, as the app should route it: open `message_id` in the inbox.
@@ -501,14 +464,8 @@ impl SportelloClient {
             subject,
             body,
         };
-        let accepted: api::BroadcastAccepted = self
-            .authorized(|| Ok(self.request(Method::POST, "v1/broadcasts")?.json(&request)))
-            .await?;
-        Ok(BroadcastAccepted {
-            id: accepted.id,
-            recipients: accepted.recipients,
-            pushes: accepted.pushes,
-        })
+        self.authorized(|| Ok(self.request(Method::POST, "v1/broadcasts")?.json(&request)))
+            .await
     }
 }
 

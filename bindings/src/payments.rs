@@ -23,7 +23,8 @@ pub enum PaymentState {
     Cancelled,
 }
 
-/// One of the person's notices.
+/// One of the person's notices. Not `api::MyPayment`: flat (the notice's fields beside the
+/// creditor's), with its state as a `PaymentState`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct MyPayment {
     /// Id (for the receipt download).
@@ -54,25 +55,6 @@ pub struct MyPayment {
     pub creditor_name: String,
     /// ISTAT code of the municipality.
     pub municipality: String,
-}
-
-/// What a notice would pay now.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct VerifiedPayment {
-    /// Notice number.
-    pub notice_number: String,
-    /// Printed form.
-    pub notice_printed: String,
-    /// Creditor fiscal code.
-    pub creditor_fiscal_code: String,
-    /// Creditor name.
-    pub creditor_name: String,
-    /// Amount in euro cents.
-    pub amount_cents: i64,
-    /// Last day to pay.
-    pub due_date: String,
-    /// What is paid.
-    pub description: String,
 }
 
 /// A notice read on the device from a typed number or a scanned QR code.
@@ -191,24 +173,14 @@ impl SportelloClient {
         &self,
         code: String,
         creditor_fiscal_code: Option<String>,
-    ) -> Result<VerifiedPayment, SportelloError> {
+    ) -> Result<api::VerifiedPayment, SportelloError> {
         parse_payment_code(&code)?;
         let request = api::VerifyPaymentRequest {
             code,
             creditor_fiscal_code,
         };
-        let verified: api::VerifiedPayment = self
-            .send(self.request(Method::POST, "v1/payments/verify")?.json(&request))
-            .await?;
-        Ok(VerifiedPayment {
-            notice_number: verified.notice_number,
-            notice_printed: verified.notice_printed,
-            creditor_fiscal_code: verified.creditor_fiscal_code,
-            creditor_name: verified.creditor_name,
-            amount_cents: verified.amount_cents,
-            due_date: verified.due_date,
-            description: verified.description,
-        })
+        self.send(self.request(Method::POST, "v1/payments/verify")?.json(&request))
+            .await
     }
 }
 

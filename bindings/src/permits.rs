@@ -5,57 +5,16 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use reqwest::Method;
-use sportello_core::api;
+use sportello_core::api::{self, ProcedureInfo};
 use sportello_core::calendar;
 
 use crate::client::{SportelloClient, path_segment, timestamp};
 use crate::error::SportelloError;
 use crate::tenant::parse_istat_code;
 
-/// A document a procedure asks for.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ProcedureDocument {
-    /// Code, used as `kind` when uploading (`drawings`).
-    pub code: String,
-    /// Name, in the client's language.
-    pub name: String,
-    /// Whether the application cannot be submitted without it.
-    pub required: bool,
-}
-
-/// A field of a procedure's form.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ProcedureField {
-    /// Code (`works_start_date`).
-    pub code: String,
-    /// Label, in the client's language.
-    pub label: String,
-    /// `text`, `long-text`, `number`, `date`, `boolean`, `address`, `cadastral-parcel`.
-    pub kind: String,
-    /// Whether the application cannot be submitted without it.
-    pub required: bool,
-}
-
-/// A procedure a municipality offers (`cila`, `scia`, `pdc`, …).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ProcedureInfo {
-    /// Stable code.
-    pub code: String,
-    /// Name, in the client's language.
-    pub name: String,
-    /// Whether the title is effective as soon as it is filed.
-    pub effective_on_filing: bool,
-    /// Days of the legal clock (0: none).
-    pub clock_days: i64,
-    /// `nothing`, `works-may-start`, `silent-approval`, `no-silent-approval`.
-    pub at_deadline: String,
-    /// Documents to attach.
-    pub documents: Vec<ProcedureDocument>,
-    /// Form fields.
-    pub fields: Vec<ProcedureField>,
-}
-
-/// What to change in a draft; `None` leaves a member as it is.
+/// What to change in a draft; `None` leaves a member as it is. Not `api::PermitUpdate`: the
+/// cadastral parcel is flat (`foglio`, `mappale`, `subalterno`) and the fields a `HashMap`
+/// (UniFFI has no ordered map); the constraints are an officer's, not the apps'.
 #[derive(Debug, Clone, PartialEq, Eq, Default, uniffi::Record)]
 pub struct PermitDraftUpdate {
     /// Address of the property.
@@ -77,7 +36,8 @@ pub struct PermitDraftUpdate {
     pub fields: HashMap<String, String>,
 }
 
-/// One entry of an application's timeline.
+/// One entry of an application's timeline. Not `api::PermitTimelineEntry`: `at` is a time for
+/// the apps.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PermitTimelineEntry {
     /// When.
@@ -96,7 +56,8 @@ pub struct PermitTimelineEntry {
     pub note: Option<String>,
 }
 
-/// A document on an application.
+/// A document on an application. Not `api::PermitDocument`: `uploaded_at` is a time and the
+/// size unsigned.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PermitDocument {
     /// Id.
@@ -117,7 +78,8 @@ pub struct PermitDocument {
     pub uploaded_at: SystemTime,
 }
 
-/// An application in full.
+/// An application in full. Not `api::Permit`: it holds the apps' timeline entries and
+/// documents (times, not strings), and leaves out what an officer's screen needs.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Permit {
     /// Id.
@@ -160,7 +122,7 @@ pub struct Permit {
     pub fee_due_cents: i64,
 }
 
-/// An application in a list.
+/// An application in a list. Not `api::PermitSummary`: `updated_at` is a time.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PermitSummary {
     /// Id.
@@ -189,7 +151,7 @@ pub struct PermitSummary {
     pub updated_at: SystemTime,
 }
 
-/// A page of applications.
+/// A page of applications. Not `api::PermitPage`: it holds the apps' `PermitSummary`s.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PermitPage {
     /// Applications, most recently changed first.
@@ -321,36 +283,7 @@ impl SportelloClient {
                     .query(&[("municipality", municipality)]),
             )
             .await?;
-        Ok(list
-            .items
-            .into_iter()
-            .map(|p| ProcedureInfo {
-                code: p.code,
-                name: p.name,
-                effective_on_filing: p.effective_on_filing,
-                clock_days: p.clock_days,
-                at_deadline: p.at_deadline,
-                documents: p
-                    .documents
-                    .into_iter()
-                    .map(|d| ProcedureDocument {
-                        code: d.code,
-                        name: d.name,
-                        required: d.required,
-                    })
-                    .collect(),
-                fields: p
-                    .fields
-                    .into_iter()
-                    .map(|f| ProcedureField {
-                        code: f.code,
-                        label: f.label,
-                        kind: f.kind,
-                        required: f.required,
-                    })
-                    .collect(),
-            })
-            .collect())
+        Ok(list.items)
     }
 
     /// Creates a draft; a professional filing for someone gives their fiscal code.

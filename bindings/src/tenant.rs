@@ -1,12 +1,13 @@
 //! Municipalities (the tenants) and their codes.
 
-use sportello_core::api;
+use sportello_core::api::{self, Coordinates};
 use sportello_core::tenant::IstatCode;
 
 use crate::error::SportelloError;
-use crate::geo::{Coordinates, rank_by_distance};
+use crate::geo::rank_by_distance;
 
-/// A municipality served by Sportello.
+/// A municipality served by Sportello. Not `api::Municipality`: the apps get its point as one
+/// `Coordinates`, which the ranking functions take.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Municipality {
     /// ISTAT code, the tenant id (`010025`).

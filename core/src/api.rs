@@ -1,8 +1,19 @@
 //! The JSON wire types of the HTTP API, shared by the server and the mobile client so the two
 //! cannot drift. They carry serde derives (the wire format is their purpose) and, with the
 //! `openapi` feature, OpenAPI schemas.
+//!
+//! With the `uniffi` feature the types the apps use as they are also derive `uniffi::Record` or
+//! `uniffi::Enum`, so the mobile bindings hand them over without a copy of their own. Only those:
+//! a type the apps see in another shape (a timestamp as a time, a status string as an enum,
+//! `lat`/`lon` as one point) keeps its app-facing record in the bindings, which says why, and
+//! deriving it here would only add an unused type, under a clashing name, to the apps' API.
 
-use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::catalog::record::Format;
+use crate::geo::{self, GeoError};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -49,6 +60,7 @@ pub struct MunicipalityList {
 /// A configured identity provider the apps can offer as a login button.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AuthProvider {
     /// Path segment used in the login URL (`cie`, `spid`).
     pub id: String,
@@ -59,6 +71,7 @@ pub struct AuthProvider {
 /// Identity providers available on this server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AuthProviderList {
     /// Configured providers.
     pub items: Vec<AuthProvider>,
@@ -218,6 +231,7 @@ pub struct DeviceList {
 /// Quiet hours, local time in Europe/Rome: pushes wait (alerts excepted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
     /// `HH:MM`, inclusive.
@@ -254,6 +268,7 @@ pub struct VapidPublicKey {
 /// Payment data attached to an inbox message (a pagoPA notice).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PaymentData {
     /// Notice number (numero avviso), 18 digits.
     pub notice_number: String,
@@ -317,6 +332,7 @@ pub struct BroadcastRequest {
 /// A broadcast accepted for delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BroadcastAccepted {
     /// Broadcast id.
     pub id: String,
@@ -329,6 +345,7 @@ pub struct BroadcastAccepted {
 /// One invalid field in a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FieldError {
     /// Field name or JSON pointer.
     pub field: String,
@@ -501,9 +518,230 @@ pub struct ImportSummary {
     pub issues_truncated: bool,
 }
 
+/// A WGS84 point in decimal degrees as the apps and query strings give it, not checked:
+/// `geo::Coordinates::try_from` checks it where the answer can say what is wrong with it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Coordinates {
+    /// Latitude, -90..=90.
+    pub lat: f64,
+    /// Longitude, -180..=180.
+    pub lon: f64,
+}
+
+impl Coordinates {
+    /// `lat,lon`, as query strings carry a position (`near=44.4072,8.934`).
+    pub fn to_param(self) -> String {
+        format!("{},{}", self.lat, self.lon)
+    }
+}
+
+impl FromStr for Coordinates {
+    type Err = GeoError;
+
+    /// Reads `lat,lon` without checking the range (see [`geo::Coordinates`]).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (lat, lon) = geo::parse_lat_lon(text)?;
+        Ok(Self { lat, lon })
+    }
+}
+
+impl TryFrom<Coordinates> for geo::Coordinates {
+    type Error = GeoError;
+
+    fn try_from(point: Coordinates) -> Result<Self, Self::Error> {
+        geo::Coordinates::new(point.lat, point.lon)
+    }
+}
+
+impl From<geo::Coordinates> for Coordinates {
+    fn from(point: geo::Coordinates) -> Self {
+        Self {
+            lat: point.lat(),
+            lon: point.lon(),
+        }
+    }
+}
+
+/// The kind of material of an edition, as the API names it (`format` of records, facets and
+/// searches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum MaterialFormat {
+    /// Printed book (also manuscripts and printed music).
+    Book,
+    /// Electronic text.
+    Ebook,
+    /// Sound recording (audiobook, music).
+    Audio,
+    /// Video (DVD, Blu-ray, film).
+    Video,
+    /// Journal, magazine, newspaper.
+    Periodical,
+    /// Anything else (maps, pictures, objects, kits), and formats a client does not know yet
+    /// (from a newer server).
+    Other,
+}
+
+impl MaterialFormat {
+    /// The identifier on the wire (`ebook`).
+    pub fn as_str(self) -> &'static str {
+        Format::from(self).as_str()
+    }
+
+    /// A format from the wire; one this version does not know is `Other` rather than an error,
+    /// so a newer server does not break older apps.
+    pub fn from_wire(text: &str) -> Self {
+        Format::parse(text).map_or(MaterialFormat::Other, MaterialFormat::from)
+    }
+}
+
+impl From<Format> for MaterialFormat {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Book => MaterialFormat::Book,
+            Format::EBook => MaterialFormat::Ebook,
+            Format::Audio => MaterialFormat::Audio,
+            Format::Video => MaterialFormat::Video,
+            Format::Periodical => MaterialFormat::Periodical,
+            Format::Other => MaterialFormat::Other,
+        }
+    }
+}
+
+impl From<MaterialFormat> for Format {
+    fn from(format: MaterialFormat) -> Self {
+        match format {
+            MaterialFormat::Book => Format::Book,
+            MaterialFormat::Ebook => Format::EBook,
+            MaterialFormat::Audio => Format::Audio,
+            MaterialFormat::Video => Format::Video,
+            MaterialFormat::Periodical => Format::Periodical,
+            MaterialFormat::Other => Format::Other,
+        }
+    }
+}
+
+/// How catalogue search results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum CatalogSort {
+    /// Best match first (the default with words to search).
+    Relevance,
+    /// Newest first (the default without words).
+    Year,
+    /// Nearest copy on the shelf first; needs `near`.
+    Distance,
+}
+
+impl CatalogSort {
+    /// The identifier on the wire (`distance`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogSort::Relevance => "relevance",
+            CatalogSort::Year => "year",
+            CatalogSort::Distance => "distance",
+        }
+    }
+}
+
+/// A catalogue search, the query string of `GET /v1/catalog/search`: what the server extracts
+/// (serde) and what the mobile client sends (`to_params`). Every field is
+/// optional; the server checks them, and a bad position, radius, year range, language, limit or
+/// cursor is a `validation` problem naming the parameter.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct CatalogQuery {
+    /// Words of title, author, subject, series or publisher, or an ISBN / SBN BID. Accents and
+    /// leading articles do not matter (`citta` finds `città`), longer words tolerate a typo.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub q: Option<String>,
+    /// Only editions with a copy in this municipality (ISTAT code).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub municipality: Option<String>,
+    /// Only editions with a copy in this library (a library id).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub library: Option<String>,
+    /// Only this kind of material: `book`, `ebook`, `audio`, `video`, `periodical`, `other`.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub format: Option<MaterialFormat>,
+    /// Only this language, ISO 639-2 (`ita`, `eng`).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub language: Option<String>,
+    /// Published in or after this year.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub year_from: Option<i32>,
+    /// Published in or before this year.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub year_to: Option<i32>,
+    /// Only editions with a copy on the shelf now.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub available: Option<bool>,
+    /// The person's position, `lat,lon`: each hit then names the nearest library with a copy on
+    /// the shelf. The server sees it; an app can rank on the device instead.
+    #[serde(default, deserialize_with = "lat_lon")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>, example = "44.4072,8.934"))]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub near: Option<Coordinates>,
+    /// With `near`: only copies within this many km (more than 0, at most 200).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub radius_km: Option<f64>,
+    /// `relevance` (the default with `q`), `year` (newest first; the default without `q`),
+    /// `distance` (nearest copy on the shelf first; needs `near`).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub sort: Option<CatalogSort>,
+    /// The previous page's `next_cursor`; none for the first page.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub limit: Option<u32>,
+}
+
+/// `near=lat,lon` in a query string.
+fn lat_lon<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Coordinates>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| text.parse().map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+impl CatalogQuery {
+    /// The query string pairs, in the form the server's extractor reads back.
+    pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        let text = |name, value: &Option<String>| value.clone().map(|value| (name, value));
+        let shown = |name, value: Option<&dyn std::fmt::Display>| value.map(|v| (name, v.to_string()));
+        [
+            text("q", &self.q),
+            text("municipality", &self.municipality),
+            text("library", &self.library),
+            self.format.map(|f| ("format", f.as_str().to_owned())),
+            text("language", &self.language),
+            shown("year_from", self.year_from.as_ref().map(|y| y as _)),
+            shown("year_to", self.year_to.as_ref().map(|y| y as _)),
+            shown("available", self.available.as_ref().map(|a| a as _)),
+            self.near.map(|near| ("near", near.to_param())),
+            shown("radius_km", self.radius_km.as_ref().map(|r| r as _)),
+            self.sort.map(|s| ("sort", s.as_str().to_owned())),
+            text("cursor", &self.cursor),
+            shown("limit", self.limit.as_ref().map(|l| l as _)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
 /// A person or body responsible for a work.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Contributor {
     /// Name, inverted for persons.
     pub name: String,
@@ -514,6 +752,7 @@ pub struct Contributor {
 /// An identifier of an edition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RecordIdentifier {
     /// `sbn`, `issn`, `lccn`, `oclc`, `bni`, `ean`.
     pub scheme: String,
@@ -554,6 +793,7 @@ pub struct CatalogRecord {
 /// The nearest library with a copy on the shelf.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NearestCopy {
     /// Library id.
     pub library_id: String,
@@ -568,6 +808,7 @@ pub struct NearestCopy {
 /// Availability of a record across the network, as shown in a result list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AvailabilitySummary {
     /// Copies on the shelf (loanable or reference) in the whole network.
     pub copies_on_shelf: u32,
@@ -592,6 +833,7 @@ pub struct SearchHit {
 /// A facet value and how many results have it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FacetCount {
     /// Value (a format, language code, ISTAT code or library id).
     pub value: String,
@@ -602,6 +844,7 @@ pub struct FacetCount {
 /// Facets of a result set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Facets {
     /// By format.
     pub format: Vec<FacetCount>,
@@ -707,6 +950,7 @@ pub struct CopyStatusUpdate {
 /// A document the applicant attaches, as the procedure asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProcedureDocument {
     /// Stable code, used as `kind` when uploading (`drawings`).
     pub code: String,
@@ -719,6 +963,7 @@ pub struct ProcedureDocument {
 /// A field of a procedure's application form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProcedureField {
     /// Stable code (`works_start_date`); `address`, `cadastral_parcel` and `description` have
     /// their own members in [`PermitUpdate`], the others go in `fields`.
@@ -735,6 +980,7 @@ pub struct ProcedureField {
 /// A fixed fee of a procedure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProcedureFee {
     /// Stable code (`secretariat`).
     pub code: String,
@@ -749,6 +995,7 @@ pub struct ProcedureFee {
 /// A procedure a municipality offers (`GET /v1/permits/procedures`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProcedureInfo {
     /// Stable code: `cila`, `scia`, `scia-alternativa`, `pdc`, `agibilita`, `paesaggistica`,
     /// `suolo-pubblico`, `passo-carrabile`, or one a municipality added.
@@ -1041,6 +1288,64 @@ mod tests {
         );
         assert!(serde_json::from_str::<TokenRequest>(r#"{"grant_type":"password"}"#).is_err());
     }
+
+    #[test]
+    fn catalog_queries_become_parameters_the_server_reads_back() {
+        assert!(CatalogQuery::default().to_params().is_empty());
+        let query = CatalogQuery {
+            q: Some("città".into()),
+            municipality: Some("010025".into()),
+            format: Some(MaterialFormat::Ebook),
+            year_from: Some(1990),
+            available: Some(true),
+            near: Some(Coordinates {
+                lat: 44.4072,
+                lon: 8.934,
+            }),
+            radius_km: Some(2.5),
+            sort: Some(CatalogSort::Distance),
+            limit: Some(5),
+            ..CatalogQuery::default()
+        };
+        let params = query.to_params();
+        let get = |name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+        assert_eq!(get("q"), Some("città"));
+        assert_eq!(get("format"), Some("ebook"));
+        assert_eq!(get("year_from"), Some("1990"));
+        assert_eq!(get("year_to"), None);
+        assert_eq!(get("available"), Some("true"));
+        assert_eq!(get("near"), Some("44.4072,8.934"));
+        assert_eq!(get("radius_km"), Some("2.5"));
+        assert_eq!(get("sort"), Some("distance"));
+        assert_eq!(get("limit"), Some("5"));
+        // The server's extractor sees every value as text; JSON strings stand in for it here
+        // (numbers and booleans aside, which the query-string reader converts).
+        let text: serde_json::Map<String, serde_json::Value> = params
+            .iter()
+            .filter(|(name, _)| ["q", "municipality", "format", "near", "sort"].contains(name))
+            .map(|(name, value)| ((*name).to_owned(), value.clone().into()))
+            .collect();
+        let back: CatalogQuery = serde_json::from_value(text.into()).unwrap();
+        assert_eq!(
+            (back.format, back.near, back.sort),
+            (query.format, query.near, query.sort)
+        );
+        assert!(serde_json::from_str::<CatalogQuery>(r#"{"near":"north"}"#).is_err());
+        assert!(serde_json::from_str::<CatalogQuery>(r#"{"shelf":"3"}"#).is_err());
+        // Unchecked on purpose: the server names the bad parameter.
+        let far: CatalogQuery = serde_json::from_str(r#"{"near":"95,8.9"}"#).unwrap();
+        assert!(geo::Coordinates::try_from(far.near.unwrap()).is_err());
+    }
+
+    #[test]
+    fn formats_unknown_to_a_client_are_other() {
+        assert_eq!(MaterialFormat::from_wire("ebook"), MaterialFormat::Ebook);
+        assert_eq!(MaterialFormat::from_wire("hologram"), MaterialFormat::Other);
+        for format in Format::ALL {
+            assert_eq!(MaterialFormat::from(format).as_str(), format.as_str());
+            assert_eq!(Format::from(MaterialFormat::from(format)), format);
+        }
+    }
 }
 
 // ---- Payments (pagoPA) ----
@@ -1219,6 +1524,7 @@ pub struct VerifyPaymentRequest {
 /// What a notice would pay, as pagoPA's verify would say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VerifiedPayment {
     /// Notice number, 18 digits.
     pub notice_number: String,

@@ -63,12 +63,18 @@ impl std::str::FromStr for Coordinates {
 
     /// Parses `lat,lon` as used in query strings (`near=44.4056,8.9463`).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let syntax = || GeoError::Syntax(text.chars().take(64).collect());
-        let (lat, lon) = text.split_once(',').ok_or_else(syntax)?;
-        let lat = lat.trim().parse().map_err(|_| syntax())?;
-        let lon = lon.trim().parse().map_err(|_| syntax())?;
+        let (lat, lon) = parse_lat_lon(text)?;
         Self::new(lat, lon)
     }
+}
+
+/// The two numbers of `lat,lon`, not yet checked for range.
+pub fn parse_lat_lon(text: &str) -> Result<(f64, f64), GeoError> {
+    let syntax = || GeoError::Syntax(text.chars().take(64).collect());
+    let (lat, lon) = text.split_once(',').ok_or_else(syntax)?;
+    let lat = lat.trim().parse().map_err(|_| syntax())?;
+    let lon = lon.trim().parse().map_err(|_| syntax())?;
+    Ok((lat, lon))
 }
 
 impl fmt::Display for Coordinates {

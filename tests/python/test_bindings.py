@@ -26,11 +26,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINDINGS = pathlib.Path(os.environ.get("SPORTELLO_BINDINGS_DIR", ROOT / "build" / "bindings"))
 sys.path.insert(0, str(BINDINGS / "python"))
 
+import sportello_core as sc  # noqa: E402  (core's wire types the apps use as they are)
 import sportello_mobile as sm  # noqa: E402  (the path above comes first)
 
 CITIZEN = "RSSMRA85T10A562S"
-GENOVA = sm.Coordinates(lat=44.4072, lon=8.9338)
-CHIAVARI = sm.Coordinates(lat=44.3172, lon=9.3224)
+GENOVA = sc.Coordinates(lat=44.4072, lon=8.9338)
+CHIAVARI = sc.Coordinates(lat=44.3172, lon=9.3224)
 APP_REDIRECT = "it.genova.sportello://auth"
 
 
@@ -83,7 +84,7 @@ class PureFunctions(unittest.TestCase):
         distance = sm.distance_km(GENOVA, CHIAVARI)
         self.assertAlmostEqual(distance, 31, delta=1.5)
         with self.assertRaises(sm.SportelloError.InvalidInput):
-            sm.distance_km(GENOVA, sm.Coordinates(lat=95.0, lon=0.0))
+            sm.distance_km(GENOVA, sc.Coordinates(lat=95.0, lon=0.0))
 
 
 class LiveServer(unittest.IsolatedAsyncioTestCase):

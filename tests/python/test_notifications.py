@@ -14,7 +14,7 @@ import unittest
 import urllib.parse
 import uuid
 
-from test_bindings import base_url, sm
+from test_bindings import base_url, sc, sm
 
 GENOVA = "010025"
 ARENZANO = "010001"
@@ -147,13 +147,13 @@ class Notifications(unittest.IsolatedAsyncioTestCase):
         wanted = sm.NotificationPreferences(
             topics=[sm.Topic.ALERTS, sm.Topic.PAYMENTS],
             language="en",
-            quiet_hours=sm.QuietHours(start="22:00", end="07:00"),
+            quiet_hours=sc.QuietHours(start="22:00", end="07:00"),
             municipalities=[GENOVA, ARENZANO],
         )
         stored = await citizen.set_notification_preferences(wanted)
         self.assertEqual(stored.topics, [sm.Topic.ALERTS, sm.Topic.PAYMENTS])
         self.assertEqual(stored.language, "en")
-        self.assertEqual(stored.quiet_hours, sm.QuietHours(start="22:00", end="07:00"))
+        self.assertEqual(stored.quiet_hours, sc.QuietHours(start="22:00", end="07:00"))
         self.assertEqual(stored.municipalities, [ARENZANO, GENOVA])
         self.assertEqual(await citizen.notification_preferences(), stored)
 
@@ -162,7 +162,7 @@ class Notifications(unittest.IsolatedAsyncioTestCase):
             await citizen.set_notification_preferences(wanted)
         self.assert_fields(caught, ["language"])
         wanted.language = "en"
-        wanted.quiet_hours = sm.QuietHours(start="25:00", end="07:00")
+        wanted.quiet_hours = sc.QuietHours(start="25:00", end="07:00")
         with self.assertRaises(sm.SportelloError.Validation) as caught:
             await citizen.set_notification_preferences(wanted)
         self.assert_fields(caught, ["quiet_hours"])

@@ -642,8 +642,7 @@ fn wire_holdings(library: &str, lat: f64, lon: f64, on_shelf: u32) -> Value {
 
 #[tokio::test]
 async fn ranking_on_the_device_never_sends_the_position() {
-    use crate::catalog::{CatalogQuery, CatalogSort};
-    use crate::geo::Coordinates;
+    use sportello_core::api::{CatalogQuery, CatalogSort, Coordinates};
 
     let server = Scripted::start(|request| {
         let path = request.path.split('?').next().unwrap_or_default();

@@ -16,7 +16,7 @@ use sportello_core::tenant::IstatCode;
 use utoipa::IntoParams;
 
 use super::import::{ImportOptions, import_files};
-use super::search::{SearchParams, SearchRequest};
+use super::search::SearchRequest;
 use super::{CatalogError, LIBRARY_LIST_LIMIT, store, validate_library};
 use crate::AppState;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -308,12 +308,12 @@ pub async fn put_copy_status(
 }
 
 /// Searches the metropolitan catalogue; each hit carries its live availability.
-#[utoipa::path(get, path = "/v1/catalog/search", tag = "catalog", params(SearchParams),
+#[utoipa::path(get, path = "/v1/catalog/search", tag = "catalog", params(api::CatalogQuery),
     responses((status = 200, body = api::SearchResults),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(state): State<AppState>,
-    ApiQuery(params): ApiQuery<SearchParams>,
+    ApiQuery(params): ApiQuery<api::CatalogQuery>,
 ) -> Result<Json<api::SearchResults>, ApiError> {
     let request = SearchRequest::parse(params)?;
     Ok(Json(

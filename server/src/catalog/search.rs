@@ -10,9 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use sportello_core::api;
+use sportello_core::api::{self, CatalogSort};
 use sportello_core::catalog::availability::{self, CopyState};
 use sportello_core::catalog::isbn::Isbn13;
 use sportello_core::catalog::record::Format;
@@ -23,7 +22,6 @@ use tantivy::query::{
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, TantivyDocument, Term};
-use utoipa::IntoParams;
 
 use super::facets::{self, FacetCache};
 use super::index::{Fields, analyzer};
@@ -43,39 +41,6 @@ const MAX_OFFSET: usize = 10_000;
 pub const CANDIDATES: usize = 1000;
 /// Largest search radius.
 const MAX_RADIUS_KM: f64 = 200.0;
-
-/// Query string of `GET /v1/catalog/search`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct SearchParams {
-    /// Words of title, author, subject, series or publisher, or an ISBN / SBN BID.
-    pub q: Option<String>,
-    /// Only records with a copy in this municipality (ISTAT code).
-    pub municipality: Option<String>,
-    /// Only records with a copy in this library.
-    pub library: Option<String>,
-    /// `book`, `ebook`, `audio`, `video`, `periodical`, `other`.
-    pub format: Option<String>,
-    /// ISO 639-2 language code (`ita`).
-    pub language: Option<String>,
-    /// Published in or after this year.
-    pub year_from: Option<i32>,
-    /// Published in or before this year.
-    pub year_to: Option<i32>,
-    /// Only records with a copy on the shelf now.
-    pub available: Option<bool>,
-    /// The user's position, `lat,lon`: adds the nearest library with a copy on the shelf.
-    pub near: Option<String>,
-    /// With `near`: only copies within this distance (km, up to 200).
-    pub radius_km: Option<f64>,
-    /// `relevance` (default with `q`), `year` (newest first; default without `q`), `distance`
-    /// (nearest copy on the shelf first; needs `near`).
-    pub sort: Option<String>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1–100 (default 20).
-    pub limit: Option<usize>,
-}
 
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,9 +70,9 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
-    /// Validates the query string.
+    /// Validates the query string (core's `CatalogQuery`, which the mobile client also sends).
     #[allow(clippy::too_many_lines, reason = "one check per parameter, in order")]
-    pub fn parse(params: SearchParams) -> Result<Self, CatalogError> {
+    pub fn parse(params: api::CatalogQuery) -> Result<Self, CatalogError> {
         let q = params.q.unwrap_or_default().trim().to_owned();
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(CatalogError::invalid(
@@ -116,18 +81,13 @@ impl SearchRequest {
                 format!("The query may have at most {MAX_QUERY_CHARS} characters."),
             ));
         }
-        let near = params
-            .near
-            .as_deref()
-            .map(str::parse::<Coordinates>)
-            .transpose()
-            .map_err(|e| {
-                CatalogError::invalid(
-                    "near",
-                    format!("Posizione non valida: {e}"),
-                    format!("Invalid position: {e}"),
-                )
-            })?;
+        let near = params.near.map(Coordinates::try_from).transpose().map_err(|e| {
+            CatalogError::invalid(
+                "near",
+                format!("Posizione non valida: {e}"),
+                format!("Invalid position: {e}"),
+            )
+        })?;
         let radius_km = match params.radius_km {
             Some(r) if !(r.is_finite() && r > 0.0 && r <= MAX_RADIUS_KM) => {
                 return Err(CatalogError::invalid(
@@ -145,19 +105,8 @@ impl SearchRequest {
             }
             other => other,
         };
-        let format = params
-            .format
-            .as_deref()
-            .map(|f| {
-                Format::parse(f).ok_or_else(|| {
-                    CatalogError::invalid(
-                        "format",
-                        "Formato: book, ebook, audio, video, periodical, other.",
-                        "Format: book, ebook, audio, video, periodical, other.",
-                    )
-                })
-            })
-            .transpose()?;
+        // A format or sort that is not one of the names is refused by the query's extractor.
+        let format = params.format.map(Format::from);
         if let Some(language) = &params.language
             && !(language.len() == 3 && language.bytes().all(|b| b.is_ascii_lowercase()))
         {
@@ -201,27 +150,22 @@ impl SearchRequest {
                 "year_from is after year_to.",
             ));
         }
-        let sort = match params.sort.as_deref() {
+        let sort = match params.sort {
             None if q.is_empty() => Sort::Year,
-            None | Some("relevance") => Sort::Relevance,
-            Some("year") => Sort::Year,
-            Some("distance") if near.is_some() => Sort::Distance,
-            Some("distance") => {
+            None | Some(CatalogSort::Relevance) => Sort::Relevance,
+            Some(CatalogSort::Year) => Sort::Year,
+            Some(CatalogSort::Distance) if near.is_some() => Sort::Distance,
+            Some(CatalogSort::Distance) => {
                 return Err(CatalogError::invalid(
                     "sort",
                     "L'ordine per distanza richiede `near`.",
                     "Sorting by distance needs `near`.",
                 ));
             }
-            Some(_) => {
-                return Err(CatalogError::invalid(
-                    "sort",
-                    "Ordine: relevance, year, distance.",
-                    "Sort: relevance, year, distance.",
-                ));
-            }
         };
-        let limit = params.limit.unwrap_or(20);
+        let limit = params
+            .limit
+            .map_or(20, |limit| usize::try_from(limit).unwrap_or(usize::MAX));
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(CatalogError::invalid(
                 "limit",
@@ -388,28 +332,18 @@ pub async fn search(
                 })
                 .unwrap_or_default();
             let counts = availability::summarise(&states, 10_000);
-            let on_shelf: Vec<_> = counts.iter().filter(|c| c.available()).collect();
-            if request.available && on_shelf.is_empty() {
+            if request.available && !counts.iter().any(availability::LibraryCounts::available) {
                 continue;
             }
             let nearest = request.near.and_then(|from| {
-                on_shelf
-                    .iter()
-                    .filter_map(|c| libraries.get(&c.library_id))
-                    .filter_map(|l| Coordinates::new(l.lat, l.lon).ok())
-                    .map(|at| from.distance_km(at))
-                    .min_by(f64::total_cmp)
+                availability::nearest_on_shelf(from, &counts, |c| location(&libraries, &c.library_id))
+                    .map(|(_, distance)| distance)
             });
             ranked.push((position, nearest));
         }
         if request.sort == Sort::Distance {
             // Stable: equal distances keep the index order (relevance or year).
-            ranked.sort_by(|a, b| match (a.1, b.1) {
-                (Some(x), Some(y)) => x.total_cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            });
+            ranked.sort_by(|a, b| availability::nearer(a.1, b.1));
         }
         let total = ranked.len();
         let page: Vec<&IndexHit> = ranked
@@ -609,6 +543,13 @@ async fn copy_states(db: &Db, ids: &[String]) -> Result<HashMap<String, Vec<Copy
     Ok(map)
 }
 
+/// Where a library is, if it is known and its coordinates are usable.
+fn location(libraries: &LibraryMap, id: &str) -> Option<Coordinates> {
+    libraries
+        .get(id)
+        .and_then(|l| Coordinates::new(l.lat, l.lon).ok())
+}
+
 /// The page's hits: each record as the index stores it, with its availability read live.
 async fn hits(
     db: &Db,
@@ -630,23 +571,18 @@ async fn hits(
         let states = copies.get(id).map(Vec::as_slice).unwrap_or_default();
         let counts = availability::summarise(states, 10_000);
         let nearest = request.near.and_then(|from| {
-            counts
+            let within = counts
                 .iter()
-                .filter(|c| c.available())
-                .filter(|c| in_radius.is_none_or(|set| set.contains(&c.library_id)))
-                .filter_map(|c| libraries.get(&c.library_id))
-                .filter_map(|l| {
-                    Coordinates::new(l.lat, l.lon)
-                        .ok()
-                        .map(|at| (l, from.distance_km(at)))
-                })
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(library, distance)| api::NearestCopy {
-                    library_id: library.id.clone(),
-                    library_name: library.name.clone(),
-                    distance_km: round_km(distance),
-                    open_now: libraries.hours(&library.id).status_at(now).open_now,
-                })
+                .filter(|c| in_radius.is_none_or(|set| set.contains(&c.library_id)));
+            let (counts, distance) =
+                availability::nearest_on_shelf(from, within, |c| location(libraries, &c.library_id))?;
+            let library = libraries.get(&counts.library_id)?;
+            Some(api::NearestCopy {
+                library_id: library.id.clone(),
+                library_name: library.name.clone(),
+                distance_km: round_km(distance),
+                open_now: libraries.hours(&library.id).status_at(now).open_now,
+            })
         });
         let on_shelf: u32 = counts.iter().map(|c| c.on_shelf + c.reference_only).sum();
         let total: u32 = counts
@@ -823,75 +759,68 @@ fn text_query(fields: &Fields, q: &str, expansion: Expansion<'_>) -> Option<Box<
 mod tests {
     use super::*;
 
-    fn parse(params: SearchParams) -> Result<SearchRequest, CatalogError> {
+    fn parse(params: api::CatalogQuery) -> Result<SearchRequest, CatalogError> {
         SearchRequest::parse(params)
     }
 
     #[test]
     fn bad_parameters_are_named() {
-        let field = |params: SearchParams| match parse(params) {
+        let field = |params: api::CatalogQuery| match parse(params) {
             Err(CatalogError::Invalid { field, .. }) => field,
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            field(SearchParams {
+            field(api::CatalogQuery {
                 q: Some("x".repeat(10_000)),
                 ..Default::default()
             }),
             "q"
         );
         assert_eq!(
-            field(SearchParams {
-                near: Some("91,0".into()),
+            field(api::CatalogQuery {
+                near: Some(api::Coordinates { lat: 91.0, lon: 0.0 }),
                 ..Default::default()
             }),
             "near"
         );
         assert_eq!(
-            field(SearchParams {
+            field(api::CatalogQuery {
                 radius_km: Some(5.0),
                 ..Default::default()
             }),
             "radius_km"
         );
         assert_eq!(
-            field(SearchParams {
-                near: Some("44.4,8.9".into()),
+            field(api::CatalogQuery {
+                near: Some(api::Coordinates { lat: 44.4, lon: 8.9 }),
                 radius_km: Some(1e9),
                 ..Default::default()
             }),
             "radius_km"
         );
         assert_eq!(
-            field(SearchParams {
-                sort: Some("distance".into()),
+            field(api::CatalogQuery {
+                sort: Some(CatalogSort::Distance),
                 ..Default::default()
             }),
             "sort"
         );
         assert_eq!(
-            field(SearchParams {
+            field(api::CatalogQuery {
                 limit: Some(0),
                 ..Default::default()
             }),
             "limit"
         );
         assert_eq!(
-            field(SearchParams {
+            field(api::CatalogQuery {
                 cursor: Some("!!".into()),
                 ..Default::default()
             }),
             "cursor"
         );
         assert_eq!(
-            field(SearchParams {
-                format: Some("vinyl".into()),
-                ..Default::default()
-            }),
-            "format"
-        );
-        assert_eq!(
-            field(SearchParams {
+            field(api::CatalogQuery {
                 year_from: Some(2000),
                 year_to: Some(1990),
                 ..Default::default()
@@ -902,13 +831,13 @@ mod tests {
 
     #[test]
     fn cursors_belong_to_their_search() {
-        let first = parse(SearchParams {
+        let first = parse(api::CatalogQuery {
             q: Some("asimov".into()),
             ..Default::default()
         })
         .unwrap();
         let cursor = first.cursor(20).unwrap();
-        let second = parse(SearchParams {
+        let second = parse(api::CatalogQuery {
             q: Some("asimov".into()),
             cursor: Some(cursor.clone()),
             ..Default::default()
@@ -916,7 +845,7 @@ mod tests {
         .unwrap();
         assert_eq!(second.offset, 20);
         assert!(
-            parse(SearchParams {
+            parse(api::CatalogQuery {
                 q: Some("eco".into()),
                 cursor: Some(cursor),
                 ..Default::default()

@@ -1,5 +1,6 @@
 package it.genova.sportello.mobile
 
+import it.genova.sportello.core.*
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals

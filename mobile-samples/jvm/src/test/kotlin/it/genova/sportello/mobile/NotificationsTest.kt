@@ -1,5 +1,6 @@
 package it.genova.sportello.mobile
 
+import it.genova.sportello.core.*
 import java.time.Instant
 import java.util.UUID
 import kotlinx.coroutines.runBlocking

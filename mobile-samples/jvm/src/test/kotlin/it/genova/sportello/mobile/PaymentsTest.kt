@@ -106,8 +106,10 @@ class PaymentsTest {
         val paid = citizen.myPayments().single()
         assertEquals(PaymentState.PAID, paid.state)
         assertTrue(citizen.paymentReceipt(paid.id).contains("<receiptId>$receiptId</receiptId>"))
-        // Paid notices answer 409 with a stable code.
-        val error = assertFailsWith<SportelloException.Server> { citizen.verifyPayment(due.noticeNumber) }
+        // Paid notices answer 409 with a stable code: a refusal the app can show.
+        val error = assertFailsWith<SportelloException.Refused> { citizen.verifyPayment(due.noticeNumber) }
         assertEquals("notice-paid", error.code)
+        assertEquals(409.toUShort(), error.status)
+        assertTrue(error.detail.isNotBlank())
     }
 }

@@ -59,11 +59,12 @@ class PermitsTest {
             assertEquals("application/pdf", stored.contentType)
             assertEquals(64, stored.sha256.length)
         }
-        // Not a PDF, whatever the name says.
-        val refused = assertFailsWith<SportelloException.Server> {
+        // Not a PDF, whatever the name says: a refusal the app can show, not a server failure.
+        val refused = assertFailsWith<SportelloException.Refused> {
             citizen.uploadPermitDocument(draft.id, "drawings", "fake.pdf", "MZ this is a program, not a document".toByteArray())
         }
         assertEquals(415.toUShort(), refused.status)
+        assertTrue(refused.detail.isNotBlank(), refused.code)
 
         val submitted = citizen.permitAction(draft.id, "submit")
         assertEquals("payment_due", submitted.simplifiedStatus)

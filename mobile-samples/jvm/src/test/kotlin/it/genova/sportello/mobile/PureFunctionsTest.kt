@@ -1,5 +1,6 @@
 package it.genova.sportello.mobile
 
+import it.genova.sportello.core.*
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue

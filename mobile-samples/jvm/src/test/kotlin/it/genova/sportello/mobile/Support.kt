@@ -1,5 +1,6 @@
 package it.genova.sportello.mobile
 
+import it.genova.sportello.core.*
 import java.net.ServerSocket
 import java.util.Collections
 import org.junit.jupiter.api.Assertions.fail

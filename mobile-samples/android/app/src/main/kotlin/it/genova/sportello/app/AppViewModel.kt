@@ -4,8 +4,8 @@ import android.app.Application
 import androidx.annotation.StringRes
 import androidx.lifecycle.AndroidViewModel
 import androidx.lifecycle.viewModelScope
-import it.genova.sportello.mobile.AuthProviderList
-import it.genova.sportello.mobile.Coordinates
+import it.genova.sportello.core.AuthProviderList
+import it.genova.sportello.core.Coordinates
 import it.genova.sportello.mobile.InboxMessage
 import it.genova.sportello.mobile.Me
 import it.genova.sportello.mobile.Municipality

@@ -7,7 +7,7 @@ import android.location.LocationManager
 import android.os.CancellationSignal
 import androidx.core.content.ContextCompat
 import androidx.core.location.LocationManagerCompat
-import it.genova.sportello.mobile.Coordinates
+import it.genova.sportello.core.Coordinates
 
 /**
  * The device's approximate position, from the platform's location service (no Play Services).
