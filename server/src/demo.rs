@@ -300,7 +300,7 @@ pub const DEMO_POSITIONS: &[DemoPosition] = &[
 ];
 
 /// Publishes the demo debt positions of the demo citizen; loading twice changes nothing.
-pub async fn load_payments(db: &Db, payments: &crate::payments::Payments) -> anyhow::Result<usize> {
+pub async fn load_payments(payments: &crate::payments::Payments) -> anyhow::Result<usize> {
     let today = sportello_core::calendar::rome_date(jiff::Timestamp::now());
     let mut created = 0;
     for &(istat, iupd, description, options, instalments, expires) in DEMO_POSITIONS {
@@ -328,7 +328,7 @@ pub async fn load_payments(db: &Db, payments: &crate::payments::Payments) -> any
             expires,
         };
         if payments
-            .seed_position(db, istat, &input)
+            .seed_position(istat, &input)
             .await
             .map_err(|e| anyhow::anyhow!("demo position {iupd}: {e}"))?
             .is_some()

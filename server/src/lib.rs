@@ -61,9 +61,9 @@ impl AppState {
         // Payments first: Permits hands it the fees that fall due (permits::fees::FeeNotices).
         // The demo positions before the demo applications, so their notice numbers are the ones
         // the README lists.
-        let payments = Arc::new(Payments::new(&config.pagopa)?);
+        let payments = Arc::new(Payments::new(db.clone(), &config.pagopa, &municipalities)?);
         if config.demo {
-            demo::load_payments(&db, &payments).await?;
+            demo::load_payments(&payments).await?;
             demo::load(&db, Some(payments.as_ref())).await?;
         }
         let identity = Identity::new(&db, &config).await?;

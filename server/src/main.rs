@@ -71,7 +71,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate(_) => {
             let db = Db::connect_and_migrate(&config.database_url()).await?;
-            let count = Municipalities::load(&db).await?.all().len();
+            let municipalities = Municipalities::load(&db).await?;
+            let count = municipalities.all().len();
             println!(
                 "database migrated ({}), {count} municipalities",
                 db.backend().as_str()
@@ -81,8 +82,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     config.env != sportello_server::config::Environment::Production,
                     "demo data cannot be loaded with env = production"
                 );
-                let payments = sportello_server::payments::Payments::new(&config.pagopa)?;
-                demo::load_payments(&db, &payments).await?;
+                let payments =
+                    sportello_server::payments::Payments::new(db.clone(), &config.pagopa, &municipalities)?;
+                demo::load_payments(&payments).await?;
                 demo::load(&db, Some(&payments)).await?;
                 println!("demo data loaded ({} libraries)", demo::DEMO_LIBRARIES.len());
             }
