@@ -10,7 +10,7 @@
 
 use sportello_core::api::{ImportSummary, LibraryInput};
 
-use crate::catalog::{self, store as catalog_store};
+use crate::catalog::{self, Collection, store::LibraryRow};
 use crate::db::Db;
 use crate::identity::store;
 
@@ -178,7 +178,7 @@ pub const DEMO_PEOPLE: &[(&str, &str, &str, &[&str])] = &[
 ];
 
 /// The demo libraries as operators would send them.
-pub fn demo_libraries() -> anyhow::Result<Vec<catalog_store::LibraryRow>> {
+pub fn demo_libraries() -> anyhow::Result<Vec<LibraryRow>> {
     DEMO_LIBRARIES
         .iter()
         .map(
@@ -212,8 +212,9 @@ pub fn demo_libraries() -> anyhow::Result<Vec<catalog_store::LibraryRow>> {
 /// Writes the demo libraries (insert or update).
 pub async fn load_libraries(db: &Db) -> anyhow::Result<usize> {
     let libraries = demo_libraries()?;
+    let collection = Collection::new(db.clone());
     for library in &libraries {
-        catalog_store::upsert_library(db, library).await?;
+        collection.put_library(library).await?;
     }
     Ok(libraries.len())
 }
@@ -222,17 +223,19 @@ pub async fn load_libraries(db: &Db) -> anyhow::Result<usize> {
 /// re-import. Returns the records read.
 pub async fn load_records(db: &Db) -> anyhow::Result<u64> {
     let mut summary = ImportSummary::default();
+    let collection = Collection::new(db.clone());
     for &(library_id, name, export) in DEMO_RECORDS {
-        let library = catalog_store::get_library(db, library_id)
+        let library = collection
+            .library(library_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("demo library {library_id} is missing"))?;
-        let options = catalog::http::import_options(library, None, None, &[])?;
+        let options = catalog::import_options(library, None, None, &[])?;
         // The importer streams from files (exports can be many GB), so the embedded bytes go
         // through one.
         let path = std::env::temp_dir().join(format!("sportello-demo-{}-{name}", uuid::Uuid::now_v7()));
         tokio::fs::write(&path, export).await?;
         let files = [(path.clone(), name.to_owned())];
-        let outcome = catalog::import::import_files(db, &options, &files, &mut summary).await;
+        let outcome = collection.import(&options, &files, &mut summary).await;
         let _ = tokio::fs::remove_file(&path).await;
         outcome?;
     }
@@ -297,7 +300,7 @@ pub const DEMO_POSITIONS: &[DemoPosition] = &[
 ];
 
 /// Publishes the demo debt positions of the demo citizen; loading twice changes nothing.
-pub async fn load_payments(db: &Db, payments: &crate::payments::Payments) -> anyhow::Result<usize> {
+pub async fn load_payments(payments: &crate::payments::Payments) -> anyhow::Result<usize> {
     let today = sportello_core::calendar::rome_date(jiff::Timestamp::now());
     let mut created = 0;
     for &(istat, iupd, description, options, instalments, expires) in DEMO_POSITIONS {
@@ -325,7 +328,7 @@ pub async fn load_payments(db: &Db, payments: &crate::payments::Payments) -> any
             expires,
         };
         if payments
-            .seed_position(db, istat, &input)
+            .seed_position(istat, &input)
             .await
             .map_err(|e| anyhow::anyhow!("demo position {iupd}: {e}"))?
             .is_some()

@@ -22,7 +22,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
 use crate::catalog::Catalog;
-use crate::catalog::index::Commit;
 use crate::config::Config;
 use crate::db::Db;
 use crate::identity::Identity;
@@ -62,14 +61,22 @@ impl AppState {
         // Payments first: Permits hands it the fees that fall due (permits::fees::FeeNotices).
         // The demo positions before the demo applications, so their notice numbers are the ones
         // the README lists.
-        let payments = Arc::new(Payments::new(&config.pagopa)?);
+        let payments = Arc::new(Payments::new(db.clone(), &config.pagopa, &municipalities)?);
         if config.demo {
-            demo::load_payments(&db, &payments).await?;
+            demo::load_payments(&payments).await?;
             demo::load(&db, Some(payments.as_ref())).await?;
         }
         let identity = Identity::new(db.clone(), &config).await?;
         let notifier = Notifier::new(db.clone(), config.notify.clone(), Arc::clone(&municipalities)).await?;
-        let catalog = Arc::new(Catalog::open(&db, &config.data_dir).await?);
+        let catalog = Arc::new(
+            Catalog::open(
+                db.clone(),
+                config.catalog.clone(),
+                &config.data_dir,
+                Arc::clone(&municipalities),
+            )
+            .await?,
+        );
         let notifier = Arc::new(notifier);
         let permits = Arc::new(
             Permits::new(
@@ -94,33 +101,6 @@ impl AppState {
     }
 }
 
-/// Keeps this instance's search index current with catalogue changes made anywhere (other
-/// instances, the CLI), until `stop` resolves.
-async fn follow_catalog_changes(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
-    let mut stop = stop;
-    let period = std::time::Duration::from_millis(state.config.catalog.index_poll_ms);
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(period) => {}
-            _ = stop.changed() => return,
-        }
-        match state.catalog.index().sync_with(&state.db, Commit::Batched).await {
-            // Caught up: read the segments that background merges made since the last
-            // commit, and decode the facets of new segments now rather than in the next
-            // search. Not while changes stream in (a bulk import), when segments come and go
-            // by the second and searches decode the ones they reach.
-            Ok(0) => {
-                if let Err(error) = state.catalog.read_merged_segments().await {
-                    tracing::warn!(%error, "search index reload failed; retrying");
-                }
-                state.catalog.warm_facets().await;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "search index update failed; retrying"),
-        }
-    }
-}
-
 /// Serves the API on `listener` until `shutdown` completes, then drains in-flight requests.
 pub async fn serve(
     state: AppState,
@@ -139,7 +119,7 @@ pub async fn serve(
         .permits
         .sweep
         .then(|| tokio::spawn(Arc::clone(&state.permits).run_sweeps(stopped.clone())));
-    let follower = tokio::spawn(follow_catalog_changes(state.clone(), stopped));
+    let follower = tokio::spawn(Arc::clone(&state.catalog).follow_changes(stopped));
     let app = http::router(state);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     // Let the delivery worker finish the round in hand, the index follower and the permits

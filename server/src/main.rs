@@ -72,7 +72,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate(_) => {
             let db = Db::connect_and_migrate(&config.database_url()).await?;
-            let count = Municipalities::load(&db).await?.all().len();
+            let municipalities = Municipalities::load(&db).await?;
+            let count = municipalities.all().len();
             println!(
                 "database migrated ({}), {count} municipalities",
                 db.backend().as_str()
@@ -82,8 +83,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     config.env != sportello_server::config::Environment::Production,
                     "demo data cannot be loaded with env = production"
                 );
-                let payments = sportello_server::payments::Payments::new(&config.pagopa)?;
-                demo::load_payments(&db, &payments).await?;
+                let payments =
+                    sportello_server::payments::Payments::new(db.clone(), &config.pagopa, &municipalities)?;
+                demo::load_payments(&payments).await?;
                 demo::load(&db, Some(&payments)).await?;
                 println!("demo data loaded ({} libraries)", demo::DEMO_LIBRARIES.len());
             }
@@ -221,28 +223,28 @@ async fn permits_command(config: &Config, command: PermitsCommand) -> anyhow::Re
 async fn catalog_command(config: &Config, command: CatalogCommand) -> anyhow::Result<()> {
     let db = Db::connect_and_migrate(&config.database_url()).await?;
     Municipalities::load(&db).await?;
+    let collection = catalog::Collection::new(db.clone());
     match command {
         CatalogCommand::Import(args) => {
-            let library = catalog::store::get_library(&db, &args.library)
-                .await?
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no library `{}` (see `sportello catalog libraries`)",
-                        args.library
-                    )
-                })?;
+            let library = collection.library(&args.library).await?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no library `{}` (see `sportello catalog libraries`)",
+                    args.library
+                )
+            })?;
             let mut map = Vec::new();
             for pair in &args.map {
                 let (code, target) = pair
                     .split_once('=')
                     .ok_or_else(|| anyhow::anyhow!("--map {pair}: expected CODE=LIBRARY_ID"))?;
-                let target = catalog::store::get_library(&db, target)
+                let target = collection
+                    .library(target)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("--map {pair}: no library `{target}`"))?;
                 map.push((code.to_owned(), target));
             }
             let options =
-                catalog::http::import_options(library, Some(&args.format), args.holdings.as_deref(), &map)
+                catalog::import_options(library, Some(&args.format), args.holdings.as_deref(), &map)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             let files: Vec<_> = args
                 .files
@@ -254,7 +256,8 @@ async fn catalog_command(config: &Config, command: CatalogCommand) -> anyhow::Re
                 .collect::<anyhow::Result<_>>()?;
             let mut summary = sportello_core::api::ImportSummary::default();
             let started = std::time::Instant::now();
-            catalog::import::import_files(&db, &options, &files, &mut summary)
+            collection
+                .import(&options, &files, &mut summary)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             for issue in &summary.issues {
@@ -285,18 +288,14 @@ async fn catalog_command(config: &Config, command: CatalogCommand) -> anyhow::Re
             );
         }
         CatalogCommand::Reindex => {
-            let index = catalog::index::SearchIndex::open(&config.data_dir.join("catalog-index"))?;
-            let count = index.rebuild(&db).await?;
-            println!(
-                "search index rebuilt: {count} records ({})",
-                index.dir().display()
-            );
+            let (count, dir) = collection.rebuild_index(&config.data_dir).await?;
+            println!("search index rebuilt: {count} records ({})", dir.display());
         }
         CatalogCommand::Libraries { municipality } => {
             let municipality = municipality.map(|m| IstatCode::parse(&m)).transpose()?;
-            let libraries =
-                catalog::store::list_libraries(&db, municipality.as_ref().map(IstatCode::as_str), 100_000)
-                    .await?;
+            let libraries = collection
+                .libraries(municipality.as_ref().map(IstatCode::as_str))
+                .await?;
             for library in libraries {
                 println!(
                     "{}\t{}\t{}\t{}{}",

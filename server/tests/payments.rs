@@ -193,6 +193,20 @@ async fn operators_manage_positions_of_their_municipality_only() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 7, "no position twice across pages");
+    let exact: api::PaymentPositionPage = get(&server, &genova, &format!("{base}?limit=7"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (exact.items.len(), exact.next_cursor),
+        (7, None),
+        "a full last page hands out no cursor"
+    );
+    let response = get(&server, &genova, &format!("{base}?cursor=garbage")).await;
+    assert_eq!(response.status(), 422);
+    let problem: api::Problem = response.json().await.unwrap();
+    assert_eq!(problem.errors[0].field, "cursor");
     let invalid_only: api::PaymentPositionPage = get(&server, &genova, &format!("{base}?status=INVALID"))
         .await
         .json()

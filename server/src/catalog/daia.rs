@@ -42,7 +42,7 @@ pub async fn documents(state: &AppState, public: &str, requested: &str) -> Resul
         if uuid::Uuid::parse_str(&id).is_err() {
             continue;
         }
-        match state.catalog.availability(&state.db, &id, None).await {
+        match state.catalog.availability(&id, None).await {
             Ok(availability) => documents.push(document(public, requested, &availability)),
             Err(CatalogError::RecordNotFound(_)) => {}
             Err(other) => return Err(other),

@@ -1,6 +1,7 @@
 //! The catalogue context's errors and the problems they become.
 
 use axum::http::StatusCode;
+use sportello_core::tenant::TenantError;
 
 use crate::http::problem::{ApiError, Message};
 use crate::upload::UploadError;
@@ -14,6 +15,8 @@ pub enum CatalogError {
     RecordNotFound(String),
     #[error("invalid {field}: {en}")]
     Invalid { field: String, it: String, en: String },
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
     #[error(transparent)]
     Upload(#[from] UploadError),
     #[error(transparent)]
@@ -55,6 +58,7 @@ impl From<CatalogError> for ApiError {
                 ),
             ),
             CatalogError::Invalid { field, it, en } => ApiError::field(&field, Message::new(it, en)),
+            CatalogError::Tenant(error) => error.into(),
             CatalogError::Upload(UploadError::TooLarge(_)) => ApiError::PayloadTooLarge,
             CatalogError::Upload(UploadError::Interrupted(reason)) => ApiError::field(
                 "body",

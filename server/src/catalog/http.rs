@@ -1,28 +1,22 @@
 //! HTTP handlers: libraries, search, availability and DAIA (public); library edits, imports and
 //! copy status (library operators of the library's municipality).
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use sportello_core::api;
-use sportello_core::catalog::InputFormat;
-use sportello_core::catalog::holdings::HoldingsMapping;
 use sportello_core::geo::Coordinates;
 use sportello_core::identity::{Office, may_operate};
 use sportello_core::tenant::IstatCode;
 use utoipa::IntoParams;
 
-use super::import::{ImportOptions, import_files};
 use super::search::SearchRequest;
-use super::{CatalogError, LIBRARY_LIST_LIMIT, store, validate_library};
+use super::{ImportRequest, LIBRARY_LIST_LIMIT};
 use crate::AppState;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::problem::{ApiError, Message};
 use crate::identity::Principal;
-use crate::upload;
 
 /// Query of `GET /v1/libraries`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -53,6 +47,7 @@ fn parse_near(near: Option<&str>) -> Result<Option<Coordinates>, ApiError> {
     responses((status = 200, body = api::LibraryList),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = query.municipality.as_deref()))]
 pub async fn list_libraries(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LibraryQuery>,
@@ -69,12 +64,7 @@ pub async fn list_libraries(
     }
     let items = state
         .catalog
-        .list_libraries(
-            &state.db,
-            municipality.as_ref().map(IstatCode::as_str),
-            near,
-            limit,
-        )
+        .list_libraries(municipality.as_ref().map(IstatCode::as_str), near, limit)
         .await?;
     Ok(Json(api::LibraryList { items }))
 }
@@ -84,45 +74,21 @@ pub async fn list_libraries(
     params(("id" = String, Path, example = "ge-berio")),
     responses((status = 200, body = api::Library),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(library = %id))]
 pub async fn get_library(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<api::Library>, ApiError> {
-    let library = store::get_library(&state.db, &id)
-        .await?
-        .ok_or_else(|| CatalogError::LibraryNotFound(id.clone()))?;
-    let list = state
-        .catalog
-        .list_libraries(&state.db, Some(&library.municipality), None, 500)
-        .await?;
-    list.into_iter()
-        .find(|l| l.id == id)
-        .map(Json)
-        .ok_or_else(|| CatalogError::LibraryNotFound(id).into())
+    Ok(Json(state.catalog.library(&id).await?))
 }
 
-/// Checks that the caller is a library operator of the municipality and that the library, if
-/// it exists, belongs to it.
-async fn operator_library(
-    state: &AppState,
-    principal: &Principal,
-    istat_code: &str,
-    library_id: &str,
-    must_exist: bool,
-) -> Result<(IstatCode, Option<store::LibraryRow>), ApiError> {
+/// The municipality of the path, once the caller is known to be one of its library operators.
+fn operator_municipality(principal: &Principal, istat_code: &str) -> Result<IstatCode, ApiError> {
     let code = IstatCode::parse(istat_code)?;
     if !may_operate(&principal.roles, &code, Office::Library) {
         return Err(ApiError::Forbidden);
     }
-    let library = store::get_library(&state.db, library_id).await?;
-    match &library {
-        // Another municipality's library looks like no library at all.
-        Some(l) if l.municipality != code.as_str() => {
-            Err(CatalogError::LibraryNotFound(library_id.to_owned()).into())
-        }
-        None if must_exist => Err(CatalogError::LibraryNotFound(library_id.to_owned()).into()),
-        _ => Ok((code, library)),
-    }
+    Ok(code)
 }
 
 /// Creates or updates a library of the operator's municipality.
@@ -134,18 +100,15 @@ async fn operator_library(
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %istat_code, library = %id))]
 pub async fn put_library(
     State(state): State<AppState>,
     principal: Principal,
     Path((istat_code, id)): Path<(String, String)>,
     ApiJson(input): ApiJson<api::LibraryInput>,
 ) -> Result<Json<api::Library>, ApiError> {
-    let (code, existing) = operator_library(&state, &principal, &istat_code, &id, false).await?;
-    state.municipalities.require_code(&code)?;
-    let demo = existing.is_some_and(|l| l.demo);
-    let row = validate_library(&id, code.as_str(), input, demo)?;
-    state.catalog.put_library(&state.db, row).await?;
-    get_library(State(state), Path(id)).await
+    let code = operator_municipality(&principal, &istat_code)?;
+    Ok(Json(state.catalog.put_library(&code, &id, input).await?))
 }
 
 /// Query of an import.
@@ -161,50 +124,6 @@ pub struct ImportQuery {
     map: Option<String>,
 }
 
-/// Parses the import options shared by the API and the CLI.
-pub fn import_options(
-    library: store::LibraryRow,
-    format: Option<&str>,
-    holdings: Option<&str>,
-    map: &[(String, store::LibraryRow)],
-) -> Result<ImportOptions, CatalogError> {
-    let format = InputFormat::parse(format.unwrap_or("auto")).ok_or_else(|| {
-        CatalogError::invalid(
-            "format",
-            "Formato: auto, marc21, unimarc, marcxml.",
-            "Format: auto, marc21, unimarc, marcxml.",
-        )
-    })?;
-    let holdings = match holdings {
-        None => Vec::new(),
-        Some(list) => list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|name| {
-                HoldingsMapping::preset(name).ok_or_else(|| {
-                    let presets = HoldingsMapping::PRESETS.join(", ");
-                    CatalogError::invalid(
-                        "holdings",
-                        format!("Schema di copie sconosciuto `{name}`: {presets}."),
-                        format!("Unknown holdings preset `{name}`: {presets}."),
-                    )
-                })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let code_map: HashMap<String, (String, String)> = map
-        .iter()
-        .map(|(code, l)| (code.clone(), (l.id.clone(), l.municipality.clone())))
-        .collect();
-    Ok(ImportOptions {
-        library,
-        format,
-        holdings,
-        code_map,
-    })
-}
-
 /// Imports a MARC export (ISO 2709 or XML, MARC 21 or UNIMARC) into a library: the request
 /// body is the file. Bad records are skipped and listed; re-importing is idempotent.
 #[utoipa::path(post, path = "/v1/municipalities/{istat_code}/libraries/{id}/imports", tag = "catalog",
@@ -217,6 +136,7 @@ pub fn import_options(
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 413, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %istat_code, library = %id))]
 pub async fn import(
     State(state): State<AppState>,
     principal: Principal,
@@ -224,64 +144,16 @@ pub async fn import(
     ApiQuery(query): ApiQuery<ImportQuery>,
     body: Body,
 ) -> Result<Json<api::ImportSummary>, ApiError> {
-    let (code, library) = operator_library(&state, &principal, &istat_code, &id, true).await?;
-    let library = library.ok_or_else(|| CatalogError::LibraryNotFound(id.clone()))?;
-    let mut map = Vec::new();
-    for pair in query
-        .map
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|p| !p.trim().is_empty())
-        .take(1000)
-    {
-        let (source_code, target) = pair.split_once(':').ok_or_else(|| {
-            ApiError::field(
-                "map",
-                Message::new("Formato: CODICE:id-biblioteca,…", "Format: CODE:library-id,…"),
-            )
-        })?;
-        // Only libraries of the same municipality: an operator cannot write another's copies.
-        let target = store::get_library(&state.db, target.trim())
-            .await?
-            .filter(|l| l.municipality == code.as_str())
-            .ok_or_else(|| CatalogError::LibraryNotFound(target.trim().to_owned()))?;
-        map.push((source_code.trim().to_owned(), target));
-    }
-    let options = import_options(library, query.format.as_deref(), query.holdings.as_deref(), &map)?;
-
-    // Stream the upload to a file: the readers then stream it again, so memory stays flat.
-    let uploads = state.config.data_dir.join("uploads");
-    tokio::fs::create_dir_all(&uploads)
-        .await
-        .map_err(ApiError::internal)?;
-    let path = uploads.join(format!("{}.upload", uuid::Uuid::now_v7()));
-    let limits = upload::Limits::size(state.config.catalog.import_body_limit_bytes);
-    let written = upload::save(body.into_data_stream(), &path, &limits).await;
-    let result = match written {
-        Ok(_) => {
-            let mut summary = api::ImportSummary::default();
-            let outcome = import_files(
-                &state.db,
-                &options,
-                &[(path.clone(), "upload".to_owned())],
-                &mut summary,
-            )
-            .await;
-            outcome.map(|_| summary)
-        }
-        Err(error) => Err(CatalogError::from(error)),
+    let code = operator_municipality(&principal, &istat_code)?;
+    let request = ImportRequest {
+        format: query.format.as_deref(),
+        holdings: query.holdings.as_deref(),
+        map: query.map.as_deref(),
     };
-    let _ = tokio::fs::remove_file(&path).await;
-    let summary = result?;
-    state
+    let summary = state
         .catalog
-        .index()
-        .sync(&state.db)
-        .await
-        .map_err(ApiError::internal)?;
-    tracing::info!(library = %id, read = summary.read, imported = summary.imported, updated = summary.updated,
-        skipped = summary.skipped, "catalogue import");
+        .import(&code, &id, request, body.into_data_stream())
+        .await?;
     Ok(Json(summary))
 }
 
@@ -293,16 +165,17 @@ pub async fn import(
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %istat_code, library = %id, item = %item_id))]
 pub async fn put_copy_status(
     State(state): State<AppState>,
     principal: Principal,
     Path((istat_code, id, item_id)): Path<(String, String, String)>,
     ApiJson(update): ApiJson<api::CopyStatusUpdate>,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    let (code, _) = operator_library(&state, &principal, &istat_code, &id, true).await?;
+    let code = operator_municipality(&principal, &istat_code)?;
     state
         .catalog
-        .set_copy_status(&state.db, code.as_str(), &id, &item_id, &update)
+        .set_copy_status(&code, &id, &item_id, &update)
         .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
@@ -311,14 +184,13 @@ pub async fn put_copy_status(
 #[utoipa::path(get, path = "/v1/catalog/search", tag = "catalog", params(api::CatalogQuery),
     responses((status = 200, body = api::SearchResults),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = params.municipality.as_deref(), library = params.library.as_deref()))]
 pub async fn search(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<api::CatalogQuery>,
 ) -> Result<Json<api::SearchResults>, ApiError> {
     let request = SearchRequest::parse(params)?;
-    Ok(Json(
-        super::search::search(&state.catalog, &state.db, &request).await?,
-    ))
+    Ok(Json(state.catalog.search(&request).await?))
 }
 
 /// One catalogue record.
@@ -326,16 +198,12 @@ pub async fn search(
     params(("id" = String, Path)),
     responses((status = 200, body = api::CatalogRecord),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(record = %id))]
 pub async fn get_record(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<api::CatalogRecord>, ApiError> {
-    let row = store::get_record(&state.db, &id)
-        .await?
-        .ok_or_else(|| CatalogError::RecordNotFound(id.clone()))?;
-    let record =
-        super::record_from_json(&row.data).ok_or_else(|| ApiError::internal("unreadable record data"))?;
-    Ok(Json(super::to_wire(&row.id, &record)))
+    Ok(Json(state.catalog.record(&id).await?))
 }
 
 /// Query with an optional position.
@@ -353,13 +221,14 @@ pub struct NearQuery {
     responses((status = 200, body = api::RecordAvailability),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(record = %id))]
 pub async fn availability(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<NearQuery>,
 ) -> Result<Json<api::RecordAvailability>, ApiError> {
     let near = parse_near(query.near.as_deref())?;
-    Ok(Json(state.catalog.availability(&state.db, &id, near).await?))
+    Ok(Json(state.catalog.availability(&id, near).await?))
 }
 
 /// Query of a DAIA request.
@@ -375,6 +244,7 @@ pub struct DaiaQuery {
 #[utoipa::path(get, path = "/v1/daia", tag = "catalog", params(DaiaQuery),
     responses((status = 200, description = "DAIA 1.0 response", content_type = "application/json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(records = %query.id))]
 pub async fn daia(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<DaiaQuery>,

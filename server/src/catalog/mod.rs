@@ -4,33 +4,47 @@
 //! The database is the source of truth. The search index (`index`) is rebuilt from it and kept
 //! current by following `catalog_changes`; copy status is always read from the database.
 
+mod collection;
 pub mod daia;
 mod error;
 pub mod facets;
 pub mod http;
 pub mod import;
 pub mod index;
+mod libraries;
 pub mod search;
 mod stemming;
 pub mod store;
 pub mod stored;
+mod wire;
 
-pub use self::error::CatalogError;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
+use futures_util::Stream;
 use sportello_core::api;
 use sportello_core::catalog::availability::{self, CopyState};
 use sportello_core::catalog::holdings::CopyStatus;
-use sportello_core::catalog::hours::OpeningHours;
 use sportello_core::catalog::record::BibRecord;
 use sportello_core::geo::Coordinates;
+use sportello_core::tenant::IstatCode;
 
-use self::index::SearchIndex;
+pub use self::collection::{Collection, import_options};
+pub use self::error::CatalogError;
+use self::index::{Commit, SearchIndex};
+pub use self::libraries::{Libraries, LibraryMap, hours_of, validate_library};
+use self::search::SearchRequest;
 use self::store::LibraryRow;
 pub use self::stored::{record_from_json, record_to_json};
+use self::wire::library_to_wire;
+pub use self::wire::to_wire;
+use crate::config::CatalogConfig;
 use crate::db::Db;
+use crate::tenant::Municipalities;
+use crate::upload;
 
 /// Most libraries a list returns.
 pub const LIBRARY_LIST_LIMIT: i64 = 500;
@@ -39,62 +53,59 @@ const COPIES_PER_LIBRARY: usize = 200;
 /// How long the in-memory library table may be stale (other instances' edits).
 const LIBRARY_CACHE_TTL: Duration = Duration::from_secs(10);
 
-/// The library table as the catalogue reads it: rows by id, with each library's opening hours
-/// parsed once per load rather than once per search hit.
-#[derive(Debug, Default)]
-pub struct Libraries {
-    rows: HashMap<String, LibraryRow>,
-    hours: HashMap<String, OpeningHours>,
-}
-
-impl Libraries {
-    fn new(rows: Vec<LibraryRow>) -> Self {
-        let hours = rows.iter().map(|l| (l.id.clone(), hours_of(l))).collect();
-        let rows = rows.into_iter().map(|l| (l.id.clone(), l)).collect();
-        Self { rows, hours }
-    }
-
-    /// The library with this id.
-    pub fn get(&self, id: &str) -> Option<&LibraryRow> {
-        self.rows.get(id)
-    }
-
-    /// Every library.
-    pub fn values(&self) -> impl Iterator<Item = &LibraryRow> {
-        self.rows.values()
-    }
-
-    /// The opening hours of a library of this table (always-closed hours for an unknown id).
-    pub fn hours(&self, id: &str) -> std::borrow::Cow<'_, OpeningHours> {
-        self.hours.get(id).map_or_else(
-            || std::borrow::Cow::Owned(OpeningHours::default()),
-            std::borrow::Cow::Borrowed,
-        )
-    }
-}
-
-/// The cached library table.
-pub type LibraryMap = Arc<Libraries>;
-
-/// The catalogue service: the search index and a cache of the library table.
+/// The catalogue service: owns its database and settings, the search index and a cache of the
+/// library table; the handlers, the index follower and the CLI go through it (the CLI through
+/// its index-free half, [`Collection`]).
 pub struct Catalog {
+    db: Db,
+    config: CatalogConfig,
+    /// Where uploaded exports wait while they are imported.
+    uploads: PathBuf,
+    municipalities: Arc<Municipalities>,
+    collection: Collection,
     index: SearchIndex,
     libraries: RwLock<Option<(Instant, LibraryMap)>>,
     answers: search::AnswerCache,
     facets: Arc<facets::FacetCache>,
 }
 
+/// An operator's import as sent: see `http::ImportQuery`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportRequest<'a> {
+    /// `auto` (default), `marc21`, `unimarc`, `marcxml`.
+    pub format: Option<&'a str>,
+    /// Holdings presets to try, comma-separated.
+    pub holdings: Option<&'a str>,
+    /// Source library codes of other libraries of the municipality, `CODE:library-id,…`.
+    pub map: Option<&'a str>,
+}
+
+/// Where the search index lives in a data directory.
+pub fn index_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("catalog-index")
+}
+
 impl Catalog {
     /// Opens (or rebuilds) the index in `data_dir/catalog-index` and brings it up to date.
-    pub async fn open(db: &Db, data_dir: &std::path::Path) -> anyhow::Result<Self> {
-        let index = SearchIndex::open(&data_dir.join("catalog-index"))?;
+    pub async fn open(
+        db: Db,
+        config: CatalogConfig,
+        data_dir: &Path,
+        municipalities: Arc<Municipalities>,
+    ) -> anyhow::Result<Self> {
+        let index = SearchIndex::open(&index_dir(data_dir))?;
         let catalog = Self {
+            collection: Collection::new(db.clone()),
+            db,
+            config,
+            uploads: data_dir.join("uploads"),
+            municipalities,
             index,
             libraries: RwLock::new(None),
             answers: search::AnswerCache::default(),
             facets: Arc::new(facets::FacetCache::new(search::FACET_FIELDS)),
         };
-        catalog.index.sync(db).await?;
+        catalog.index.sync(&catalog.db).await?;
         Ok(catalog)
     }
 
@@ -134,15 +145,51 @@ impl Catalog {
         self.index.reload()
     }
 
+    /// Keeps the search index current with catalogue changes made anywhere (other instances,
+    /// the CLI), every `index_poll_ms`, until `stop` changes.
+    pub async fn follow_changes(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let period = Duration::from_millis(self.config.index_poll_ms);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(period) => {}
+                _ = stop.changed() => return,
+            }
+            match self.index.sync_with(&self.db, Commit::Batched).await {
+                // Caught up: read the segments that background merges made since the last
+                // commit, and decode the facets of new segments now rather than in the next
+                // search. Not while changes stream in (a bulk import), when segments come and go
+                // by the second and searches decode the ones they reach.
+                Ok(0) => {
+                    if let Err(error) = self.read_merged_segments().await {
+                        tracing::warn!(%error, "search index reload failed; retrying");
+                    }
+                    self.warm_facets().await;
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "search index update failed; retrying"),
+            }
+        }
+    }
+
+    /// Applies the changes made so far to the search index and commits them, so that the
+    /// caller's own writes are searchable when it answers.
+    async fn sync_index(&self) -> Result<(), CatalogError> {
+        self.index
+            .sync(&self.db)
+            .await
+            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        Ok(())
+    }
+
     /// The library table, cached for a few seconds.
-    pub async fn libraries(&self, db: &Db) -> Result<LibraryMap, CatalogError> {
+    pub async fn libraries(&self) -> Result<LibraryMap, CatalogError> {
         if let Ok(guard) = self.libraries.read()
             && let Some((loaded, map)) = guard.as_ref()
             && loaded.elapsed() < LIBRARY_CACHE_TTL
         {
             return Ok(map.clone());
         }
-        let rows = store::list_libraries(db, None, 100_000).await?;
+        let rows = self.collection.libraries(None).await?;
         let map = Arc::new(Libraries::new(rows));
         if let Ok(mut guard) = self.libraries.write() {
             *guard = Some((Instant::now(), map.clone()));
@@ -157,23 +204,64 @@ impl Catalog {
         }
     }
 
-    /// Creates or replaces a library after validating it.
-    pub async fn put_library(&self, db: &Db, library: LibraryRow) -> Result<(), CatalogError> {
-        store::upsert_library(db, &library).await?;
+    /// One library, with whether it is open now.
+    pub async fn library(&self, id: &str) -> Result<api::Library, CatalogError> {
+        let row = self
+            .collection
+            .library(id)
+            .await?
+            .ok_or_else(|| CatalogError::LibraryNotFound(id.to_owned()))?;
+        Ok(library_to_wire(&row, jiff::Timestamp::now(), None))
+    }
+
+    /// The library `id` of a municipality: `None` if there is none, and another municipality's
+    /// library looks like no library at all (`LibraryNotFound`).
+    async fn municipal_library(
+        &self,
+        municipality: &IstatCode,
+        id: &str,
+    ) -> Result<Option<LibraryRow>, CatalogError> {
+        match self.collection.library(id).await? {
+            Some(library) if library.municipality != municipality.as_str() => {
+                Err(CatalogError::LibraryNotFound(id.to_owned()))
+            }
+            library => Ok(library),
+        }
+    }
+
+    /// As [`Catalog::municipal_library`], for a library that must exist.
+    async fn existing_library(&self, municipality: &IstatCode, id: &str) -> Result<LibraryRow, CatalogError> {
+        self.municipal_library(municipality, id)
+            .await?
+            .ok_or_else(|| CatalogError::LibraryNotFound(id.to_owned()))
+    }
+
+    /// Creates or updates a library of a municipality served here, after validating it; a
+    /// library loaded as demo data stays marked as such.
+    pub async fn put_library(
+        &self,
+        municipality: &IstatCode,
+        id: &str,
+        input: api::LibraryInput,
+    ) -> Result<api::Library, CatalogError> {
+        let existing = self.municipal_library(municipality, id).await?;
+        self.municipalities.require_code(municipality)?;
+        let demo = existing.is_some_and(|l| l.demo);
+        let row = validate_library(id, municipality.as_str(), input, demo)?;
+        self.collection.put_library(&row).await?;
         self.invalidate_libraries();
-        Ok(())
+        self.library(id).await
     }
 
     /// Libraries, nearest first when `near` is given.
     pub async fn list_libraries(
         &self,
-        db: &Db,
         municipality: Option<&str>,
         near: Option<Coordinates>,
         limit: usize,
     ) -> Result<Vec<api::Library>, CatalogError> {
         let now = jiff::Timestamp::now();
-        let mut rows = store::list_libraries(db, municipality, LIBRARY_LIST_LIMIT).await?;
+        let mut rows = store::list_libraries(&self.db, municipality, LIBRARY_LIST_LIMIT).await?;
         let distances = match near {
             Some(from) => {
                 availability::nearest_first(&mut rows, from, |l| Coordinates::new(l.lat, l.lon).ok())
@@ -188,20 +276,36 @@ impl Catalog {
             .collect())
     }
 
+    /// Searches the catalogue; each hit carries its live availability.
+    pub async fn search(&self, request: &SearchRequest) -> Result<api::SearchResults, CatalogError> {
+        search::search(self, &self.db, request).await
+    }
+
+    /// A stored record, read back.
+    async fn stored_record(&self, id: &str) -> Result<(String, BibRecord), CatalogError> {
+        let row = store::get_record(&self.db, id)
+            .await?
+            .ok_or_else(|| CatalogError::RecordNotFound(id.to_owned()))?;
+        let record = record_from_json(&row.data)
+            .ok_or_else(|| CatalogError::Internal(format!("record {id}: stored data unreadable")))?;
+        Ok((row.id, record))
+    }
+
+    /// One catalogue record.
+    pub async fn record(&self, id: &str) -> Result<api::CatalogRecord, CatalogError> {
+        let (id, record) = self.stored_record(id).await?;
+        Ok(to_wire(&id, &record))
+    }
+
     /// Where a record's copies are, per library, nearest first when `near` is given.
     pub async fn availability(
         &self,
-        db: &Db,
         record_id: &str,
         near: Option<Coordinates>,
     ) -> Result<api::RecordAvailability, CatalogError> {
-        let row = store::get_record(db, record_id)
-            .await?
-            .ok_or_else(|| CatalogError::RecordNotFound(record_id.to_owned()))?;
-        let record = record_from_json(&row.data)
-            .ok_or_else(|| CatalogError::Internal(format!("record {record_id}: stored data unreadable")))?;
-        let libraries = self.libraries(db).await?;
-        let copies = store::copies_of_records(db, std::slice::from_ref(&row.id), 100_000).await?;
+        let (record_id, record) = self.stored_record(record_id).await?;
+        let libraries = self.libraries().await?;
+        let copies = store::copies_of_records(&self.db, std::slice::from_ref(&record_id), 100_000).await?;
         let now = jiff::Timestamp::now();
         let mut by_library: HashMap<&str, Vec<&store::CopyView>> = HashMap::new();
         for copy in &copies {
@@ -242,49 +346,91 @@ impl Catalog {
                 .map(|list| {
                     list.iter()
                         .take(COPIES_PER_LIBRARY)
-                        .map(|c| api::CopyInfo {
-                            item_id: c.item_id.clone(),
-                            shelf_mark: c.shelf_mark.clone(),
-                            status: c.status.clone(),
-                            due_date: c.due_date.clone(),
-                        })
+                        .map(|c| wire::copy_to_wire(c))
                         .collect()
                 })
                 .unwrap_or_default();
-            result.push(api::LibraryHoldings {
-                library_id: library.id.clone(),
-                library_name: library.name.clone(),
-                municipality: library.municipality.clone(),
-                address: library.address.clone(),
-                lat: library.lat,
-                lon: library.lon,
-                distance_km: distance.map(round_km),
-                open_now: hours.open_now,
-                next_opening: hours.next_opening.map(|t| t.to_string()),
-                on_shelf: count.on_shelf,
-                on_loan: count.on_loan,
-                in_transit: count.in_transit,
-                reference_only: count.reference_only,
-                unknown: count.unknown,
-                earliest_due: count.earliest_due,
-                copies,
-            });
+            result.push(wire::holdings_to_wire(library, &count, &hours, distance, copies));
         }
         Ok(api::RecordAvailability {
-            record: to_wire(&row.id, &record),
+            record: to_wire(&record_id, &record),
             libraries: result,
         })
     }
 
-    /// Sets a copy's live status (from the library's circulation system).
+    /// Imports a MARC export into a library of the municipality: the upload is streamed to a
+    /// file (the readers then stream it again, so memory stays flat), imported, and indexed
+    /// before the answer. Bad records are skipped and listed; re-importing is idempotent.
+    pub async fn import<S, E>(
+        &self,
+        municipality: &IstatCode,
+        library_id: &str,
+        request: ImportRequest<'_>,
+        body: S,
+    ) -> Result<api::ImportSummary, CatalogError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let library = self.existing_library(municipality, library_id).await?;
+        let mut map = Vec::new();
+        for pair in request
+            .map
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .take(1000)
+        {
+            let (source_code, target) = pair.split_once(':').ok_or_else(|| {
+                CatalogError::invalid(
+                    "map",
+                    "Formato: CODICE:id-biblioteca,…",
+                    "Format: CODE:library-id,…",
+                )
+            })?;
+            // Only libraries of the same municipality: an operator cannot write another's copies.
+            let target = self
+                .collection
+                .library(target.trim())
+                .await?
+                .filter(|l| l.municipality == municipality.as_str())
+                .ok_or_else(|| CatalogError::LibraryNotFound(target.trim().to_owned()))?;
+            map.push((source_code.trim().to_owned(), target));
+        }
+        let options = import_options(library, request.format, request.holdings, &map)?;
+
+        tokio::fs::create_dir_all(&self.uploads)
+            .await
+            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        let path = self.uploads.join(format!("{}.upload", uuid::Uuid::now_v7()));
+        let limits = upload::Limits::size(self.config.import_body_limit_bytes);
+        let result = match upload::save(body, &path, &limits).await {
+            Ok(_) => {
+                let mut summary = api::ImportSummary::default();
+                let files = [(path.clone(), "upload".to_owned())];
+                let outcome = self.collection.import(&options, &files, &mut summary).await;
+                outcome.map(|()| summary)
+            }
+            Err(error) => Err(CatalogError::from(error)),
+        };
+        let _ = tokio::fs::remove_file(&path).await;
+        let summary = result?;
+        self.sync_index().await?;
+        tracing::info!(library = %library_id, read = summary.read, imported = summary.imported, updated = summary.updated,
+            skipped = summary.skipped, "catalogue import");
+        Ok(summary)
+    }
+
+    /// Sets the live status of a copy of a library of the municipality (from the library's
+    /// circulation system).
     pub async fn set_copy_status(
         &self,
-        db: &Db,
-        municipality: &str,
+        municipality: &IstatCode,
         library_id: &str,
         item_id: &str,
         update: &api::CopyStatusUpdate,
     ) -> Result<(), CatalogError> {
+        self.existing_library(municipality, library_id).await?;
         let status = CopyStatus::parse(&update.status).ok_or_else(|| {
             let all = CopyStatus::ALL.map(CopyStatus::as_str).join(", ");
             CatalogError::invalid(
@@ -311,131 +457,23 @@ impl Catalog {
         } else {
             None
         };
-        store::set_copy_status(db, municipality, library_id, item_id, status.as_str(), due_date)
-            .await?
-            .ok_or_else(|| CatalogError::RecordNotFound(format!("{library_id}/{item_id}")))?;
-        self.index
-            .sync(db)
-            .await
-            .map_err(|e| CatalogError::Internal(e.to_string()))?;
-        Ok(())
-    }
-}
-
-/// Validates a library sent by an operator or loaded as demo data.
-pub fn validate_library(
-    id: &str,
-    municipality: &str,
-    input: api::LibraryInput,
-    demo: bool,
-) -> Result<LibraryRow, CatalogError> {
-    let id_ok = (2..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !id.starts_with('-');
-    if !id_ok {
-        return Err(CatalogError::invalid(
-            "id",
-            "Identificativo: 2-64 caratteri tra a-z, 0-9 e '-'.",
-            "Id: 2-64 characters among a-z, 0-9 and '-'.",
-        ));
-    }
-    Coordinates::new(input.lat, input.lon).map_err(|e| {
-        CatalogError::invalid(
-            "lat/lon",
-            format!("Coordinate non valide: {e}"),
-            format!("Invalid coordinates: {e}"),
+        store::set_copy_status(
+            &self.db,
+            municipality.as_str(),
+            library_id,
+            item_id,
+            status.as_str(),
+            due_date,
         )
-    })?;
-    OpeningHours::parse(&input.opening_hours, &input.closures).map_err(|e| {
-        CatalogError::invalid(
-            "opening_hours",
-            format!("Orari non validi: {e}"),
-            format!("Invalid hours: {e}"),
-        )
-    })?;
-    let too_long = [
-        &input.name,
-        &input.address,
-        &input.postal_code,
-        &input.opening_hours,
-    ]
-    .iter()
-    .any(|s| s.len() > 1000)
-        || input.services.len() > 100
-        || input.codes.len() > 100
-        || input.closures.len() > 400;
-    if input.name.trim().is_empty() || too_long {
-        return Err(CatalogError::invalid(
-            "name",
-            "Nome obbligatorio; testi e liste entro i limiti.",
-            "A name is required; texts and lists within limits.",
-        ));
+        .await?
+        .ok_or_else(|| CatalogError::RecordNotFound(format!("{library_id}/{item_id}")))?;
+        self.sync_index().await
     }
-    let words = |list: Vec<String>| -> Vec<String> {
-        list.iter()
-            .flat_map(|s| s.split_whitespace())
-            .map(str::to_owned)
-            .collect()
-    };
-    Ok(LibraryRow {
-        id: id.to_owned(),
-        municipality: municipality.to_owned(),
-        name: input.name.trim().to_owned(),
-        address: input.address.trim().to_owned(),
-        postal_code: input.postal_code.trim().to_owned(),
-        lat: input.lat,
-        lon: input.lon,
-        phone: input.phone,
-        email: input.email,
-        website: input.website,
-        services: words(input.services),
-        codes: words(input.codes),
-        opening_hours: input.opening_hours,
-        closures: input
-            .closures
-            .into_iter()
-            .filter(|c| !c.trim().is_empty())
-            .collect(),
-        demo,
-    })
-}
-
-/// The opening hours of a stored library; hours that no longer parse count as "always closed"
-/// rather than failing the request (they were validated on the way in).
-pub fn hours_of(library: &LibraryRow) -> OpeningHours {
-    OpeningHours::parse(&library.opening_hours, &library.closures).unwrap_or_default()
 }
 
 /// Distances are shown to 10 m.
 pub fn round_km(km: f64) -> f64 {
     (km * 100.0).round() / 100.0
-}
-
-fn library_to_wire(row: &LibraryRow, now: jiff::Timestamp, distance: Option<f64>) -> api::Library {
-    let status = hours_of(row).status_at(now);
-    api::Library {
-        id: row.id.clone(),
-        municipality: row.municipality.clone(),
-        name: row.name.clone(),
-        address: row.address.clone(),
-        postal_code: row.postal_code.clone(),
-        lat: row.lat,
-        lon: row.lon,
-        phone: row.phone.clone(),
-        email: row.email.clone(),
-        website: row.website.clone(),
-        services: row.services.clone(),
-        codes: row.codes.clone(),
-        opening_hours: row.opening_hours.clone(),
-        closures: row.closures.clone(),
-        open_now: status.open_now,
-        closes_at: status.closes_at.map(|t| t.to_string()),
-        next_opening: status.next_opening.map(|t| t.to_string()),
-        distance_km: distance.map(round_km),
-        demo: row.demo,
-    }
 }
 
 /// A copy's live state from its stored columns (an unknown status reads as unknown).
@@ -444,37 +482,5 @@ pub(crate) fn copy_state(library_id: String, status: &str, due_date: Option<Stri
         library_id,
         status: CopyStatus::parse(status).unwrap_or(CopyStatus::Unknown),
         due_date,
-    }
-}
-
-/// A normalised record as the API shows it.
-pub fn to_wire(id: &str, record: &BibRecord) -> api::CatalogRecord {
-    api::CatalogRecord {
-        id: id.to_owned(),
-        title: record.title.clone(),
-        subtitle: record.subtitle.clone(),
-        authors: record
-            .authors
-            .iter()
-            .map(|a| api::Contributor {
-                name: a.name.clone(),
-                role: a.role.as_str().to_owned(),
-            })
-            .collect(),
-        isbns: record.isbns.iter().map(ToString::to_string).collect(),
-        publisher: record.publisher.clone(),
-        year: record.year,
-        language: record.language.clone(),
-        subjects: record.subjects.clone(),
-        format: record.format.as_str().to_owned(),
-        series: record.series.clone(),
-        identifiers: record
-            .identifiers
-            .iter()
-            .map(|i| api::RecordIdentifier {
-                scheme: i.scheme.clone(),
-                value: i.value.clone(),
-            })
-            .collect(),
     }
 }

@@ -240,7 +240,7 @@ pub async fn search(
     db: &Db,
     request: &SearchRequest,
 ) -> Result<api::SearchResults, CatalogError> {
-    let libraries = catalog.libraries(db).await?;
+    let libraries = catalog.libraries().await?;
     // Libraries within the radius: an index filter, so far-away holdings do not even match.
     let in_radius: Option<HashSet<String>> = match (request.near, request.radius_km) {
         (Some(from), Some(radius)) => Some(

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use sportello_core::payments::PaymentsError;
 
 use crate::http::problem::{ApiError, Message};
+use crate::pagination::PageError;
 
 /// Why a payments request is refused.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +17,8 @@ pub enum PayError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    #[error(transparent)]
+    Page(#[from] PageError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("internal: {0}")]
@@ -39,6 +42,7 @@ impl From<PayError> for ApiError {
             PayError::Invalid { field, it, en } => ApiError::field(&field, Message::new(it, en)),
             PayError::NotFound => not_found(),
             PayError::Forbidden => ApiError::Forbidden,
+            PayError::Page(error) => error.into(),
             PayError::Database(error) => error.into(),
             PayError::Internal(cause) => ApiError::internal(cause),
             PayError::Domain(error) => {

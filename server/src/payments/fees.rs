@@ -8,11 +8,11 @@ use sportello_core::api;
 use sportello_core::payments::{Amount, DebtPosition, DigitalStamp, PaymentsError, Transfer, TransferTarget};
 use sqlx::{AnyConnection, Connection as _};
 
-use super::store::{self, StoredPosition};
-use super::{
-    NewOption, NewPosition, Origin, PayError, Payments, apply_event, iban_transfer, insert_new_position,
-    parse_debtor,
+use super::positions::{
+    NewOption, NewPosition, apply_event, iban_transfer, insert_new_position, parse_debtor,
 };
+use super::store::{self, StoredPosition};
+use super::{Origin, PayError, Payments};
 use crate::permits::fees::{FeeNotice, FeeNoticeRequest, FeeNotices};
 
 /// The only digital stamp type pagoPA defines (`stTipoBolloDigitale`): a document's stamp.

@@ -40,6 +40,7 @@ pub struct PositionQuery {
         (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %istat_code))]
 pub async fn create_position(
     State(state): State<AppState>,
     principal: Principal,
@@ -48,13 +49,7 @@ pub async fn create_position(
 ) -> Result<(StatusCode, Json<api::PaymentPosition>), ApiError> {
     let position = state
         .payments
-        .create_position(
-            &state.db,
-            &principal.roles,
-            &principal.user_id,
-            &istat_code,
-            &input,
-        )
+        .create_position(&principal.roles, &principal.user_id, &istat_code, &input)
         .await?;
     Ok((StatusCode::CREATED, Json(position)))
 }
@@ -66,6 +61,7 @@ pub async fn create_position(
         (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %istat_code))]
 pub async fn list_positions(
     State(state): State<AppState>,
     principal: Principal,
@@ -75,7 +71,6 @@ pub async fn list_positions(
     let page = state
         .payments
         .list(
-            &state.db,
             &principal.roles,
             &istat_code,
             query.status.as_deref(),
@@ -95,16 +90,14 @@ pub async fn list_positions(
     responses((status = 200, body = api::PaymentPosition),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %istat_code, position = %id))]
 pub async fn get_position(
     State(state): State<AppState>,
     principal: Principal,
     Path((istat_code, id)): Path<(String, String)>,
 ) -> Result<Json<api::PaymentPosition>, ApiError> {
     Ok(Json(
-        state
-            .payments
-            .get(&state.db, &principal.roles, &istat_code, &id)
-            .await?,
+        state.payments.get(&principal.roles, &istat_code, &id).await?,
     ))
 }
 
@@ -116,16 +109,14 @@ pub async fn get_position(
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 409, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %istat_code, position = %id))]
 pub async fn publish_position(
     State(state): State<AppState>,
     principal: Principal,
     Path((istat_code, id)): Path<(String, String)>,
 ) -> Result<Json<api::PaymentPosition>, ApiError> {
     Ok(Json(
-        state
-            .payments
-            .publish(&state.db, &principal.roles, &istat_code, &id)
-            .await?,
+        state.payments.publish(&principal.roles, &istat_code, &id).await?,
     ))
 }
 
@@ -137,6 +128,7 @@ pub async fn publish_position(
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 409, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %istat_code, position = %id))]
 pub async fn invalidate_position(
     State(state): State<AppState>,
     principal: Principal,
@@ -145,7 +137,7 @@ pub async fn invalidate_position(
     Ok(Json(
         state
             .payments
-            .invalidate(&state.db, &principal.roles, &istat_code, &id)
+            .invalidate(&principal.roles, &istat_code, &id)
             .await?,
     ))
 }
@@ -154,16 +146,12 @@ pub async fn invalidate_position(
 #[utoipa::path(get, path = "/v1/me/payments", tag = "payments", security(("bearer" = [])),
     responses((status = 200, body = api::MyPaymentList),
         (status = 401, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn my_payments(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<api::MyPaymentList>, ApiError> {
-    Ok(Json(
-        state
-            .payments
-            .my_payments(&state.db, &principal.fiscal_code)
-            .await?,
-    ))
+    Ok(Json(state.payments.my_payments(&principal.fiscal_code).await?))
 }
 
 /// The pagoPA receipt of one of the caller's paid notices (the XML the Node sent).
@@ -172,15 +160,13 @@ pub async fn my_payments(
     responses((status = 200, content_type = "application/xml", body = String),
         (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(notice = %id))]
 pub async fn my_receipt(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let xml = state
-        .payments
-        .receipt(&state.db, &principal.fiscal_code, &id)
-        .await?;
+    let xml = state.payments.receipt(&principal.fiscal_code, &id).await?;
     let mut response = xml.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -199,15 +185,17 @@ pub async fn my_receipt(
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 409, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn verify(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<api::VerifyPaymentRequest>,
 ) -> Result<Json<api::VerifiedPayment>, ApiError> {
-    Ok(Json(state.payments.verify(&state.db, &request).await?))
+    Ok(Json(state.payments.verify(&request).await?))
 }
 
 /// `POST /pagopa/paForNode`: the Node's SOAP calls. Answers are SOAP (never problem+json):
 /// KO outcomes with a PAA_* fault travel in a 200 response, as the Node expects.
+#[tracing::instrument(skip_all)]
 pub async fn pa_for_node(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let action = headers
         .get("soapaction")
@@ -220,12 +208,7 @@ pub async fn pa_for_node(State(state): State<AppState>, headers: HeaderMap, body
                 .and_then(|ct| ct.split(';').find_map(|p| p.trim().strip_prefix("action=")))
         });
     let answer = match axum::body::to_bytes(body, state.config.pagopa.body_limit_bytes).await {
-        Ok(bytes) => {
-            state
-                .payments
-                .answer_node(&state.db, &state.notifier, action, &bytes)
-                .await
-        }
+        Ok(bytes) => state.payments.answer_node(&state.notifier, action, &bytes).await,
         Err(_) => {
             // Too large (or a broken connection): answer in SOAP, naming the operation if the
             // header did.

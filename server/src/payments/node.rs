@@ -12,7 +12,6 @@ use sportello_core::payments::{
 use super::soap::{self, Element, Fault, FaultCode, Operation, escape, format_amount};
 use super::{Creditor, PaidOption, Payments, store, to_domain};
 use crate::clock::now_ms;
-use crate::db::Db;
 use crate::notify::Notifier;
 
 /// What to send back to the Node.
@@ -26,13 +25,7 @@ pub enum Answer {
 
 impl Payments {
     /// Answers one `paForNode` request. `action` is the SOAPAction header.
-    pub async fn answer_node(
-        &self,
-        db: &Db,
-        notifier: &Notifier,
-        action: Option<&str>,
-        xml: &[u8],
-    ) -> Answer {
+    pub async fn answer_node(&self, notifier: &Notifier, action: Option<&str>, xml: &[u8]) -> Answer {
         let action = action.and_then(Operation::from_action);
         let fallback_id = self.creditors.first().map_or("", |c| c.broker_id.as_str());
         let request = match soap::parse_request(xml, action) {
@@ -52,13 +45,12 @@ impl Payments {
             .to_owned();
         let result = match self.check_ids(&request.body) {
             Ok(creditor) => match operation {
-                Operation::VerifyPaymentNotice => self.verify_notice(db, creditor, &request.body).await,
+                Operation::VerifyPaymentNotice => self.verify_notice(creditor, &request.body).await,
                 Operation::GetPayment | Operation::GetPaymentV2 => {
-                    self.get_payment(db, creditor, &request.body, operation).await
+                    self.get_payment(creditor, &request.body, operation).await
                 }
                 Operation::SendRt | Operation::SendRtV2 => {
-                    self.send_receipt(db, notifier, creditor, &request.body, xml)
-                        .await
+                    self.send_receipt(notifier, creditor, &request.body, xml).await
                 }
             },
             Err(fault) => Err(fault),
@@ -128,12 +120,8 @@ impl Payments {
     }
 
     /// The position of a notice, refreshed as of now; drafts do not exist for the Node.
-    async fn position_for(
-        db: &Db,
-        creditor: &Creditor,
-        notice: &NoticeNumber,
-    ) -> Result<DebtPosition, Fault> {
-        let mut conn = db.pool().acquire().await.map_err(system_error)?;
+    async fn position_for(&self, creditor: &Creditor, notice: &NoticeNumber) -> Result<DebtPosition, Fault> {
+        let mut conn = self.db.pool().acquire().await.map_err(system_error)?;
         let stored = store::load_by_notice(&mut conn, creditor.fiscal_code.as_str(), notice.as_str())
             .await
             .map_err(system_error)?
@@ -146,9 +134,9 @@ impl Payments {
         Ok(position)
     }
 
-    async fn verify_notice(&self, db: &Db, creditor: &Creditor, body: &Element) -> Result<String, Fault> {
+    async fn verify_notice(&self, creditor: &Creditor, body: &Element) -> Result<String, Fault> {
         let notice = Self::read_qr_code(creditor, body)?;
-        let position = Self::position_for(db, creditor, &notice).await?;
+        let position = self.position_for(creditor, &notice).await?;
         let option = position.payable_option(&notice).map_err(|e| fault_of(&e))?;
         let all_postal = option.transfers().iter().all(|t| {
             matches!(&t.target, TransferTarget::Iban { iban, postal_iban } if iban.is_postal() || postal_iban.is_some())
@@ -173,7 +161,6 @@ impl Payments {
 
     async fn get_payment(
         &self,
-        db: &Db,
         creditor: &Creditor,
         body: &Element,
         operation: Operation,
@@ -183,7 +170,7 @@ impl Payments {
             .child("amount")
             .map(|a| soap::parse_st_amount(a.text.trim()))
             .transpose()?;
-        let position = Self::position_for(db, creditor, &notice).await?;
+        let position = self.position_for(creditor, &notice).await?;
         let option = position.payable_option(&notice).map_err(|e| fault_of(&e))?;
         if let Some(amount) = amount
             && amount != option.amount().cents()
@@ -202,7 +189,6 @@ impl Payments {
 
     async fn send_receipt(
         &self,
-        db: &Db,
         notifier: &Notifier,
         creditor: &Creditor,
         body: &Element,
@@ -261,7 +247,7 @@ impl Payments {
         // committed first: read again and decide again.
         for _ in 0..3 {
             match self
-                .record_receipt(db, notifier, creditor, &notice, &payment, psp_id, psp_name, &xml)
+                .record_receipt(notifier, creditor, &notice, &payment, psp_id, psp_name, &xml)
                 .await
             {
                 Err(Retry::Again) => {}
@@ -281,7 +267,6 @@ impl Payments {
     )]
     async fn record_receipt(
         &self,
-        db: &Db,
         notifier: &Notifier,
         creditor: &Creditor,
         notice: &NoticeNumber,
@@ -294,13 +279,13 @@ impl Payments {
         // that the transaction's first statement is the lock (on SQLite a read first would make
         // the later write fail when another receipt committed in between).
         let position_id = {
-            let mut conn = db.pool().acquire().await.map_err(retry_system)?;
+            let mut conn = self.db.pool().acquire().await.map_err(retry_system)?;
             store::position_id_by_notice(&mut conn, creditor.fiscal_code.as_str(), notice.as_str())
                 .await
                 .map_err(retry_system)?
                 .ok_or_else(|| Retry::Fault(unknown(notice)))?
         };
-        let mut tx = db.pool().begin().await.map_err(retry_system)?;
+        let mut tx = self.db.pool().begin().await.map_err(retry_system)?;
         store::lock_position(&mut tx, &position_id)
             .await
             .map_err(retry_system)?;
