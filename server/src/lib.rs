@@ -84,6 +84,7 @@ impl AppState {
                 config.permits.clone(),
                 &config.data_dir,
                 Arc::clone(&notifier),
+                Arc::clone(&municipalities),
             )
             .with_fee_notices(Arc::clone(&payments) as Arc<dyn permits::fees::FeeNotices>),
         );

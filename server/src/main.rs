@@ -169,9 +169,21 @@ async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result
 async fn permits_command(config: &Config, command: PermitsCommand) -> anyhow::Result<()> {
     let db = Db::connect_and_migrate(&config.database_url()).await?;
     let municipalities = std::sync::Arc::new(Municipalities::load(&db).await?);
-    let notifier =
-        std::sync::Arc::new(Notifier::new(db.clone(), config.notify.clone(), municipalities).await?);
-    let permits = Permits::new(db.clone(), config.permits.clone(), &config.data_dir, notifier);
+    let notifier = std::sync::Arc::new(
+        Notifier::new(
+            db.clone(),
+            config.notify.clone(),
+            std::sync::Arc::clone(&municipalities),
+        )
+        .await?,
+    );
+    let permits = Permits::new(
+        db.clone(),
+        config.permits.clone(),
+        &config.data_dir,
+        notifier,
+        municipalities,
+    );
     match command {
         PermitsCommand::Sweep { now } => {
             let now_ms = match now {

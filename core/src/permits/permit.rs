@@ -363,26 +363,26 @@ impl Permit {
         clock::evaluate(procedure, self.clock_facts(), &self.clock_events(procedure), now)
     }
 
+    /// Whether `step` would be taken, without taking it: every rule [`Permit::apply`] checks
+    /// (procedure, order of the timeline, note, status machine, the procedure's rules and the
+    /// clock at the step's instant) except the protocol number of a registration, which is
+    /// drawn only once the step is known to pass. `Ok` here and a protocol number for
+    /// [`Action::Register`] mean `apply` takes the step.
+    pub fn check(&self, procedure: &Procedure, step: &Step) -> Result<(), PermitsError> {
+        self.leads_to(procedure, step).map(drop)
+    }
+
     /// Takes `step`, appending it to the timeline, or explains why it is not allowed; on error
     /// nothing changes.
     pub fn apply(&mut self, procedure: &Procedure, step: Step) -> Result<&TimelineEntry, PermitsError> {
-        self.check_procedure(procedure)?;
-        if self.timeline.last().is_some_and(|last| step.at < last.at) {
-            return Err(PermitsError::TimelineOutOfOrder);
+        let to = self.leads_to(procedure, &step)?;
+        if step.action == Action::Register && step.protocol_number.is_none() {
+            return Err(PermitsError::Transition {
+                status: self.status,
+                action: step.action,
+                reason: TransitionDenied::MissingProtocolNumber,
+            });
         }
-        if step
-            .note
-            .as_ref()
-            .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
-        {
-            return Err(PermitsError::NoteTooLong(MAX_NOTE_CHARS));
-        }
-        let context = TransitionContext {
-            filing_fees_unpaid: procedure.fees_due(FeeDue::Filing).next().is_some() && !self.fees_paid.filing,
-            issue_fees_unpaid: procedure.fees_due(FeeDue::Issue).next().is_some() && !self.fees_paid.issue,
-        };
-        let to = next_status(self.status, step.action, step.actor, context)?;
-        self.check_rules(procedure, &step)?;
         let entry = TimelineEntry {
             at: step.at,
             actor: step.actor,
@@ -419,9 +419,8 @@ impl Permit {
                 days_overdue,
                 ..
             } => {
-                let mut trial = self.clone();
-                if trial
-                    .apply(procedure, Step::new(Action::Mature, Actor::System, now))
+                if self
+                    .check(procedure, &Step::new(Action::Mature, Actor::System, now))
                     .is_ok()
                 {
                     SweepFinding::Matured { deadline }
@@ -434,6 +433,28 @@ impl Permit {
             }
             _ => SweepFinding::Nothing,
         })
+    }
+
+    /// The status `step` leads to, or why it is refused (see [`Permit::check`]).
+    fn leads_to(&self, procedure: &Procedure, step: &Step) -> Result<Status, PermitsError> {
+        self.check_procedure(procedure)?;
+        if self.timeline.last().is_some_and(|last| step.at < last.at) {
+            return Err(PermitsError::TimelineOutOfOrder);
+        }
+        if step
+            .note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
+        {
+            return Err(PermitsError::NoteTooLong(MAX_NOTE_CHARS));
+        }
+        let context = TransitionContext {
+            filing_fees_unpaid: procedure.fees_due(FeeDue::Filing).next().is_some() && !self.fees_paid.filing,
+            issue_fees_unpaid: procedure.fees_due(FeeDue::Issue).next().is_some() && !self.fees_paid.issue,
+        };
+        let to = next_status(self.status, step.action, step.actor, context)?;
+        self.check_rules(procedure, step)?;
+        Ok(to)
     }
 
     fn check_procedure(&self, procedure: &Procedure) -> Result<(), PermitsError> {
@@ -475,8 +496,7 @@ impl Permit {
             .collect()
     }
 
-    /// The procedure's rules on top of the status machine: protocol numbers, integration
-    /// limits and windows, phases, and what the clock allows at the step's instant.
+    /// The procedure's rules on top of the status machine: integration limits and windows, phases, and what the clock allows at the step's instant.
     fn check_rules(&self, procedure: &Procedure, step: &Step) -> Result<(), PermitsError> {
         let deny = |reason| PermitsError::Transition {
             status: self.status,
@@ -494,9 +514,6 @@ impl Permit {
             clock::evaluate(procedure, self.clock_facts(), &events, step.at).map_err(as_step)
         };
         match step.action {
-            Action::Register if step.protocol_number.is_none() => {
-                Err(deny(TransitionDenied::MissingProtocolNumber))
-            }
             Action::RequestIntegration => {
                 if procedure.integration.effect == StopEffect::None {
                     let used = self
@@ -1360,6 +1377,74 @@ mod tests {
     }
 
     #[test]
+    fn check_answers_as_apply_without_taking_the_step() {
+        let procedure = builtin("pdc");
+        let now = rome(date(2026, 3, 1), 12, 0);
+        let draft = Permit::new(procedure, false);
+        let before = draft.clone();
+        assert_eq!(
+            draft.check(procedure, &Step::new(Action::Submit, Actor::Applicant, now)),
+            Ok(())
+        );
+        assert_eq!(draft, before, "checking changed nothing");
+        assert!(matches!(
+            draft.check(procedure, &Step::new(Action::Accept, Actor::Operator, now)),
+            Err(PermitsError::Transition {
+                reason: TransitionDenied::NotInStatus,
+                ..
+            })
+        ));
+        assert_eq!(
+            draft.check(
+                procedure,
+                &Step::new(Action::Submit, Actor::Applicant, now).with_note(&"x".repeat(4001))
+            ),
+            Err(PermitsError::NoteTooLong(4000))
+        );
+        let mut paid = Permit::new(procedure, false);
+        take(&mut paid, procedure, Action::Submit, Actor::Applicant, now);
+        take(&mut paid, procedure, Action::ConfirmPayment, Actor::Operator, now);
+        assert_eq!(
+            paid.check(
+                procedure,
+                &Step::new(
+                    Action::StartReview,
+                    Actor::Operator,
+                    rome(date(2026, 2, 28), 12, 0)
+                )
+            ),
+            Err(PermitsError::TimelineOutOfOrder)
+        );
+        // A registration passes the check without a number; applying it still needs one.
+        let register = Step::new(Action::Register, Actor::Operator, now);
+        assert_eq!(paid.check(procedure, &register), Ok(()));
+        assert!(matches!(
+            paid.clone().apply(procedure, register.clone()),
+            Err(PermitsError::Transition {
+                reason: TransitionDenied::MissingProtocolNumber,
+                ..
+            })
+        ));
+        let numbered = register.with_protocol_number(ProtocolNumber::new(2026, 1).unwrap());
+        assert_eq!(
+            paid.apply(procedure, numbered).map(|e| e.to),
+            Ok(Status::Registered)
+        );
+        // The clock's rules too: no silence before the deadline.
+        let filed = filed(procedure, date(2026, 3, 1), vec![]);
+        assert!(matches!(
+            filed.check(
+                procedure,
+                &Step::new(Action::Mature, Actor::System, rome(date(2026, 3, 20), 9, 0))
+            ),
+            Err(PermitsError::Transition {
+                reason: TransitionDenied::DeadlineNotReached { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn stored_timelines_are_checked_when_restored() {
         let procedure = builtin("pdc");
         let permit = filed(procedure, date(2026, 3, 10), vec![Constraint::Cultural]);
@@ -1505,6 +1590,55 @@ mod tests {
                 if permit.status() == Status::TacitlyAccepted && permit.timeline().last().is_some_and(|e| e.to == Status::TacitlyAccepted && e.from != Status::TacitlyAccepted) {
                     prop_assert!(procedure.at_deadline != DeadlineEffect::NoSilentApproval);
                 }
+            }
+        }
+
+        /// `check` answers exactly as `apply` would (with a protocol number for a registration),
+        /// for every action and actor, at every state a random walk reaches, at instants before,
+        /// at and after its last entry, with and without an over-long note; without a protocol
+        /// number, `apply` refuses only the registrations `check` lets through.
+        #[test]
+        fn check_agrees_with_apply(
+            code in proptest::sample::select(vec!["pdc", "scia", "scia-alternativa", "paesaggistica", "suolo-pubblico", "cila", "agibilita"]),
+            large in any::<bool>(),
+            constrained in any::<bool>(),
+            walk in proptest::collection::vec((any::<u16>(), 0_i64..(24 * 40), -30_i64..(24 * 120), proptest::bool::weighted(0.1)), 1..25),
+        ) {
+            let procedure = builtin(code);
+            let mut permit = Permit::new(procedure, large);
+            if constrained {
+                permit.set_constraints(vec![Constraint::Landscape]).unwrap();
+            }
+            let number = ProtocolNumber::new(2026, 7).unwrap();
+            let mut now = rome(date(2026, 3, 1), 8, 0);
+            for (pick, hours, probe_hours, long_note) in walk {
+                let probe = now.checked_add(jiff::SignedDuration::from_hours(probe_hours)).unwrap();
+                for action in Action::ALL {
+                    for actor in Actor::ALL {
+                        let mut step = Step::new(action, actor, probe);
+                        if long_note {
+                            step = step.with_note(&"x".repeat(MAX_NOTE_CHARS + 1));
+                        }
+                        let checked = permit.check(procedure, &step);
+                        let numbered = step.clone().with_protocol_number(number);
+                        let applied = permit.clone().apply(procedure, numbered).map(drop);
+                        prop_assert_eq!(&checked, &applied, "{} by {} in {}", action, actor, permit.status());
+                        let bare = permit.clone().apply(procedure, step).map(drop);
+                        if action == Action::Register && checked.is_ok() {
+                            let missing = matches!(bare, Err(PermitsError::Transition { reason: TransitionDenied::MissingProtocolNumber, .. }));
+                            prop_assert!(missing, "{:?}", bare);
+                        } else {
+                            prop_assert_eq!(&bare, &checked);
+                        }
+                    }
+                }
+                let choices = plausible(permit.status());
+                if choices.is_empty() {
+                    break;
+                }
+                let (action, actor) = choices[usize::from(pick) % choices.len()];
+                now = now.checked_add(jiff::SignedDuration::from_hours(hours)).unwrap();
+                let _ = permit.apply(procedure, Step::new(action, actor, now).with_protocol_number(number));
             }
         }
     }

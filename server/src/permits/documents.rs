@@ -1,5 +1,22 @@
-//! What documents are accepted: file names without paths, and four types recognised by their
-//! first bytes (magic numbers), never by the name alone.
+//! Documents of an application: what is accepted (file names without paths, four types
+//! recognised by their first bytes, never by the name alone), uploads streamed to storage
+//! through `crate::upload` within the limits, and downloads re-hashed before they are served.
+
+use std::path::PathBuf;
+
+use axum::body::Bytes;
+use futures_util::Stream;
+use sha2::{Digest, Sha256};
+use sportello_core::permits::{Action, Actor, Status};
+
+use super::access::require_filer;
+use super::error::invalid;
+use super::loaded::Loaded;
+use super::store::{self, DocumentRow};
+use super::{PermitError, Permits, internal};
+use crate::config::PermitsConfig;
+use crate::identity::Principal;
+use crate::upload::{self, Limits, UploadError};
 
 /// An accepted document type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,9 +112,280 @@ pub fn check_file_name(name: &str) -> Result<&str, &'static str> {
     Ok(name)
 }
 
+/// The stage a document uploaded now belongs to, if the caller may upload one of `kind`.
+fn upload_stage(loaded: &Loaded, relations: &[Actor], kind: &str) -> Result<&'static str, PermitError> {
+    require_filer(relations, loaded.permit.status(), Action::SubmitIntegration)?;
+    let stage = match loaded.permit.status() {
+        Status::Draft => "application",
+        Status::IntegrationRequested => "integration",
+        other => return Err(PermitError::DocumentsClosed(other.as_str().to_owned())),
+    };
+    if !loaded.procedure.documents.iter().any(|d| d.code == kind) {
+        let codes: Vec<&str> = loaded
+            .procedure
+            .documents
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect();
+        return Err(invalid(
+            "kind",
+            format!("Tipo di documento sconosciuto; ammessi: {}.", codes.join(", ")),
+            format!("Unknown document kind; allowed: {}.", codes.join(", ")),
+        ));
+    }
+    Ok(stage)
+}
+
+/// The bytes one more document may have on an application with `used` on file (what is left
+/// of the application's total), or why there is no room for one.
+fn room(config: &PermitsConfig, used: &[DocumentRow]) -> Result<u64, PermitError> {
+    if used.len() >= usize::try_from(config.max_documents).unwrap_or(usize::MAX) {
+        return Err(invalid(
+            "document",
+            format!("Al massimo {} documenti per pratica.", config.max_documents),
+            format!("At most {} documents per application.", config.max_documents),
+        ));
+    }
+    let total: u64 = used
+        .iter()
+        .map(|d| u64::try_from(d.size_bytes).unwrap_or(0))
+        .sum();
+    Ok(config.max_permit_bytes.saturating_sub(total))
+}
+
+/// Why an upload streamed within `limit` bytes was refused: past a limit below the
+/// per-document one, the application's documents together are too large.
+fn upload_refused(config: &PermitsConfig, limit: u64, error: UploadError) -> PermitError {
+    match error {
+        UploadError::TooLarge(_) if limit < config.max_document_bytes => {
+            PermitError::PermitTooLarge(config.max_permit_bytes)
+        }
+        other => other.into(),
+    }
+}
+
+/// SHA-256 of a file, read in chunks.
+async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = file.read(&mut buffer).await?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+impl Permits {
+    /// Stores an uploaded document: streamed to a file while hashed (never held in memory),
+    /// checked by its first bytes, and recorded only when complete and within the limits.
+    pub async fn upload<S, E>(
+        &self,
+        principal: &Principal,
+        id: &str,
+        kind: &str,
+        file_name: &str,
+        body: S,
+    ) -> Result<DocumentRow, PermitError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let file_name = check_file_name(file_name)
+            .map_err(|why| {
+                invalid(
+                    "name",
+                    format!("Nome di file non valido: {why}."),
+                    format!("Invalid file name: {why}."),
+                )
+            })?
+            .to_owned();
+        let promised = DocumentType::from_name(&file_name).ok_or(PermitError::UnsupportedDocument)?;
+        let (stage, limit) = {
+            let mut conn = self.conn().await?;
+            let (loaded, relations) = self.visible(&mut conn, principal, id).await?;
+            let stage = upload_stage(&loaded, &relations, kind)?;
+            let used = store::documents(&mut conn, id).await?;
+            (
+                stage,
+                room(&self.config, &used)?.min(self.config.max_document_bytes),
+            )
+        };
+        let document_id = uuid::Uuid::now_v7().to_string();
+        let dir = self.documents_dir.join(id);
+        tokio::fs::create_dir_all(&dir).await.map_err(internal)?;
+        let part = dir.join(format!("{document_id}.part"));
+        let accept = |head: &[u8]| DocumentType::sniff(head) == Some(promised);
+        let limits = Limits {
+            max_bytes: limit,
+            head_len: SNIFF_LEN,
+            accept_head: &accept,
+        };
+        let saved = upload::save(body, &part, &limits)
+            .await
+            .map_err(|error| upload_refused(&self.config, limit, error))?;
+        let path = dir.join(&document_id);
+        let recorded = async {
+            tokio::fs::rename(&part, &path).await.map_err(internal)?;
+            let mut tx = self.db.pool().begin().await?;
+            if !store::lock_permit(&mut tx, id).await? {
+                return Err(PermitError::NotFound);
+            }
+            // Re-checked under the lock: the status or the total may have changed meanwhile.
+            let (loaded, relations) = self.visible(&mut tx, principal, id).await?;
+            upload_stage(&loaded, &relations, kind)?;
+            let used = store::documents(&mut tx, id).await?;
+            if saved.size > room(&self.config, &used)? {
+                return Err(PermitError::PermitTooLarge(self.config.max_permit_bytes));
+            }
+            let row = DocumentRow {
+                id: document_id.clone(),
+                permit_id: id.to_owned(),
+                kind: kind.to_owned(),
+                file_name: file_name.clone(),
+                content_type: promised.content_type().to_owned(),
+                size_bytes: i64::try_from(saved.size).map_err(internal)?,
+                sha256: saved.sha256.clone(),
+                stage: stage.to_owned(),
+                uploaded_by: principal.user_id.clone(),
+                uploaded_at: self.now_ms(),
+            };
+            store::insert_document(&mut tx, &row).await?;
+            tx.commit().await?;
+            Ok(row)
+        }
+        .await;
+        match recorded {
+            Ok(row) => {
+                tracing::info!(permit = %id, document = %row.id, size = row.size_bytes, "permit document stored");
+                Ok(row)
+            }
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&path).await;
+                let _ = tokio::fs::remove_file(&part).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// A document for download, after checking that the stored bytes still hash to what was
+    /// recorded (a mismatch is logged and refused, never served).
+    pub async fn document(
+        &self,
+        principal: &Principal,
+        id: &str,
+        document_id: &str,
+    ) -> Result<(DocumentRow, PathBuf), PermitError> {
+        let mut conn = self.conn().await?;
+        self.visible(&mut conn, principal, id).await?;
+        let row = store::get_document(&mut conn, id, document_id)
+            .await?
+            .ok_or(PermitError::DocumentNotFound)?;
+        drop(conn);
+        let path = self.documents_dir.join(id).join(&row.id);
+        let actual = hash_file(&path)
+            .await
+            .map_err(|e| PermitError::Integrity(format!("document {} of permit {id}: {e}", row.id)))?;
+        if actual != row.sha256 {
+            return Err(PermitError::Integrity(format!(
+                "document {} of permit {id}: SHA-256 {actual} differs from the recorded {}",
+                row.id, row.sha256
+            )));
+        }
+        Ok((row, path))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::loaded::testing::{document, draft, integration_requested, walked};
     use super::*;
+
+    fn stored(size_bytes: i64) -> DocumentRow {
+        DocumentRow {
+            size_bytes,
+            ..document("drawings", "application", size_bytes)
+        }
+    }
+
+    #[test]
+    fn documents_go_to_the_stage_of_the_status() {
+        let filers = [Actor::Applicant];
+        assert_eq!(
+            upload_stage(&draft("pdc"), &filers, "drawings").unwrap(),
+            "application"
+        );
+        let requested = integration_requested();
+        assert_eq!(
+            upload_stage(&requested, &[Actor::Professional], "opinions").unwrap(),
+            "integration"
+        );
+        let submitted = walked(draft("pdc"), &[(Action::Submit, Actor::Applicant)]);
+        assert!(matches!(
+            upload_stage(&submitted, &filers, "drawings"),
+            Err(PermitError::DocumentsClosed(status)) if status == "awaiting_payment"
+        ));
+        assert!(matches!(
+            upload_stage(&requested, &[Actor::Operator], "opinions"),
+            Err(PermitError::Rule(_))
+        ));
+        assert!(matches!(
+            upload_stage(&draft("pdc"), &filers, "selfie"),
+            Err(PermitError::Invalid { field, en, .. }) if field == "kind" && en.contains("drawings")
+        ));
+    }
+
+    #[test]
+    fn room_is_what_is_left_of_the_limits() {
+        let config = PermitsConfig {
+            max_document_bytes: 100,
+            max_permit_bytes: 250,
+            max_documents: 3,
+            ..PermitsConfig::default()
+        };
+        assert_eq!(room(&config, &[]).unwrap(), 250);
+        assert_eq!(room(&config, &[stored(100), stored(100)]).unwrap(), 50);
+        assert_eq!(room(&config, &[stored(200), stored(100)]).unwrap(), 0);
+        assert!(matches!(
+            room(&config, &[stored(1), stored(1), stored(1)]),
+            Err(PermitError::Invalid { field, .. }) if field == "document"
+        ));
+        // Past the per-document limit: that document is too large; past the room left: the
+        // application's documents together are.
+        assert!(matches!(
+            upload_refused(&config, 100, UploadError::TooLarge(100)),
+            PermitError::DocumentTooLarge(100)
+        ));
+        assert!(matches!(
+            upload_refused(&config, 50, UploadError::TooLarge(50)),
+            PermitError::PermitTooLarge(250)
+        ));
+        assert!(matches!(
+            upload_refused(&config, 50, UploadError::Refused),
+            PermitError::UnsupportedDocument
+        ));
+    }
+
+    #[tokio::test]
+    async fn stored_files_are_hashed_as_they_were_uploaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("doc");
+        let accept = |head: &[u8]| DocumentType::sniff(head) == Some(DocumentType::Pdf);
+        let limits = Limits {
+            max_bytes: 1024,
+            head_len: SNIFF_LEN,
+            accept_head: &accept,
+        };
+        let body =
+            futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"%PDF-1.7\n%%EOF\n"))]);
+        let saved = upload::save(body, &path, &limits).await.unwrap();
+        assert_eq!(hash_file(&path).await.unwrap(), saved.sha256);
+        assert!(hash_file(&dir.path().join("missing")).await.is_err());
+    }
 
     #[test]
     fn types_are_sniffed_from_content() {

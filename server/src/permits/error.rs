@@ -4,6 +4,8 @@ use axum::http::StatusCode;
 use sportello_core::permits::PermitsError;
 
 use crate::http::problem::{ApiError, Message};
+use crate::pagination::PageError;
+use crate::upload::UploadError;
 
 /// Why a permits request is refused.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,9 @@ pub enum PermitError {
     /// Not a PDF, P7M, JPEG or PNG, or not what its name says.
     #[error("unsupported document type")]
     UnsupportedDocument,
+    /// A cursor or page size the lists refuse.
+    #[error(transparent)]
+    Page(#[from] PageError),
     /// A stored document or timeline that does not check out.
     #[error("integrity: {0}")]
     Integrity(String),
@@ -52,6 +57,30 @@ pub(crate) fn invalid(field: &str, it: impl Into<String>, en: impl Into<String>)
         field: field.to_owned(),
         it: it.into(),
         en: en.into(),
+    }
+}
+
+/// A stored instant outside the calendar: a corrupt row.
+pub(crate) fn bad_instant(ms: i64) -> PermitError {
+    PermitError::Integrity(format!("instant {ms} ms is outside the calendar"))
+}
+
+/// A document upload refused while streaming. Past the size limit is a document too large
+/// (413 `document-too-large`); the service turns it into `documents-too-large` when the limit
+/// was the room left on the application.
+impl From<UploadError> for PermitError {
+    fn from(error: UploadError) -> Self {
+        match error {
+            UploadError::TooLarge(max) => PermitError::DocumentTooLarge(max),
+            UploadError::Refused => PermitError::UnsupportedDocument,
+            UploadError::Empty => invalid("body", "Il documento è vuoto.", "The document is empty."),
+            UploadError::Interrupted(cause) => invalid(
+                "body",
+                format!("Caricamento interrotto: {cause}"),
+                format!("Upload interrupted: {cause}"),
+            ),
+            UploadError::Io(error) => PermitError::Internal(error.to_string()),
+        }
     }
 }
 
@@ -230,6 +259,7 @@ impl From<PermitError> for ApiError {
                 "Sono ammessi solo PDF, file firmati P7M, JPEG e PNG, con l'estensione corrispondente al contenuto.",
                 "Only PDF, signed P7M, JPEG and PNG files are accepted, with the extension matching the content.",
             ),
+            E::Page(error) => error.into(),
             E::Integrity(cause) => {
                 tracing::error!(%cause, "permits integrity check failed");
                 ApiError::Internal
@@ -249,4 +279,75 @@ fn refused(
     en: impl Into<String>,
 ) -> ApiError {
     ApiError::problem(status, code, title, Message::new(it, en))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(error: PermitError) -> (StatusCode, &'static str) {
+        let error = ApiError::from(error);
+        (error.status(), error.code())
+    }
+
+    fn invalid_field(error: PermitError) -> String {
+        match ApiError::from(error) {
+            ApiError::Validation(fields) => fields.into_iter().map(|(field, _)| field).collect(),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refused_uploads_are_the_problems_of_documents() {
+        assert_eq!(
+            problem(UploadError::TooLarge(10).into()),
+            (StatusCode::PAYLOAD_TOO_LARGE, "document-too-large")
+        );
+        assert_eq!(
+            problem(PermitError::PermitTooLarge(30)),
+            (StatusCode::PAYLOAD_TOO_LARGE, "documents-too-large")
+        );
+        assert_eq!(
+            problem(UploadError::Refused.into()),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-document-type")
+        );
+        assert_eq!(invalid_field(UploadError::Empty.into()), "body");
+        assert_eq!(
+            invalid_field(UploadError::Interrupted("reset".into()).into()),
+            "body"
+        );
+        assert_eq!(
+            problem(UploadError::Io(std::io::Error::other("disk full")).into()).0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn rules_refuse_with_their_reason() {
+        use sportello_core::permits::{Action, Actor, Status, TransitionDenied};
+        let denied = |reason| {
+            problem(PermitError::Rule(PermitsError::Transition {
+                status: Status::Draft,
+                action: Action::Accept,
+                reason,
+            }))
+        };
+        assert_eq!(
+            denied(TransitionDenied::NotAllowedFor(Actor::Applicant)),
+            (StatusCode::FORBIDDEN, "not-allowed-for-actor")
+        );
+        assert_eq!(
+            denied(TransitionDenied::NotInStatus),
+            (StatusCode::CONFLICT, "not-in-status")
+        );
+        assert_eq!(
+            problem(PermitError::NotFound),
+            (StatusCode::NOT_FOUND, "permit-not-found")
+        );
+        assert_eq!(invalid_field(PageError::Cursor.into()), "cursor");
+        assert_eq!(
+            problem(bad_instant(i64::MAX)).0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

@@ -19,10 +19,13 @@ use futures_core::future::BoxFuture;
 use jiff::civil::Date;
 use sha2::{Digest as _, Sha256};
 use sportello_core::calendar;
-use sportello_core::permits::{Action, Actor, FeeDue, Status, Step};
+use sportello_core::permits::{Action, Actor, FeeDue, Step};
 use sqlx::AnyConnection;
 
-use super::{DEFAULT_PUSH_TTL_MS, Loaded, PermitError, apply_step, instant, load, store};
+use super::error::{bad_instant, invalid};
+use super::steps::paid_in;
+use super::{DEFAULT_PUSH_TTL_MS, Loaded, PermitError, apply_step, load, store};
+use crate::clock::timestamp_from_ms;
 
 /// Days a fee notice gives to pay: its due date is this many days after the fees fell due
 /// (the general term of L. 241/1990 art. 2). The notice does not expire on that date: the
@@ -148,7 +151,7 @@ pub(crate) async fn open_notice(
     let debtor_name = store::person_name(conn, &row.applicant_fiscal_code)
         .await?
         .unwrap_or_else(|| row.applicant_fiscal_code.clone());
-    let today = calendar::rome_date(instant(at_ms)?);
+    let today = calendar::rome_date(timestamp_from_ms(at_ms).ok_or_else(|| bad_instant(at_ms))?);
     let request = FeeNoticeRequest {
         permit_id: row.id.clone(),
         municipality: row.municipality.clone(),
@@ -251,7 +254,7 @@ pub async fn record_fee_paid(
     paid_at_ms: i64,
 ) -> Result<FeePaid, PermitError> {
     if receipt_ref.trim().is_empty() || receipt_ref.len() > 200 {
-        return Err(super::invalid(
+        return Err(invalid(
             "receipt_ref",
             "Riferimento della ricevuta non valido.",
             "Invalid receipt reference.",
@@ -268,17 +271,15 @@ pub async fn record_fee_paid(
         });
     }
     let mut loaded = load(conn, permit_id).await?.ok_or(PermitError::NotFound)?;
-    let due = match loaded.permit.status() {
-        Status::AwaitingIssuePayment => FeeDue::Issue,
-        _ => FeeDue::Filing,
-    };
+    let due = paid_in(loaded.permit.status());
     // A receipt may carry an instant before the last entry (it was paid, then recorded): the
     // timeline stays in order and the clock starts no earlier than the payment was recorded.
     let last = loaded.timeline.last().map_or(0, |t| t.at);
+    let at_ms = paid_at_ms.max(last);
     let step = Step::new(
         Action::ConfirmPayment,
         Actor::System,
-        instant(paid_at_ms.max(last))?,
+        timestamp_from_ms(at_ms).ok_or_else(|| bad_instant(at_ms))?,
     )
     .with_note(&format!("ricevuta {receipt_ref}"));
     // Core refuses before anything is written, so a refused receipt changes nothing.

@@ -1,5 +1,6 @@
 //! HTTP handlers: procedures (public), applications and their documents (applicant, filing
-//! professional, permits officers of the municipality), the operator queue.
+//! professional, permits officers of the municipality), the operator queue. Each extracts,
+//! calls the service and maps what it returns with [`super::wire`].
 
 use axum::Json;
 use axum::body::Body;
@@ -12,28 +13,28 @@ use sportello_core::api;
 use sportello_core::tenant::IstatCode;
 use utoipa::IntoParams;
 
-use super::QueueQuery;
+use super::{QueueQuery, wire};
 use crate::AppState;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::lang::Lang;
 use crate::http::problem::{ApiError, Message};
 use crate::identity::Principal;
+use crate::pagination::PageRequest;
 
 /// Default page size of lists.
-const DEFAULT_PAGE: i64 = 50;
+const DEFAULT_PAGE: usize = 50;
 /// Largest page size.
-const MAX_PAGE: i64 = 200;
+const MAX_PAGE: usize = 200;
 
-fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if (1..=MAX_PAGE).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ApiError::field(
-            "limit",
-            Message::new("Da 1 a 200.", "From 1 to 200."),
-        ))
-    }
+/// The application in full, as the caller sees it now: what every change answers with.
+async fn permit(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    lang: Lang,
+) -> Result<Json<api::Permit>, ApiError> {
+    let view = state.permits.get(principal, id).await?;
+    Ok(Json(wire::permit(&view, lang.as_str())))
 }
 
 /// Query of `GET /v1/permits/procedures`.
@@ -49,13 +50,15 @@ pub struct ProceduresQuery {
     responses((status = 200, body = api::ProcedureList),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %query.municipality))]
 pub async fn procedures(
     State(state): State<AppState>,
     lang: Lang,
     ApiQuery(query): ApiQuery<ProceduresQuery>,
 ) -> Result<Json<api::ProcedureList>, ApiError> {
     let code = IstatCode::parse(&query.municipality)?;
-    Ok(Json(state.permits.procedures(&code, lang.as_str()).await?))
+    let offered = state.permits.procedures(&code).await?;
+    Ok(Json(wire::procedures(&offered, lang.as_str())))
 }
 
 /// Creates a draft application for the caller (or, with `applicant_fiscal_code`, for the
@@ -65,6 +68,7 @@ pub async fn procedures(
     responses((status = 201, body = api::Permit),
         (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %request.municipality, permit = tracing::field::Empty))]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -72,8 +76,8 @@ pub async fn create(
     ApiJson(request): ApiJson<api::NewPermit>,
 ) -> Result<(StatusCode, Json<api::Permit>), ApiError> {
     let id = state.permits.create(&principal, &request).await?;
-    let permit = state.permits.get(&principal, &id, lang.as_str()).await?;
-    Ok((StatusCode::CREATED, Json(permit)))
+    tracing::Span::current().record("permit", id.as_str());
+    Ok((StatusCode::CREATED, permit(&state, &principal, &id, lang).await?))
 }
 
 /// An application: status, simplified status, protocol number, deadline and days left,
@@ -83,13 +87,14 @@ pub async fn create(
     responses((status = 200, body = api::Permit),
         (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(permit = %id))]
 pub async fn get_permit(
     State(state): State<AppState>,
     principal: Principal,
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Json<api::Permit>, ApiError> {
-    Ok(Json(state.permits.get(&principal, &id, lang.as_str()).await?))
+    permit(&state, &principal, &id, lang).await
 }
 
 /// Fills a draft: address, cadastral parcel, description, the procedure's fields, constraints.
@@ -99,6 +104,7 @@ pub async fn get_permit(
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 409, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(permit = %id))]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -107,7 +113,7 @@ pub async fn update(
     ApiJson(update): ApiJson<api::PermitUpdate>,
 ) -> Result<Json<api::Permit>, ApiError> {
     state.permits.update(&principal, &id, &update).await?;
-    Ok(Json(state.permits.get(&principal, &id, lang.as_str()).await?))
+    permit(&state, &principal, &id, lang).await
 }
 
 /// Takes an action: `submit`, `cancel`, `withdraw`, `submit-integration` (applicant; the
@@ -124,6 +130,7 @@ pub async fn update(
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 409, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(permit = %id, action = %action))]
 pub async fn act(
     State(state): State<AppState>,
     principal: Principal,
@@ -138,7 +145,7 @@ pub async fn act(
         serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
     state.permits.act(&principal, &id, &action, &request).await?;
-    Ok(Json(state.permits.get(&principal, &id, lang.as_str()).await?))
+    permit(&state, &principal, &id, lang).await
 }
 
 /// Query of the document upload.
@@ -164,6 +171,7 @@ pub struct UploadQuery {
         (status = 413, body = api::Problem, content_type = "application/problem+json"),
         (status = 415, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(permit = %id, document = tracing::field::Empty))]
 pub async fn upload(
     State(state): State<AppState>,
     principal: Principal,
@@ -178,7 +186,8 @@ pub async fn upload(
         .permits
         .upload(&principal, &id, &query.kind, &query.name, stream)
         .await?;
-    Ok((StatusCode::CREATED, Json(document)))
+    tracing::Span::current().record("document", document.id.as_str());
+    Ok((StatusCode::CREATED, Json(wire::document(&document))))
 }
 
 /// Downloads a document, after verifying its SHA-256.
@@ -187,6 +196,7 @@ pub async fn upload(
     responses((status = 200, description = "The document", content_type = "application/octet-stream"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 500, body = api::Problem, content_type = "application/problem+json", description = "The stored file does not match its SHA-256")))]
+#[tracing::instrument(skip_all, fields(permit = %id, document = %document_id))]
 pub async fn download(
     State(state): State<AppState>,
     principal: Principal,
@@ -206,31 +216,11 @@ pub async fn download(
             Err(error) => Some((Err(error), file)),
         }
     });
-    // The name was checked on upload (no quotes, no paths); non-ASCII goes in filename*.
-    let ascii: String = row
-        .file_name
-        .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
-        .collect();
-    let encoded: String = row
-        .file_name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
     Ok((
         [
             (header::CONTENT_TYPE, row.content_type.clone()),
             (header::CONTENT_LENGTH, row.size_bytes.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
-            ),
+            (header::CONTENT_DISPOSITION, wire::attachment(&row.file_name)),
             (
                 header::HeaderName::from_static("x-content-sha256"),
                 row.sha256.clone(),
@@ -257,19 +247,16 @@ pub struct MineQuery {
 #[utoipa::path(get, path = "/v1/me/permits", tag = "permits", security(("bearer" = [])), params(MineQuery),
     responses((status = 200, body = api::PermitPage),
         (status = 401, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
 pub async fn mine(
     State(state): State<AppState>,
     principal: Principal,
     lang: Lang,
     ApiQuery(query): ApiQuery<MineQuery>,
 ) -> Result<Json<api::PermitPage>, ApiError> {
-    let limit = page_limit(query.limit)?;
-    Ok(Json(
-        state
-            .permits
-            .mine(&principal, query.cursor.as_deref(), limit, lang.as_str())
-            .await?,
-    ))
+    let page = PageRequest::new(query.cursor.as_deref(), query.limit, DEFAULT_PAGE, MAX_PAGE)?;
+    let mine = state.permits.mine(&principal, &page).await?;
+    Ok(Json(wire::page(&mine, lang.as_str())))
 }
 
 /// Query of the operator queue.
@@ -299,13 +286,14 @@ pub struct QueueParams {
         (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(municipality = %params.municipality))]
 pub async fn queue(
     State(state): State<AppState>,
     principal: Principal,
     lang: Lang,
     ApiQuery(params): ApiQuery<QueueParams>,
 ) -> Result<Json<api::PermitPage>, ApiError> {
-    let limit = page_limit(params.limit)?;
+    let page = PageRequest::new(params.cursor.as_deref(), params.limit, DEFAULT_PAGE, MAX_PAGE)?;
     if params
         .deadline_within_days
         .is_some_and(|d| !(0..=365).contains(&d))
@@ -329,10 +317,8 @@ pub async fn queue(
         procedure: params.procedure,
         deadline_within_days: params.deadline_within_days,
         overdue: params.overdue,
-        cursor: params.cursor,
-        limit,
+        page,
     };
-    Ok(Json(
-        state.permits.queue(&principal, &query, lang.as_str()).await?,
-    ))
+    let queue = state.permits.queue(&principal, &query).await?;
+    Ok(Json(wire::page(&queue, lang.as_str())))
 }

@@ -337,6 +337,9 @@ pub const FINAL_STATUSES: &str = "'accepted', 'tacitly_accepted', 'rejected', 'w
 /// Sort key of the queue: deadline first (none last), then id.
 const QUEUE_KEY: &str = "COALESCE(deadline, '9999-12-31')";
 
+/// The queue's sort key of an application without a deadline (as in [`QUEUE_KEY`]).
+pub const NO_DEADLINE: &str = "9999-12-31";
+
 /// A page of a municipality's filed applications, nearest deadline first, strictly after the
 /// cursor `(deadline key, id)`.
 pub async fn queue(
