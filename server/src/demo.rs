@@ -9,10 +9,11 @@
 //! `tests/fixtures/marc/README.md`); the copies the demo places in two Genoa libraries are not.
 
 use sportello_core::api::{ImportSummary, LibraryInput};
+use sportello_core::identity::{FiscalCode, Role};
 
 use crate::catalog::{self, Collection, store::LibraryRow};
 use crate::db::Db;
-use crate::identity::store;
+use crate::identity::directory::Directory;
 
 /// A demo library: (id, ISTAT code, name, address, CAP, lat, lon, phone, website, services,
 /// codes, weekly hours).
@@ -346,14 +347,21 @@ pub async fn load_payments(payments: &crate::payments::Payments) -> anyhow::Resu
 pub async fn load(db: &Db, notices: Option<&dyn crate::permits::fees::FeeNotices>) -> anyhow::Result<()> {
     load_libraries(db).await?;
     let records = load_records(db).await?;
+    let directory = Directory::new(db.clone());
     for (fiscal_code, given, family, roles) in DEMO_PEOPLE {
-        store::upsert_user(db, fiscal_code, Some(given), Some(family)).await?;
+        let fiscal_code = FiscalCode::parse(fiscal_code)?;
+        directory
+            .add_person(&fiscal_code, Some(given), Some(family))
+            .await?;
         for role in *roles {
-            let municipality = role.split(':').nth(1);
-            store::grant_role(db, fiscal_code, role, municipality, "demo").await?;
+            directory
+                .grant(&fiscal_code, &role.parse::<Role>()?, "demo")
+                .await?;
         }
     }
-    let citizen = store::upsert_user(db, DEMO_CITIZEN, Some("Mario"), Some("Rossi")).await?;
+    let citizen = directory
+        .add_person(&FiscalCode::parse(DEMO_CITIZEN)?, Some("Mario"), Some("Rossi"))
+        .await?;
     let permits = crate::permits::load_demo(db, &citizen.id, DEMO_CITIZEN, notices)
         .await
         .map_err(|e| anyhow::anyhow!("demo permits: {e}"))?;

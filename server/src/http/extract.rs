@@ -45,19 +45,61 @@ where
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Self(value))
-            .map_err(|rejection| {
-                ApiError::field(
-                    "query",
-                    super::problem::Message::new(
-                        format!("Parametri non validi: {}", rejection.body_text()),
-                        format!("Invalid query parameters: {}", rejection.body_text()),
-                    ),
-                )
-            })
+        parse_query(parts.uri.query().unwrap_or_default()).map(Self)
+    }
+}
+
+/// Reads a query string into `T`; a value that does not fit, or a parameter the route does not
+/// take, is a validation problem naming that parameter (`query` when none can be named).
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path.is_empty() || path == "." {
+            "query"
+        } else {
+            path.as_str()
+        };
+        let reason = error.inner().to_string();
+        ApiError::field(
+            field,
+            super::problem::Message::new(
+                format!("Parametro non valido: {reason}"),
+                format!("Invalid parameter: {reason}"),
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "read through Debug only")]
+    struct Search {
+        q: Option<String>,
+        limit: Option<u32>,
+    }
+
+    fn field_of(error: &ApiError) -> String {
+        match error {
+            ApiError::Validation(fields) => fields[0].0.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_value_names_its_parameter() {
+        let ok: Search = parse_query("q=dante&limit=5").unwrap();
+        assert_eq!((ok.q.as_deref(), ok.limit), (Some("dante"), Some(5)));
+        let error = parse_query::<Search>("q=dante&limit=many").unwrap_err();
+        assert_eq!(field_of(&error), "limit");
+        // An unknown parameter is named too.
+        let error = parse_query::<Search>("q=dante&colour=red").unwrap_err();
+        assert_eq!(field_of(&error), "colour");
     }
 }
