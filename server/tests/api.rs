@@ -43,6 +43,12 @@ async fn lists_the_67_municipalities() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // Security headers on every answer; no HSTS while the public URL is plain http.
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(!headers.contains_key("strict-transport-security"));
     let genova: Value = response.json().await.unwrap();
     assert_eq!(genova["name"], "Genova");
     assert_eq!(genova["belfiore_code"], "D969");
@@ -178,6 +184,14 @@ async fn dev_login_issues_tokens_and_me_answers() {
         .unwrap();
     assert_eq!(me.fiscal_code, GENOVA_OPERATOR);
     assert_eq!(me.roles, vec!["citizen", "operator:010025:permits"]);
+    // The Bearer scheme is case-insensitive (RFC 9110 §11.1).
+    let lower = client()
+        .get(server.url("/v1/me"))
+        .header("authorization", format!("bearer {access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200);
     server.stop().await;
 }
 

@@ -315,6 +315,11 @@ async fn device_registration_rejects_bad_subscriptions() {
             json!({"kind": "webpush", "endpoint": "http://fcm.googleapis.com/wp/x", "keys": {"p256dh": key, "auth": "_ordMnz7uTCmrpBTeUV4Bw"}}),
             "endpoint",
         ),
+        // An allowed host on another port is another server.
+        (
+            json!({"kind": "webpush", "endpoint": "https://fcm.googleapis.com:8443/wp/x", "keys": {"p256dh": key, "auth": "_ordMnz7uTCmrpBTeUV4Bw"}}),
+            "endpoint",
+        ),
         (
             json!({"kind": "webpush", "endpoint": "https://fcm.googleapis.com/wp/x", "keys": {"p256dh": "AAAA", "auth": "_ordMnz7uTCmrpBTeUV4Bw"}}),
             "keys",

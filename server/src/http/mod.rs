@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::middleware;
+use axum::response::Response;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -128,6 +129,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (routes, openapi) = api_routes().split_for_parts();
     let http = state.config.http.clone();
+    let https = state.config.public_url().starts_with("https://");
     // The pagoPA Node's SOAP endpoint: outside the OpenAPI document (its contract is the WSDL);
     // it reads its body itself, up to `pagopa.body_limit_bytes`.
     let app = routes
@@ -138,7 +140,35 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route_layer(middleware::from_fn(ops::record_metrics))
         .with_state(state);
-    with_middleware(app, &http)
+    with_middleware(app, &http).layer(middleware::from_fn(move |request, next| {
+        security_headers(https, request, next)
+    }))
+}
+
+/// Headers that keep browsers from misreading or framing any answer: no MIME sniffing, no
+/// referrer sent onwards, no framing by other sites (clickjacking), and, when Sportello is
+/// served over https, HSTS so browsers never try plain http again. A handler's own value wins.
+pub async fn security_headers(
+    https: bool,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let mut set = |name: HeaderName, value: &'static str| {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "no-referrer");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'");
+    if https {
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
 }
 
 /// The middleware every request goes through, outermost first: request id, tracing span,
@@ -168,6 +198,27 @@ mod tests {
     use axum::body::Body;
     use axum::routing::get;
     use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn every_answer_carries_the_security_headers_and_hsts_only_over_https() {
+        for https in [false, true] {
+            let app = Router::new()
+                .route("/", get(|| async { "ok" }))
+                .layer(middleware::from_fn(move |request, next| {
+                    security_headers(https, request, next)
+                }));
+            let response = app
+                .oneshot(Request::builder().uri("/").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let headers = response.headers();
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+            assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+            assert_eq!(headers[header::CONTENT_SECURITY_POLICY], "frame-ancestors 'none'");
+            assert_eq!(headers.contains_key(header::STRICT_TRANSPORT_SECURITY), https);
+        }
+    }
 
     #[tokio::test]
     async fn slow_requests_time_out_with_a_problem() {

@@ -166,6 +166,15 @@ impl Notifier {
                 format!("Push service `{host}` is not allowed."),
             ));
         }
+        // Push services answer on the https port; another port of an allowed host is someone
+        // else's server. Only the test simulators (insecure endpoints allowed) use other ports.
+        if url.port().is_some() && !self.config.allow_insecure_endpoints {
+            return Err(invalid(
+                "endpoint",
+                "L'indirizzo di push deve usare la porta di https.",
+                "Push endpoints must use the https port.",
+            ));
+        }
         Ok(url)
     }
 
