@@ -80,6 +80,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::http::logout))
         .routes(routes!(identity::http::me))
         .routes(routes!(identity::http::jwks))
+        .routes(routes!(identity::http::entity_configuration))
         .routes(routes!(notify::http::vapid_public_key))
         .routes(routes!(notify::http::register_device, notify::http::list_devices))
         .routes(routes!(notify::http::delete_device))

@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use sportello_core::identity::IdentityError;
 
+use super::federation::FederationError;
 use super::oidc::OidcError;
 use crate::http::problem::{ApiError, Message};
 
@@ -144,6 +145,26 @@ impl From<IdentityError> for ApiError {
                 ),
             ),
             IdentityError::Tenant(tenant) => tenant.into(),
+        }
+    }
+}
+
+impl From<FederationError> for ApiError {
+    fn from(error: FederationError) -> Self {
+        match error {
+            FederationError::Disabled => ApiError::problem(
+                StatusCode::NOT_FOUND,
+                "federation-disabled",
+                Message::new("Nessuna federazione configurata", "No federation configured"),
+                Message::new(
+                    "Questo server non è configurato per le federazioni SPID e CIE.",
+                    "This server is not configured for the SPID and CIE federations.",
+                ),
+            ),
+            FederationError::Keys(reason) => {
+                tracing::error!(%reason, "federation keys");
+                ApiError::Internal
+            }
         }
     }
 }

@@ -198,6 +198,26 @@ pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(state.identity.keys().jwks())
 }
 
+/// Sportello's Entity Configuration as an OpenID Connect Federation relying party (SPID, CIE):
+/// a JWT signed with the federation key.
+#[utoipa::path(get, path = "/.well-known/openid-federation", tag = "auth",
+    responses((status = 200, description = "Entity Configuration (a signed JWT)",
+            content_type = "application/entity-statement+jwt", body = String),
+        (status = 404, body = api::Problem, content_type = "application/problem+json",
+            description = "no federation configured")))]
+#[tracing::instrument(skip_all)]
+pub async fn entity_configuration(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let jwt = state.identity.federation().entity_configuration().await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            super::federation::entity::ENTITY_STATEMENT_MEDIA_TYPE,
+        )],
+        jwt,
+    )
+        .into_response())
+}
+
 /// Operators of a municipality's back office: visible to its own operators and to admins.
 #[utoipa::path(get, path = "/v1/municipalities/{istat_code}/operators", tag = "municipalities",
     security(("bearer" = [])),

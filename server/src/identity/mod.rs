@@ -11,6 +11,7 @@
 
 pub mod directory;
 mod error;
+pub mod federation;
 pub mod http;
 pub mod oidc;
 pub mod store;
@@ -23,6 +24,7 @@ use sportello_core::identity::{FiscalCode, Role, works_in};
 use sportello_core::tenant::IstatCode;
 
 pub use self::error::AuthError;
+use self::federation::Federation;
 use self::oidc::Providers;
 use self::store::{LoginAttempt, Rotation, User};
 use self::tokens::{KeyRing, hash_secret, pkce_challenge, random_secret};
@@ -59,6 +61,7 @@ pub struct Identity {
     db: Db,
     keys: KeyRing,
     providers: Providers,
+    federation: Federation,
     auth: AuthConfig,
     dev_auth: bool,
 }
@@ -73,10 +76,18 @@ impl Identity {
         )
         .await?;
         let providers = Providers::new(&config.auth.providers, &config.public_url())?;
+        let federation = Federation::new(
+            db.clone(),
+            &config.public_url(),
+            config.auth.relying_party.clone(),
+            config.auth.federations.clone(),
+            config.demo,
+        );
         Ok(Self {
             db,
             keys,
             providers,
+            federation,
             auth: config.auth.clone(),
             dev_auth: config.dev_auth,
         })
@@ -85,6 +96,11 @@ impl Identity {
     /// The signing keys (for the JWKS).
     pub fn keys(&self) -> &KeyRing {
         &self.keys
+    }
+
+    /// Sportello as a relying party of the SPID and CIE federations.
+    pub fn federation(&self) -> &Federation {
+        &self.federation
     }
 
     /// Providers for login buttons.
