@@ -63,7 +63,7 @@ impl Key {
         Self::new(private, purpose)
     }
 
-    fn new(private: RsaPrivateKey, purpose: Purpose) -> anyhow::Result<Self> {
+    pub(crate) fn new(private: RsaPrivateKey, purpose: Purpose) -> anyhow::Result<Self> {
         let encoding = EncodingKey::from_rsa_der(private.to_pkcs1_der()?.as_bytes());
         Ok(Self {
             kid: thumbprint(&private.to_public_key()),

@@ -4,7 +4,9 @@
 
 pub mod entity;
 pub mod keys;
+pub mod policy;
 pub mod store;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
