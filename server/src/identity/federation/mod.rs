@@ -3,6 +3,7 @@
 //! SPID/CIE profile in the `spid-cie-oidc` guides).
 
 pub mod entity;
+pub mod jwe;
 pub mod keys;
 pub mod policy;
 pub mod store;
