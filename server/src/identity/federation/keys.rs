@@ -135,6 +135,12 @@ impl KeySet {
         Ok(Self { keys })
     }
 
+    /// A set of keys made in memory, oldest first (tests).
+    #[cfg(test)]
+    pub(crate) fn from_keys(keys: Vec<Key>) -> Self {
+        Self { keys }
+    }
+
     /// The key in use for a purpose: the newest.
     pub fn current(&self, purpose: Purpose) -> &Key {
         self.keys

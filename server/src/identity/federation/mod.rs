@@ -6,6 +6,7 @@ pub mod entity;
 pub mod jwe;
 pub mod keys;
 pub mod policy;
+pub mod request;
 pub mod store;
 pub mod trust;
 

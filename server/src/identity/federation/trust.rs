@@ -289,6 +289,16 @@ fn verify(entity: &str, jwt: &str, jwks: &Value) -> Result<Verified, TrustError>
 /// Verifies a JWS against the key of its `kid` in `jwks`: accepted algorithm, `typ` if given,
 /// signature, `exp` (30 s leeway). Returns the claims. Also used for tokens.
 pub fn verify_jws(jwt: &str, jwks: &Value, typ: Option<&str>) -> Result<Value, String> {
+    verify_jws_requiring(jwt, jwks, typ, &["exp", "iss", "sub"])
+}
+
+/// [`verify_jws`] with the registered claims that must be present.
+pub fn verify_jws_requiring(
+    jwt: &str,
+    jwks: &Value,
+    typ: Option<&str>,
+    required: &[&str],
+) -> Result<Value, String> {
     let header = jsonwebtoken::decode_header(jwt).map_err(|e| e.to_string())?;
     if !ACCEPTED_ALGORITHMS.contains(&header.alg) {
         return Err(format!("algorithm {:?} not accepted", header.alg));
@@ -308,7 +318,8 @@ pub fn verify_jws(jwt: &str, jwks: &Value, typ: Option<&str>) -> Result<Value, S
     let mut validation = Validation::new(header.alg);
     validation.validate_aud = false;
     validation.leeway = 30;
-    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    validation.set_required_spec_claims(required);
+    validation.validate_exp = required.contains(&"exp");
     jsonwebtoken::decode::<Value>(jwt, &key, &validation)
         .map(|data| data.claims)
         .map_err(|e| e.to_string())
