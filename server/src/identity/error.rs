@@ -165,6 +165,20 @@ impl From<FederationError> for ApiError {
                 tracing::error!(%reason, "federation keys");
                 ApiError::Internal
             }
+            FederationError::UnknownFederation(id) => AuthError::UnknownProvider(id).into(),
+            FederationError::Trust(error) => {
+                tracing::warn!(%error, "provider not trusted");
+                ApiError::problem(
+                    StatusCode::FORBIDDEN,
+                    "provider-not-trusted",
+                    Message::new("Provider di identità non fidato", "Identity provider not trusted"),
+                    Message::new(
+                        format!("Il provider non appartiene alla federazione: {error}"),
+                        format!("The provider is not in the federation: {error}"),
+                    ),
+                )
+            }
+            FederationError::Rejected(reason) => AuthError::LoginFailed(reason).into(),
         }
     }
 }
