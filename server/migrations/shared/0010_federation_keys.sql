@@ -12,3 +12,8 @@ CREATE TABLE federation_keys (
 );
 
 CREATE INDEX federation_keys_purpose ON federation_keys (purpose, created_at);
+
+-- A federated login in progress also remembers its federation (`spid`, `cie`) and the level it
+-- asked for; `provider` then holds the provider's entity id. Both NULL for the generic providers.
+ALTER TABLE login_attempts ADD COLUMN federation TEXT;
+ALTER TABLE login_attempts ADD COLUMN acr TEXT;

@@ -81,6 +81,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::http::me))
         .routes(routes!(identity::http::jwks))
         .routes(routes!(identity::http::entity_configuration))
+        .routes(routes!(identity::http::federated_login))
+        .routes(routes!(identity::http::federated_callback))
         .routes(routes!(notify::http::vapid_public_key))
         .routes(routes!(notify::http::register_device, notify::http::list_devices))
         .routes(routes!(notify::http::delete_device))

@@ -31,6 +31,8 @@ pub enum AuthError {
     #[error("identity provider unavailable: {0}")]
     ProviderUnavailable(String),
     #[error(transparent)]
+    Federation(#[from] FederationError),
+    #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
@@ -121,6 +123,7 @@ impl From<AuthError> for ApiError {
                     ),
                 )
             }
+            AuthError::Federation(error) => error.into(),
             AuthError::Identity(error) => error.into(),
             AuthError::Database(error) => error.into(),
         }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::jwe::tests::encrypt;
 use super::keys::Key;
 use super::request::{ACR_LEVELS, FISCAL_NUMBER_CLAIM};
-use super::tests::{spid, test_db};
+use super::tests::{spid, test_db, test_db_url};
 use super::trust::verify_jws;
 use super::*;
 use crate::identity::tokens::pkce_challenge;
@@ -176,7 +176,8 @@ struct World {
     _dir: tempfile::TempDir,
 }
 
-async fn world() -> World {
+/// The fake trust anchor and provider on loopback, and the federation configuration for them.
+async fn fake_federation() -> (Shared, String, FederationConfig) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let op = Arc::new(Mutex::new(Op {
@@ -202,6 +203,11 @@ async fn world() -> World {
     let ta_jwks = json!({"keys": [op.lock().expect("lock").ta_key.public_jwk()]});
     config.trust_anchors = BTreeMap::from([(ta.clone(), ta_jwks)]);
     config.authority_hints = vec![ta];
+    (op, base, config)
+}
+
+async fn world() -> World {
+    let (op, base, config) = fake_federation().await;
     let (db, dir) = test_db().await;
     let federation = Federation::new(
         db,
@@ -326,4 +332,162 @@ async fn a_provider_outside_the_federation_is_refused_before_any_redirect() {
         .await
         .unwrap_err();
     assert!(matches!(error, FederationError::UnknownFederation(_)), "{error}");
+}
+
+/// Through Sportello's HTTP routes, as an app does: login, the provider's callback, the app's
+/// code redeemed, `GET /v1/me`; then refusals that store nobody.
+#[tokio::test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one login story and its refusals, read top to bottom"
+)]
+async fn the_app_flow_works_with_a_federated_provider() {
+    use tower::ServiceExt;
+
+    let (op, base, federation) = fake_federation().await;
+    let (db_url, _dir) = test_db_url().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = crate::config::Config {
+        data_dir: data.path().to_owned(),
+        public_url: Some(RP.to_owned()),
+        ..crate::config::Config::default()
+    };
+    config.database_url = Some(crate::config::Secret::new(db_url));
+    config.auth.federations.insert("spid".to_owned(), federation);
+    let state = crate::AppState::start(config).await.expect("starts");
+    let db = state.db.clone();
+    let keys = state.identity.federation().keys().await.expect("keys");
+    op.lock().expect("lock").rp_jwks = keys.jwks(&[Purpose::Core, Purpose::Encryption]);
+    let router = crate::http::router(state.clone());
+    let call = |request: axum::http::Request<axum::body::Body>| {
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.expect("response");
+            let status = response.status();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|value| value.to_str().expect("text").to_owned());
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            (
+                status,
+                location,
+                serde_json::from_slice::<Value>(&body).unwrap_or_default(),
+            )
+        }
+    };
+    let get = |uri: String| {
+        axum::http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .expect("request")
+    };
+
+    let verifier = "v".repeat(43);
+    let provider = format!("{base}/op");
+    let login = |provider: &str, app_state: &str| {
+        let mut url = url::Url::parse("http://x/v1/auth/federation/spid/login").expect("url");
+        url.query_pairs_mut()
+            .append_pair("provider", provider)
+            .append_pair("redirect_uri", "it.genova.sportello://auth")
+            .append_pair("code_challenge", &pkce_challenge(&verifier))
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("state", app_state);
+        format!("{}?{}", url.path(), url.query().expect("query"))
+    };
+    // The provider's authorization endpoint, played by the test: a code for the request object.
+    let authorize = |location: String| {
+        let url = url::Url::parse(&location).expect("provider URL");
+        let query: HashMap<_, _> = url.query_pairs().into_owned().collect();
+        let claims =
+            verify_jws(&query["request"], &op.lock().expect("lock").rp_jwks, None).expect("request object");
+        let code = crate::identity::tokens::random_secret();
+        op.lock().expect("lock").codes.insert(
+            code.clone(),
+            (
+                claims["nonce"].as_str().expect("nonce").to_owned(),
+                claims["code_challenge"].as_str().expect("challenge").to_owned(),
+            ),
+        );
+        format!(
+            "/v1/auth/federation/callback?code={code}&state={}",
+            claims["state"].as_str().expect("state")
+        )
+    };
+
+    let (status, location, _) = call(get(login(&provider, "app-1"))).await;
+    assert_eq!(status, 303);
+    let location = location.expect("to the provider");
+    assert!(
+        location.starts_with(&format!("{provider}/authorization?")),
+        "{location}"
+    );
+    let callback = authorize(location);
+    let (status, location, _) = call(get(callback.clone())).await;
+    assert_eq!(status, 303);
+    let back = url::Url::parse(&location.expect("to the app")).expect("app URL");
+    assert_eq!(back.scheme(), "it.genova.sportello");
+    let query: HashMap<_, _> = back.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], "app-1");
+    let token = axum::http::Request::post("/v1/auth/token")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"grant_type": "authorization_code", "code": query["code"], "code_verifier": verifier})
+                .to_string(),
+        ))
+        .expect("request");
+    let (status, _, pair) = call(token).await;
+    assert_eq!(status, 200, "{pair}");
+    let me = axum::http::Request::get("/v1/me")
+        .header(
+            "authorization",
+            format!("Bearer {}", pair["access_token"].as_str().expect("token")),
+        )
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let (status, _, me) = call(me).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["fiscal_code"], "RSSMRA85T10A562S");
+    assert_eq!(me["given_name"], "Mario");
+
+    // The same callback again: the state is spent.
+    let (status, _, problem) = call(get(callback)).await;
+    assert_eq!(
+        (status.as_u16(), problem["code"].as_str()),
+        (400, Some("login-failed")),
+        "{problem}"
+    );
+    // A state Sportello never issued.
+    let (status, _, _) = call(get("/v1/auth/federation/callback?code=x&state=forged".to_owned())).await;
+    assert_eq!(status, 400);
+    // A lower level than asked: back to the app with an error, and nobody new stored.
+    op.lock().expect("lock").acr = ACR_LEVELS[0].to_owned();
+    let count = |table: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(db.pool())
+                .await
+                .expect("count")
+        }
+    };
+    let before = (count("users").await, count("authorization_codes").await);
+    let (_, location, _) = call(get(login(&provider, "app-2"))).await;
+    let (status, location, _) = call(get(authorize(location.expect("to the provider")))).await;
+    assert_eq!(status, 303);
+    let location = location.expect("to the app");
+    assert!(
+        location.contains("error=login_failed") && !location.contains("code="),
+        "{location}"
+    );
+    assert_eq!(
+        (count("users").await, count("authorization_codes").await),
+        before,
+        "nothing stored"
+    );
+    // A provider outside the federation: refused before any redirect.
+    let (status, _, problem) = call(get(login("https://op.elsewhere.example", "app-3"))).await;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(problem["code"], "provider-not-trusted");
 }

@@ -10,6 +10,12 @@ use crate::config::{Config, Secret, TrustMarkConfig};
 /// A fresh migrated database: SQLite in a temporary directory, or a new database on the
 /// PostgreSQL of `SPORTELLO_TEST_PG_URL`.
 pub(crate) async fn test_db() -> (Db, tempfile::TempDir) {
+    let (url, dir) = test_db_url().await;
+    (Db::connect_and_migrate(&url).await.expect("migrate"), dir)
+}
+
+/// The URL of a fresh, empty database (see [`test_db`]).
+pub(crate) async fn test_db_url() -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = match std::env::var("SPORTELLO_TEST_PG_URL") {
         Ok(admin_url) => {
@@ -26,7 +32,7 @@ pub(crate) async fn test_db() -> (Db, tempfile::TempDir) {
         }
         Err(_) => format!("sqlite://{}", dir.path().join("test.db").display()),
     };
-    (Db::connect_and_migrate(&url).await.expect("migrate"), dir)
+    (url, dir)
 }
 
 pub(crate) fn spid() -> FederationConfig {
