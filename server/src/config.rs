@@ -223,8 +223,59 @@ pub struct AuthConfig {
     /// Where apps may ask to be sent back after login (exact match), e.g.
     /// `it.genova.sportello://auth` for the mobile apps.
     pub app_redirect_uris: Vec<String>,
-    /// OpenID Connect providers by id (`cie`, `spid`, …).
+    /// OpenID Connect providers by id (a municipality's own staff directory, …).
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// Sportello as an OpenID Connect Federation relying party: its Entity Configuration.
+    pub relying_party: RelyingPartyConfig,
+    /// The OpenID Connect Federations Sportello is a leaf of, by id: `spid`, `cie`.
+    pub federations: BTreeMap<String, FederationConfig>,
+}
+
+/// What the Entity Configuration says about Sportello (see docs/identity.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelyingPartyConfig {
+    /// The organisation running Sportello (`federation_entity.organization_name`, `client_name`).
+    pub organization_name: String,
+    /// Contact addresses published in the metadata (`contacts`).
+    pub contacts: Vec<String>,
+    /// The organisation's home page (`federation_entity.homepage_uri`), if any.
+    pub homepage_uri: Option<String>,
+    /// Lifetime of the signed Entity Configuration, seconds.
+    pub entity_configuration_ttl_secs: u64,
+    /// How long a replaced key stays published after a rotation, seconds: at least the longest
+    /// lifetime of anything it signed (the Entity Configuration, request objects, assertions).
+    pub key_retirement_secs: u64,
+}
+
+/// One federation (SPID or CIE): where its trust comes from and what it issued to Sportello.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationConfig {
+    /// Trust anchors by entity id, each with its federation signing keys (a JWKS, as the
+    /// federation publishes them): a chain is trusted only if it ends at one of these keys.
+    pub trust_anchors: BTreeMap<String, serde_json::Value>,
+    /// Superiors that registered Sportello (the trust anchor or an intermediate/aggregator).
+    pub authority_hints: Vec<String>,
+    /// Trust marks the federation issued to Sportello, as signed JWTs with their ids.
+    #[serde(default)]
+    pub trust_marks: Vec<TrustMarkConfig>,
+    /// Level asked by default (`https://www.spid.gov.it/SpidL2`, …).
+    #[serde(default)]
+    pub default_acr: Option<String>,
+    /// Level asked per route (a payment or a permit may ask for SpidL2).
+    #[serde(default)]
+    pub acr_by_route: BTreeMap<String, String>,
+}
+
+/// A trust mark issued to Sportello.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustMarkConfig {
+    /// The trust mark type, e.g. `https://registry.spid.gov.it/openid_relying_party/public/`.
+    pub id: String,
+    /// The signed trust mark JWT.
+    pub trust_mark: Secret,
 }
 
 /// Inbox and push delivery.
@@ -364,6 +415,20 @@ impl Default for AuthConfig {
             login_ttl_secs: 10 * 60,
             app_redirect_uris: vec!["it.genova.sportello://auth".to_owned()],
             providers: BTreeMap::new(),
+            relying_party: RelyingPartyConfig::default(),
+            federations: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for RelyingPartyConfig {
+    fn default() -> Self {
+        Self {
+            organization_name: "Sportello".to_owned(),
+            contacts: Vec::new(),
+            homepage_uri: None,
+            entity_configuration_ttl_secs: 24 * 3600,
+            key_retirement_secs: 2 * 24 * 3600,
         }
     }
 }
@@ -435,6 +500,25 @@ impl Config {
             url::Url::parse(&provider.issuer_url)
                 .map_err(|e| anyhow::anyhow!("provider {id}: issuer_url: {e}"))?;
         }
+        for (id, federation) in &self.auth.federations {
+            anyhow::ensure!(
+                matches!(id.as_str(), "spid" | "cie"),
+                "auth.federations.{id}: the federations are `spid` and `cie`"
+            );
+            anyhow::ensure!(
+                !federation.trust_anchors.is_empty() && !federation.authority_hints.is_empty(),
+                "auth.federations.{id}: needs trust_anchors and authority_hints"
+            );
+            for url in federation.trust_anchors.keys().chain(&federation.authority_hints) {
+                url::Url::parse(url).map_err(|e| anyhow::anyhow!("auth.federations.{id}: `{url}`: {e}"))?;
+            }
+        }
+        anyhow::ensure!(
+            self.auth.relying_party.entity_configuration_ttl_secs > 0
+                && self.auth.relying_party.key_retirement_secs
+                    >= self.auth.relying_party.entity_configuration_ttl_secs,
+            "auth.relying_party.key_retirement_secs must be >= entity_configuration_ttl_secs > 0"
+        );
         for uri in &self.auth.app_redirect_uris {
             url::Url::parse(uri).map_err(|e| anyhow::anyhow!("auth.app_redirect_uris: `{uri}`: {e}"))?;
         }
@@ -535,5 +619,42 @@ mod tests {
             !printed.contains("hunter2") && !printed.contains(":pw@"),
             "{printed}"
         );
+    }
+
+    #[test]
+    fn federations_load_from_toml_and_refuse_unknown_ids_and_keys() {
+        let spid = "[auth.federations.spid]\n\
+                    authority_hints = [\"https://ta.example\"]\n\
+                    default_acr = \"https://www.spid.gov.it/SpidL2\"\n\
+                    [auth.federations.spid.trust_anchors.\"https://ta.example\"]\n\
+                    keys = []\n\
+                    [[auth.federations.spid.trust_marks]]\n\
+                    id = \"https://ta.example/openid_relying_party/public/\"\n\
+                    trust_mark = \"eyJ.secret-mark\"\n";
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("ok.toml", spid)?;
+            let config =
+                Config::load(Some(Path::new("ok.toml")), &Overrides::default()).map_err(|e| e.to_string())?;
+            let federation = &config.auth.federations["spid"];
+            assert_eq!(federation.authority_hints, ["https://ta.example"]);
+            assert!(federation.trust_anchors.contains_key("https://ta.example"));
+            assert!(!format!("{config:?}").contains("secret-mark"));
+
+            jail.create_file(
+                "other.toml",
+                &spid.replace("federations.spid", "federations.eidas"),
+            )?;
+            let error = Config::load(Some(Path::new("other.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("`spid` and `cie`"), "{error}");
+
+            jail.create_file("typo.toml", &format!("{spid}autority_hints = []\n"))?;
+            let error = Config::load(Some(Path::new("typo.toml")), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("autority_hints"), "{error}");
+            Ok(())
+        });
     }
 }

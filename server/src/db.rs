@@ -227,6 +227,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     per_backend!("0007_catalog_copies_by_record.sql"),
     per_backend!("0008_catalog_sources_lean.sql"),
     shared!("0009_catalog_changes_created.sql"),
+    shared!("0010_federation_keys.sql"),
 ];
 
 impl EmbeddedMigration {

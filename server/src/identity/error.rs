@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use sportello_core::identity::IdentityError;
 
+use super::federation::FederationError;
 use super::oidc::OidcError;
 use crate::http::problem::{ApiError, Message};
 
@@ -29,6 +30,8 @@ pub enum AuthError {
     LoginFailed(String),
     #[error("identity provider unavailable: {0}")]
     ProviderUnavailable(String),
+    #[error(transparent)]
+    Federation(#[from] FederationError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error(transparent)]
@@ -120,6 +123,7 @@ impl From<AuthError> for ApiError {
                     ),
                 )
             }
+            AuthError::Federation(error) => error.into(),
             AuthError::Identity(error) => error.into(),
             AuthError::Database(error) => error.into(),
         }
@@ -144,6 +148,40 @@ impl From<IdentityError> for ApiError {
                 ),
             ),
             IdentityError::Tenant(tenant) => tenant.into(),
+        }
+    }
+}
+
+impl From<FederationError> for ApiError {
+    fn from(error: FederationError) -> Self {
+        match error {
+            FederationError::Disabled => ApiError::problem(
+                StatusCode::NOT_FOUND,
+                "federation-disabled",
+                Message::new("Nessuna federazione configurata", "No federation configured"),
+                Message::new(
+                    "Questo server non è configurato per le federazioni SPID e CIE.",
+                    "This server is not configured for the SPID and CIE federations.",
+                ),
+            ),
+            FederationError::Keys(reason) => {
+                tracing::error!(%reason, "federation keys");
+                ApiError::Internal
+            }
+            FederationError::UnknownFederation(id) => AuthError::UnknownProvider(id).into(),
+            FederationError::Trust(error) => {
+                tracing::warn!(%error, "provider not trusted");
+                ApiError::problem(
+                    StatusCode::FORBIDDEN,
+                    "provider-not-trusted",
+                    Message::new("Provider di identità non fidato", "Identity provider not trusted"),
+                    Message::new(
+                        format!("Il provider non appartiene alla federazione: {error}"),
+                        format!("The provider is not in the federation: {error}"),
+                    ),
+                )
+            }
+            FederationError::Rejected(reason) => AuthError::LoginFailed(reason).into(),
         }
     }
 }

@@ -87,18 +87,7 @@ pub async fn oidc_login(
     Path(provider): Path<String>,
     ApiQuery(query): ApiQuery<LoginQuery>,
 ) -> Result<Redirect, ApiError> {
-    if query.code_challenge_method != "S256" {
-        return Err(ApiError::field(
-            "code_challenge_method",
-            Message::new("Solo S256 è supportato.", "Only S256 is supported."),
-        ));
-    }
-    if query.state.as_ref().is_some_and(|s| s.len() > 512) {
-        return Err(ApiError::field(
-            "state",
-            Message::new("Massimo 512 caratteri.", "At most 512 characters."),
-        ));
-    }
+    check_login_query(&query.code_challenge_method, query.state.as_deref())?;
     let login = AppLogin {
         redirect_uri: query.redirect_uri,
         code_challenge: query.code_challenge,
@@ -127,24 +116,51 @@ pub async fn oidc_callback(
     Path(provider): Path<String>,
     ApiQuery(query): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
-    let outcome = match (query.code, query.error) {
-        (Some(code), None) => Ok(code),
-        (_, Some(error)) => Err(sanitize_error(&error)),
-        (None, None) => Err("invalid_request".to_owned()),
-    };
+    let outcome = callback_outcome(query.code, query.error);
     let target = state
         .identity
         .finish_login(&provider, &query.state, outcome)
         .await?;
-    // `Redirect` would reject nothing, but be explicit: custom schemes are legitimate here.
-    Ok((
+    Ok(to_app(&target))
+}
+
+/// The method and app state of a login start.
+fn check_login_query(code_challenge_method: &str, state: Option<&str>) -> Result<(), ApiError> {
+    if code_challenge_method != "S256" {
+        return Err(ApiError::field(
+            "code_challenge_method",
+            Message::new("Solo S256 è supportato.", "Only S256 is supported."),
+        ));
+    }
+    if state.is_some_and(|s| s.len() > 512) {
+        return Err(ApiError::field(
+            "state",
+            Message::new("Massimo 512 caratteri.", "At most 512 characters."),
+        ));
+    }
+    Ok(())
+}
+
+/// The code, or the (sanitised) error, a provider's callback carries.
+fn callback_outcome(code: Option<String>, error: Option<String>) -> Result<String, String> {
+    match (code, error) {
+        (Some(code), None) => Ok(code),
+        (_, Some(error)) => Err(sanitize_error(&error)),
+        (None, None) => Err("invalid_request".to_owned()),
+    }
+}
+
+/// A redirect to the app. `Redirect` would reject nothing, but be explicit: custom schemes are
+/// legitimate here.
+fn to_app(target: &url::Url) -> Response {
+    (
         StatusCode::SEE_OTHER,
         [
             (header::LOCATION, target.as_str().to_owned()),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
     )
-        .into_response())
+        .into_response()
 }
 
 /// OAuth error codes are a small alphabet; anything else is not passed on.
@@ -196,6 +212,90 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<J
 #[tracing::instrument(skip_all)]
 pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(state.identity.keys().jwks())
+}
+
+/// Query of a SPID/CIE login start.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedLoginQuery {
+    /// Entity id of the identity provider (from the federation's list).
+    provider: String,
+    /// The API route the login is for, to ask the level configured for it (e.g. `/v1/payments`).
+    route: Option<String>,
+    /// Where to send the browser back: one of the configured app redirect URIs.
+    redirect_uri: String,
+    /// PKCE S256 challenge of the app's verifier.
+    code_challenge: String,
+    /// Must be `S256`.
+    code_challenge_method: String,
+    /// Opaque app state, returned unchanged.
+    state: Option<String>,
+}
+
+/// Starts a SPID/CIE login through the federation: the provider's trust chain is resolved and
+/// the browser sent to it with a signed request object.
+#[utoipa::path(get, path = "/v1/auth/federation/{federation}/login", tag = "auth",
+    params(("federation" = String, Path, description = "`spid` or `cie`"), FederatedLoginQuery),
+    responses((status = 303, description = "Redirect to the identity provider"),
+        (status = 400, body = api::Problem, content_type = "application/problem+json"),
+        (status = 403, body = api::Problem, content_type = "application/problem+json",
+            description = "the provider is not in the federation"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(federation = %federation))]
+pub async fn federated_login(
+    State(state): State<AppState>,
+    Path(federation): Path<String>,
+    ApiQuery(query): ApiQuery<FederatedLoginQuery>,
+) -> Result<Redirect, ApiError> {
+    check_login_query(&query.code_challenge_method, query.state.as_deref())?;
+    let login = AppLogin {
+        redirect_uri: query.redirect_uri,
+        code_challenge: query.code_challenge,
+        state: query.state,
+    };
+    let url = state
+        .identity
+        .begin_federated_login(&federation, &query.provider, query.route.as_deref(), login)
+        .await?;
+    Ok(Redirect::to(url.as_str()))
+}
+
+/// A SPID/CIE provider's redirect back; sends the browser on to the app.
+#[utoipa::path(get, path = "/v1/auth/federation/callback", tag = "auth",
+    params(CallbackQuery),
+    responses((status = 303, description = "Redirect to the app with `code` or `error`"),
+        (status = 400, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
+pub async fn federated_callback(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let outcome = callback_outcome(query.code, query.error);
+    let target = state
+        .identity
+        .finish_federated_login(&query.state, outcome)
+        .await?;
+    Ok(to_app(&target))
+}
+
+/// Sportello's Entity Configuration as an OpenID Connect Federation relying party (SPID, CIE):
+/// a JWT signed with the federation key.
+#[utoipa::path(get, path = "/.well-known/openid-federation", tag = "auth",
+    responses((status = 200, description = "Entity Configuration (a signed JWT)",
+            content_type = "application/entity-statement+jwt", body = String),
+        (status = 404, body = api::Problem, content_type = "application/problem+json",
+            description = "no federation configured")))]
+#[tracing::instrument(skip_all)]
+pub async fn entity_configuration(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let jwt = state.identity.federation().entity_configuration().await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            super::federation::entity::ENTITY_STATEMENT_MEDIA_TYPE,
+        )],
+        jwt,
+    )
+        .into_response())
 }
 
 /// Operators of a municipality's back office: visible to its own operators and to admins.

@@ -11,6 +11,7 @@
 
 pub mod directory;
 mod error;
+pub mod federation;
 pub mod http;
 pub mod oidc;
 pub mod store;
@@ -23,6 +24,7 @@ use sportello_core::identity::{FiscalCode, Role, works_in};
 use sportello_core::tenant::IstatCode;
 
 pub use self::error::AuthError;
+use self::federation::Federation;
 use self::oidc::Providers;
 use self::store::{LoginAttempt, Rotation, User};
 use self::tokens::{KeyRing, hash_secret, pkce_challenge, random_secret};
@@ -59,6 +61,7 @@ pub struct Identity {
     db: Db,
     keys: KeyRing,
     providers: Providers,
+    federation: Federation,
     auth: AuthConfig,
     dev_auth: bool,
 }
@@ -73,10 +76,18 @@ impl Identity {
         )
         .await?;
         let providers = Providers::new(&config.auth.providers, &config.public_url())?;
+        let federation = Federation::new(
+            db.clone(),
+            &config.public_url(),
+            config.auth.relying_party.clone(),
+            config.auth.federations.clone(),
+            config.demo,
+        );
         Ok(Self {
             db,
             keys,
             providers,
+            federation,
             auth: config.auth.clone(),
             dev_auth: config.dev_auth,
         })
@@ -85,6 +96,11 @@ impl Identity {
     /// The signing keys (for the JWKS).
     pub fn keys(&self) -> &KeyRing {
         &self.keys
+    }
+
+    /// Sportello as a relying party of the SPID and CIE federations.
+    pub fn federation(&self) -> &Federation {
+        &self.federation
     }
 
     /// Providers for login buttons.
@@ -127,6 +143,89 @@ impl Identity {
         if !self.providers.contains(provider) {
             return Err(AuthError::UnknownProvider(provider.to_owned()));
         }
+        self.check_app(&app)?;
+        let redirect = self.providers.begin(provider).await?;
+        store::insert_login_attempt(
+            &self.db,
+            &LoginAttempt {
+                state: redirect.state,
+                provider: provider.to_owned(),
+                nonce: redirect.nonce,
+                pkce_verifier: redirect.pkce_verifier,
+                app_redirect_uri: app.redirect_uri,
+                app_state: app.state,
+                app_code_challenge: app.code_challenge,
+                expires_at: self.login_expiry(),
+            },
+        )
+        .await?;
+        Ok(redirect.url)
+    }
+
+    /// Step 1 of a SPID/CIE login: `provider` is the entity id of an identity provider of
+    /// `federation`; the level asked is the one configured for `route`, if given.
+    pub async fn begin_federated_login(
+        &self,
+        federation: &str,
+        provider: &str,
+        route: Option<&str>,
+        app: AppLogin,
+    ) -> Result<url::Url, AuthError> {
+        self.check_app(&app)?;
+        let acr = self.federation.acr_for(federation, route);
+        let request = self.federation.begin(federation, provider, &acr).await?;
+        store::insert_attempt(
+            &self.db,
+            &LoginAttempt {
+                state: request.state,
+                provider: provider.to_owned(),
+                nonce: request.nonce,
+                pkce_verifier: request.pkce_verifier,
+                app_redirect_uri: app.redirect_uri,
+                app_state: app.state,
+                app_code_challenge: app.code_challenge,
+                expires_at: self.login_expiry(),
+            },
+            Some(federation),
+            Some(&request.acr),
+        )
+        .await?;
+        Ok(request.url)
+    }
+
+    /// Step 2 of a SPID/CIE login: the provider's callback, as [`Self::finish_login`].
+    pub async fn finish_federated_login(
+        &self,
+        state: &str,
+        outcome: Result<String, String>,
+    ) -> Result<url::Url, AuthError> {
+        let (attempt, federation, acr) = store::take_attempt(&self.db, state, true)
+            .await?
+            .filter(|(attempt, _, _)| attempt.expires_at >= now_ms())
+            .ok_or_else(|| AuthError::LoginFailed("unknown or expired login state".into()))?;
+        let result = match outcome {
+            Err(provider_error) => Err(provider_error),
+            Ok(code) => self
+                .federation
+                .complete(
+                    federation.as_deref().unwrap_or_default(),
+                    &attempt.provider,
+                    &code,
+                    &attempt.pkce_verifier,
+                    &attempt.nonce,
+                    acr.as_deref().unwrap_or_default(),
+                )
+                .await
+                .map(|identity| (identity.fiscal_code, identity.given_name, identity.family_name))
+                .map_err(|error| {
+                    tracing::warn!(%error, provider = %attempt.provider, "federated login refused");
+                    "login_failed".to_owned()
+                }),
+        };
+        self.back_to_app(&attempt, result).await
+    }
+
+    fn check_app(&self, app: &AppLogin) -> Result<(), AuthError> {
         if !self.auth.app_redirect_uris.contains(&app.redirect_uri) {
             return Err(AuthError::RedirectUriNotAllowed);
         }
@@ -139,23 +238,12 @@ impl Identity {
         if !challenge_ok {
             return Err(AuthError::InvalidChallenge);
         }
-        let redirect = self.providers.begin(provider).await?;
+        Ok(())
+    }
+
+    fn login_expiry(&self) -> i64 {
         let ttl_ms = i64::try_from(self.auth.login_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        store::insert_login_attempt(
-            &self.db,
-            &LoginAttempt {
-                state: redirect.state,
-                provider: provider.to_owned(),
-                nonce: redirect.nonce,
-                pkce_verifier: redirect.pkce_verifier,
-                app_redirect_uri: app.redirect_uri,
-                app_state: app.state,
-                app_code_challenge: app.code_challenge,
-                expires_at: now_ms().saturating_add(ttl_ms),
-            },
-        )
-        .await?;
-        Ok(redirect.url)
+        now_ms().saturating_add(ttl_ms)
     }
 
     /// Step 2: the provider's callback. Returns the app URL to redirect to: with a one-time
@@ -170,26 +258,38 @@ impl Identity {
             .await?
             .filter(|attempt| attempt.provider == provider && attempt.expires_at >= now_ms())
             .ok_or_else(|| AuthError::LoginFailed("unknown or expired login state".into()))?;
-        let mut target =
-            url::Url::parse(&attempt.app_redirect_uri).map_err(|e| AuthError::LoginFailed(e.to_string()))?;
         let result = match outcome {
             Err(provider_error) => Err(provider_error),
             Ok(code) => self
                 .providers
                 .complete(provider, code, attempt.pkce_verifier.clone(), &attempt.nonce)
                 .await
+                .map(|identity| (identity.fiscal_code, identity.given_name, identity.family_name))
                 .map_err(|error| {
                     tracing::warn!(%error, provider, "login verification failed");
                     "login_failed".to_owned()
                 }),
         };
+        self.back_to_app(&attempt, result).await
+    }
+
+    /// The app URL to send the browser to: a one-time code for the person who logged in
+    /// (created or updated), or the error.
+    async fn back_to_app(
+        &self,
+        attempt: &LoginAttempt,
+        result: Result<(FiscalCode, Option<String>, Option<String>), String>,
+    ) -> Result<url::Url, AuthError> {
+        let mut target =
+            url::Url::parse(&attempt.app_redirect_uri).map_err(|e| AuthError::LoginFailed(e.to_string()))?;
+        let provider = attempt.provider.as_str();
         let outcome = match result {
-            Ok(identity) => {
+            Ok((fiscal_code, given_name, family_name)) => {
                 let user = store::upsert_user(
                     &self.db,
-                    identity.fiscal_code.as_str(),
-                    identity.given_name.as_deref(),
-                    identity.family_name.as_deref(),
+                    fiscal_code.as_str(),
+                    given_name.as_deref(),
+                    family_name.as_deref(),
                 )
                 .await?;
                 let code = random_secret();

@@ -190,6 +190,16 @@ pub async fn list_grants(db: &Db, municipality: Option<&str>, limit: i64) -> Res
 }
 
 pub async fn insert_login_attempt(db: &Db, attempt: &LoginAttempt) -> Result<(), sqlx::Error> {
+    insert_attempt(db, attempt, None, None).await
+}
+
+/// Stores a login attempt, federated (`federation`, `acr`) or not.
+pub async fn insert_attempt(
+    db: &Db,
+    attempt: &LoginAttempt,
+    federation: Option<&str>,
+    acr: Option<&str>,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.pool().begin().await?;
     // Abandoned logins are swept here rather than by a background job.
     sqlx::query("DELETE FROM login_attempts WHERE expires_at < $1")
@@ -198,8 +208,8 @@ pub async fn insert_login_attempt(db: &Db, attempt: &LoginAttempt) -> Result<(),
         .await?;
     sqlx::query(
         "INSERT INTO login_attempts (state, provider, nonce, pkce_verifier, app_redirect_uri,
-           app_state, app_code_challenge, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+           app_state, app_code_challenge, expires_at, federation, acr)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&attempt.state)
     .bind(&attempt.provider)
@@ -209,23 +219,42 @@ pub async fn insert_login_attempt(db: &Db, attempt: &LoginAttempt) -> Result<(),
     .bind(attempt.app_state.as_deref())
     .bind(&attempt.app_code_challenge)
     .bind(attempt.expires_at)
+    .bind(federation)
+    .bind(acr)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
 }
 
-/// Removes and returns a login attempt: each `state` can complete at most one login.
+/// Removes and returns a login attempt of a generic provider: each `state` can complete at most
+/// one login.
 pub async fn take_login_attempt(db: &Db, state: &str) -> Result<Option<LoginAttempt>, sqlx::Error> {
-    let row = sqlx::query(
-        "DELETE FROM login_attempts WHERE state = $1
+    Ok(take_attempt(db, state, false)
+        .await?
+        .map(|(attempt, _, _)| attempt))
+}
+
+/// Removes and returns a login attempt, federated or not, with its federation and `acr`.
+pub async fn take_attempt(
+    db: &Db,
+    state: &str,
+    federated: bool,
+) -> Result<Option<(LoginAttempt, Option<String>, Option<String>)>, sqlx::Error> {
+    let filter = if federated {
+        "federation IS NOT NULL"
+    } else {
+        "federation IS NULL"
+    };
+    let row = sqlx::query(&format!(
+        "DELETE FROM login_attempts WHERE state = $1 AND {filter}
          RETURNING state, provider, nonce, pkce_verifier, app_redirect_uri, app_state,
-                   app_code_challenge, expires_at",
-    )
+                   app_code_challenge, expires_at, federation, acr"
+    ))
     .bind(state)
     .fetch_optional(db.pool())
     .await?;
     row.map(|row| {
-        Ok(LoginAttempt {
+        let attempt = LoginAttempt {
             state: row.try_get("state")?,
             provider: row.try_get("provider")?,
             nonce: row.try_get("nonce")?,
@@ -234,7 +263,8 @@ pub async fn take_login_attempt(db: &Db, state: &str) -> Result<Option<LoginAtte
             app_state: row.try_get("app_state")?,
             app_code_challenge: row.try_get("app_code_challenge")?,
             expires_at: row.try_get("expires_at")?,
-        })
+        };
+        Ok((attempt, row.try_get("federation")?, row.try_get("acr")?))
     })
     .transpose()
 }
