@@ -165,6 +165,9 @@ pub struct PagopaCreditorConfig {
     pub taxonomy: Option<String>,
 }
 
+/// The IBAN of pagoPA's own examples: the demo's default, never a real creditor's account.
+const EXAMPLE_IBAN: &str = "IT60X0542811101000000123456";
+
 impl Default for PagopaConfig {
     fn default() -> Self {
         // Demo values (README): Comune di Genova as the metropolitan broker, its first station,
@@ -173,7 +176,7 @@ impl Default for PagopaConfig {
             broker_id: "00856930102".to_owned(),
             station_id: "00856930102_01".to_owned(),
             segregation_code: 1,
-            iban: "IT60X0542811101000000123456".to_owned(),
+            iban: EXAMPLE_IBAN.to_owned(),
             taxonomy: "9/0101108TS/".to_owned(),
             body_limit_bytes: 256 * 1024,
             municipalities: BTreeMap::new(),
@@ -492,6 +495,24 @@ impl Config {
         if self.env == Environment::Production && self.demo {
             anyhow::bail!("refusing to start: --demo data cannot be loaded with env = production");
         }
+        if self.env == Environment::Production {
+            let overrides = self
+                .pagopa
+                .municipalities
+                .values()
+                .filter_map(|m| m.iban.as_ref());
+            if std::iter::once(&self.pagopa.iban)
+                .chain(overrides)
+                .any(|iban| iban == EXAMPLE_IBAN)
+            {
+                anyhow::bail!(
+                    "refusing to start: pagopa.iban (or a municipality's override) is the example \
+                     IBAN of the demo, which would send citizens' payments to no real account; \
+                     set the creditor's IBAN (and pagopa.broker_id, pagopa.station_id) for \
+                     env = production"
+                );
+            }
+        }
         for (id, provider) in &self.auth.providers {
             anyhow::ensure!(
                 !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
@@ -594,6 +615,21 @@ mod tests {
             };
             let error = Config::load(None, &overrides).unwrap_err().to_string();
             assert!(error.contains("dev-auth"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_refuses_the_example_iban() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SPORTELLO__ENV", "production");
+            let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("pagopa.iban"), "{error}");
+            jail.set_env("SPORTELLO__PAGOPA__IBAN", "IT02L1234512345123456789012");
+            assert!(Config::load(None, &Overrides::default()).is_ok());
+            jail.set_env("SPORTELLO__PAGOPA__MUNICIPALITIES__010001__IBAN", EXAMPLE_IBAN);
+            let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("pagopa.iban"), "{error}");
             Ok(())
         });
     }
