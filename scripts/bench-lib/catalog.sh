@@ -68,7 +68,8 @@ ls -l "$work/synth/catalogue.mrc" >&2
 step "server (SQLite in the data dir, loopback)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
-SPORTELLO_LOG=warn "$bin" --data-dir "$work/srv" serve --listen "127.0.0.1:$port" --dev-auth \
+# One client at full speed is the point of a load test: no per-client rate limits.
+SPORTELLO__RATE_LIMITS__ENABLED=false SPORTELLO_LOG=warn "$bin" --data-dir "$work/srv" serve --listen "127.0.0.1:$port" --dev-auth \
     >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done

@@ -40,17 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ -n "${SPORTELLO_BIN:-}" ]]; then
-    bin="$SPORTELLO_BIN"
-else
-    step "build ($profile)"
-    if [[ "$profile" == release ]]; then
-        cargo build --quiet --release --locked -p sportello-server
-    else
-        cargo build --quiet --locked -p sportello-server
-    fi
-    bin="$root/target/$profile/sportello"
-fi
+# shellcheck source=bench-lib/bin.sh
+source scripts/bench-lib/bin.sh
+bin="$(sportello_bin "$profile")"
 
 step "database: $positions published debt positions (SQLite)"
 mkdir -p "$work/srv"

@@ -30,9 +30,10 @@ log() { printf 'mobile-tests: %s\n' "$*" >&2; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/sportello-mobile-tests.XXXXXX")"
 server_pid=""
 provider_pid=""
+push_pid=""
 cleanup() {
     local status=$?
-    for pid in "$server_pid" "$provider_pid"; do
+    for pid in "$server_pid" "$provider_pid" "$push_pid"; do
         if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -121,6 +122,33 @@ EOF
 else
     log "no OpenID provider (Node missing or MOBILE_TESTS_NO_OIDC=1): browser-login tests will skip"
 fi
+
+# FCM, simulated to its published HTTP v1 API (tests/push-sim): the server refuses FCM tokens when
+# it has no FCM sender, and the apps register theirs.
+# shellcheck source=venv.sh
+source scripts/lib/venv.sh
+venv="$(oracle_venv)"
+mkfifo "$work/push.in"
+"$venv/bin/python" tests/push-sim/push_sim.py --no-decrypt --service-account "$work/fcm.json" \
+    <"$work/push.in" >"$work/push.out" 2>"$work/push.log" &
+push_pid=$!
+exec 4>"$work/push.in" # the simulator exits when this closes
+if ! wait_for 30 "$push_pid" grep -q '^READY ' "$work/push.out"; then
+    cat "$work/push.log" >&2
+    log "the push simulator did not start"
+    exit 1
+fi
+cat >>"$config" <<EOF
+
+[notify.fcm]
+service_account_file = "$work/fcm.json"
+api_url = "$(sed -n 's/^READY //p' "$work/push.out")"
+
+# The suites log in and search as one client at full speed: per-client limits would trip them
+# (server/tests/limits.rs tests the limits).
+[rate_limits]
+enabled = false
+EOF
 
 "$sportello" --config "$config" serve --dev-auth --demo --listen "127.0.0.1:$port" \
     --data-dir "$work/data" 2>"$work/server.log" &

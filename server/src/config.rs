@@ -11,6 +11,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod http;
+pub use http::{HttpConfig, Quota, RateLimitsConfig};
+
 /// Where the server runs; production forbids demo-only switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -74,8 +77,10 @@ pub struct Config {
     pub dev_auth: bool,
     /// Log format.
     pub log_format: LogFormat,
-    /// HTTP limits.
+    /// HTTP limits: requests, connections, trusted proxies, CORS.
     pub http: HttpConfig,
+    /// Rate limits of login, token refresh, notice verification, search and device registration.
+    pub rate_limits: RateLimitsConfig,
     /// Login and tokens.
     pub auth: AuthConfig,
     /// Inbox and push delivery.
@@ -201,16 +206,6 @@ impl Default for CatalogConfig {
             index_poll_ms: 1000,
         }
     }
-}
-
-/// HTTP limits.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    /// Whole-request timeout, seconds.
-    pub request_timeout_secs: u64,
-    /// Maximum JSON request body, bytes.
-    pub body_limit_bytes: usize,
 }
 
 /// Login and tokens.
@@ -392,20 +387,12 @@ impl Default for Config {
             dev_auth: false,
             log_format: LogFormat::Text,
             http: HttpConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
             auth: AuthConfig::default(),
             notify: NotifyConfig::default(),
             catalog: CatalogConfig::default(),
             permits: PermitsConfig::default(),
             pagopa: PagopaConfig::default(),
-        }
-    }
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            request_timeout_secs: 30,
-            body_limit_bytes: 1024 * 1024,
         }
     }
 }
@@ -543,17 +530,11 @@ impl Config {
         for uri in &self.auth.app_redirect_uris {
             url::Url::parse(uri).map_err(|e| anyhow::anyhow!("auth.app_redirect_uris: `{uri}`: {e}"))?;
         }
-        anyhow::ensure!(
-            self.http.body_limit_bytes > 0,
-            "http.body_limit_bytes must be > 0"
-        );
+        self.http.validate()?;
+        self.rate_limits.validate()?;
         anyhow::ensure!(
             self.catalog.index_poll_ms >= 10,
             "catalog.index_poll_ms must be >= 10"
-        );
-        anyhow::ensure!(
-            self.http.request_timeout_secs > 0,
-            "http.request_timeout_secs must be > 0"
         );
         Ok(())
     }

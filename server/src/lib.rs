@@ -41,6 +41,7 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub permits: Arc<Permits>,
     pub payments: Arc<Payments>,
+    pub rate_limits: Arc<http::rate_limit::RateLimits>,
     pub metrics: PrometheusHandle,
 }
 
@@ -88,6 +89,7 @@ impl AppState {
             )
             .with_fee_notices(Arc::clone(&payments) as Arc<dyn permits::fees::FeeNotices>),
         );
+        let rate_limits = Arc::new(http::rate_limit::RateLimits::new(&config.rate_limits));
         Ok(Self {
             municipalities,
             notifier,
@@ -97,6 +99,7 @@ impl AppState {
             identity: Arc::new(identity),
             catalog,
             payments,
+            rate_limits,
             metrics: http::ops::metrics_handle(),
         })
     }
@@ -121,8 +124,9 @@ pub async fn serve(
         .sweep
         .then(|| tokio::spawn(Arc::clone(&state.permits).run_sweeps(stopped.clone())));
     let follower = tokio::spawn(Arc::clone(&state.catalog).follow_changes(stopped));
+    let limits = http::listener::ConnectionLimits::from_config(&state.config.http);
     let app = http::router(state);
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = http::listener::serve(listener, app, limits, shutdown).await;
     // Let the delivery worker finish the round in hand, the index follower and the permits
     // sweep stop, then close the pool.
     let _ = stop.send(true);

@@ -209,6 +209,15 @@ async fn fcm_http_v1_with_a_verified_assertion_and_error_handling() {
         let device = json!({"kind": "fcm", "token": token, "municipalities": ["010025"]});
         assert_eq!(register(&server, &citizen, &device).await.status(), 201);
     }
+    // With FCM configured, an FCM device still needs its token; APNs has no sender yet.
+    let response = register(&server, &citizen, &json!({"kind": "fcm"})).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.json::<Problem>().await.unwrap().errors[0].field, "token");
+    let response = register(&server, &citizen, &json!({"kind": "apns", "token": "t"})).await;
+    assert_eq!(
+        response.json::<Problem>().await.unwrap().code,
+        "push-kind-unavailable"
+    );
     let (admin, _) = server.dev_login(ADMIN, &["admin"]).await;
     assert_eq!(
         broadcast(&server, &admin, &["010025"], "Allerta gialla")
@@ -328,10 +337,9 @@ async fn device_registration_rejects_bad_subscriptions() {
             json!({"kind": "webpush", "endpoint": "https://fcm.googleapis.com/wp/x", "keys": {"p256dh": key, "auth": "short"}}),
             "keys",
         ),
-        (json!({"kind": "fcm"}), "token"),
         (json!({"kind": "pager", "token": "x"}), "kind"),
         (
-            json!({"kind": "fcm", "token": "t", "municipalities": ["999999"]}),
+            json!({"kind": "webpush", "endpoint": "https://fcm.googleapis.com/wp/x", "keys": {"p256dh": key, "auth": "_ordMnz7uTCmrpBTeUV4Bw"}, "municipalities": ["999999"]}),
             "municipalities",
         ),
     ];
@@ -343,6 +351,14 @@ async fn device_registration_rejects_bad_subscriptions() {
             field,
             "{body}"
         );
+    }
+    // This server has no FCM account and no APNs sender: such devices would never hear from it.
+    for kind in ["fcm", "apns"] {
+        let response = register(&server, &citizen, &json!({"kind": kind, "token": "t"})).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
+        let problem = response.json::<Problem>().await.unwrap();
+        assert_eq!(problem.code, "push-kind-unavailable", "{kind}");
+        assert!(problem.detail.contains(kind), "{}", problem.detail);
     }
     let ok = json!({"kind": "webpush", "endpoint": "https://fcm.googleapis.com/wp/abc",
                     "keys": {"p256dh": key, "auth": "_ordMnz7uTCmrpBTeUV4Bw"}, "expirationTime": null});

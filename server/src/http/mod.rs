@@ -1,19 +1,24 @@
-//! The HTTP surface: routes of every context, the OpenAPI document, and the middleware stack
-//! (request id, tracing, metrics, problem rendering, timeout, body limit).
+//! The HTTP surface: routes of every context, the OpenAPI document, the middleware stack
+//! (request id, tracing, metrics, problem rendering, timeout, body limit, client address, rate
+//! limits, CORS, security headers) and the accept loop with its connection limits.
 
+pub mod client;
 pub mod extract;
 pub mod lang;
+pub mod listener;
 pub mod ops;
 pub mod problem;
+pub mod rate_limit;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware;
 use axum::response::Response;
 use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -133,6 +138,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, openapi) = api_routes().split_for_parts();
     let http = state.config.http.clone();
     let https = state.config.public_url().starts_with("https://");
+    let limits_state = state.clone();
     // The pagoPA Node's SOAP endpoint: outside the OpenAPI document (its contract is the WSDL);
     // it reads its body itself, up to `pagopa.body_limit_bytes`.
     let app = routes
@@ -141,11 +147,61 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(payments::http::pa_for_node),
         )
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .route_layer(middleware::from_fn_with_state(
+            limits_state,
+            rate_limit::limit_rate,
+        ))
         .route_layer(middleware::from_fn(ops::record_metrics))
         .with_state(state);
-    with_middleware(app, &http).layer(middleware::from_fn(move |request, next| {
+    let proxies = client::TrustedProxies::new(http.trusted_proxies.clone());
+    let mut app = with_middleware(app, &http).layer(middleware::from_fn(move |request, next| {
+        client::identify_client(proxies.clone(), request, next)
+    }));
+    if let Some(cors) = cors(&http.cors_allowed_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(middleware::from_fn(move |request, next| {
         security_headers(https, request, next)
     }))
+}
+
+/// Cross-origin access for the configured web origins only (none by default). Tokens travel in
+/// the `Authorization` header, never in cookies, so credentials are not allowed.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::ACCEPT_LANGUAGE,
+                request_id.clone(),
+            ])
+            .expose_headers([
+                header::RETRY_AFTER,
+                header::LOCATION,
+                header::CONTENT_LANGUAGE,
+                header::CONTENT_DISPOSITION,
+                request_id,
+            ])
+            .max_age(Duration::from_hours(1)),
+    )
 }
 
 /// Headers that keep browsers from misreading or framing any answer: no MIME sniffing, no
@@ -237,6 +293,7 @@ mod tests {
         let http = HttpConfig {
             request_timeout_secs: 1,
             body_limit_bytes: 16,
+            ..HttpConfig::default()
         };
         let response = with_middleware(slow, &http)
             .oneshot(Request::builder().uri("/slow").body(Body::empty()).unwrap())

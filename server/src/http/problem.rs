@@ -30,6 +30,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
+    /// A request the framework could not read (a path that is not UTF-8, a bad header…).
+    #[error("bad request")]
+    BadRequest,
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("body too large")]
@@ -44,6 +47,9 @@ pub enum ApiError {
     Forbidden,
     #[error("service unavailable")]
     Unavailable,
+    /// Too many calls of a rate-limited operation; the client may retry after this many seconds.
+    #[error("rate limited, retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// A problem a bounded context defines: its status, stable code, title and detail.
     #[error("{}: {}", .0.code, .0.detail.en)]
     Context(Box<ContextProblem>),
@@ -114,7 +120,7 @@ impl ApiError {
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::Context(problem) => problem.status,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::BadRequest => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -122,6 +128,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -132,6 +139,7 @@ impl ApiError {
     }
 
     /// Stable code, title and detail in the given language.
+    #[allow(clippy::too_many_lines, reason = "a table: one arm per problem")]
     fn describe(&self, lang: Lang) -> (&'static str, String, String) {
         let pick = |it: &str, en: &str| match lang {
             Lang::It => it.to_owned(),
@@ -160,6 +168,24 @@ impl ApiError {
                 match lang {
                     Lang::It => format!("Il corpo della richiesta non è un JSON valido: {reason}"),
                     Lang::En => format!("The request body is not valid JSON for this operation: {reason}"),
+                },
+            ),
+            ApiError::BadRequest => (
+                "bad-request",
+                pick("Richiesta non valida", "Bad request"),
+                pick(
+                    "La richiesta non si può leggere: controlla l'indirizzo e le intestazioni.",
+                    "The request cannot be read: check its address and headers.",
+                ),
+            ),
+            ApiError::RateLimited { retry_after_secs } => (
+                "rate-limited",
+                pick("Troppe richieste", "Too many requests"),
+                match lang {
+                    Lang::It => {
+                        format!("Hai fatto troppe richieste: riprova tra {retry_after_secs} secondi.")
+                    }
+                    Lang::En => format!("Too many requests: try again in {retry_after_secs} seconds."),
                 },
             ),
             ApiError::UnsupportedMediaType => (
@@ -260,6 +286,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // The body is written by `render_problems`, which knows the language.
         let mut response = self.status().into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
         response.extensions_mut().insert(self);
         response
     }
@@ -326,9 +357,9 @@ fn framework_error(response: &Response) -> Option<ApiError> {
         StatusCode::REQUEST_TIMEOUT => Some(ApiError::Timeout),
         StatusCode::PAYLOAD_TOO_LARGE => Some(ApiError::PayloadTooLarge),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Some(ApiError::UnsupportedMediaType),
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
-            Some(ApiError::MalformedJson(String::new()))
-        }
+        // Bodies are read by `ApiJson`, which names its problems; a bare 400 or 422 is the
+        // framework refusing the request line or headers (a path that is not UTF-8, …).
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => Some(ApiError::BadRequest),
         _ if status.is_server_error() => Some(ApiError::Internal),
         _ => None,
     }

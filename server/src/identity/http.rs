@@ -34,7 +34,7 @@ impl FromRequestParts<AppState> for Principal {
 
 /// The token of an `Authorization: Bearer <token>` header. The scheme is case-insensitive
 /// (RFC 9110 §11.1), so `bearer` is as good as `Bearer`.
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

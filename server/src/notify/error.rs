@@ -1,5 +1,7 @@
 //! The notifications context's errors and the problems they become.
 
+use axum::http::StatusCode;
+
 use crate::http::problem::{ApiError, Message};
 use crate::pagination::PageError;
 
@@ -14,6 +16,9 @@ pub enum NotifyError {
     },
     #[error("too many devices")]
     TooManyDevices,
+    /// A device kind this server has no sender for: accepting it would drop its pushes later.
+    #[error("no push sender for {kind} devices")]
+    NoSender { kind: String },
     #[error("not found")]
     NotFound,
     #[error("forbidden")]
@@ -33,6 +38,18 @@ impl From<NotifyError> for ApiError {
                 Message::new(
                     "Troppi dispositivi registrati: rimuovine uno.",
                     "Too many registered devices: remove one first.",
+                ),
+            ),
+            NotifyError::NoSender { kind } => ApiError::problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "push-kind-unavailable",
+                Message::new(
+                    "Notifiche non disponibili per questo dispositivo",
+                    "Push not available for this device",
+                ),
+                Message::new(
+                    format!("Questo servizio non invia notifiche ai dispositivi {kind}."),
+                    format!("This service does not send push notifications to {kind} devices."),
                 ),
             ),
             NotifyError::NotFound => ApiError::RouteNotFound,

@@ -105,6 +105,12 @@ impl Notifier {
                 )
             })
             .transpose()?;
+        tracing::info!(
+            webpush = true,
+            fcm = fcm.is_some(),
+            apns = false,
+            "push senders: devices of a kind without a sender are refused at registration"
+        );
         Ok(Self {
             db,
             municipalities,
@@ -178,6 +184,17 @@ impl Notifier {
         Ok(url)
     }
 
+    /// Whether this server has a sender for devices of `kind`: Web Push always (VAPID needs no
+    /// account), FCM when `notify.fcm` is configured, APNs not yet (iOS apps receive their
+    /// notifications through FCM).
+    pub fn can_send_to(&self, kind: &str) -> bool {
+        match kind {
+            "webpush" => true,
+            "fcm" => self.fcm.is_some(),
+            _ => false,
+        }
+    }
+
     /// Registers (or re-registers) a device for a person.
     pub async fn register_device(
         &self,
@@ -214,7 +231,12 @@ impl Notifier {
                     Some(keys.auth.clone()),
                 )
             }
-            "fcm" | "apns" => {
+            kind @ ("fcm" | "apns") => {
+                if !self.can_send_to(kind) {
+                    return Err(NotifyError::NoSender {
+                        kind: kind.to_owned(),
+                    });
+                }
                 let token = registration
                     .token
                     .as_deref()

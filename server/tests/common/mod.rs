@@ -8,7 +8,7 @@ pub mod push;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use sportello_server::config::{Config, Secret};
+use sportello_server::config::{Config, RateLimitsConfig, Secret};
 use sportello_server::db::Db;
 use sportello_server::{AppState, serve};
 use tokio::net::TcpListener;
@@ -90,6 +90,12 @@ impl Prepared {
             data_dir: data.path().to_owned(),
             database_url: Some(Secret::new(db.url.clone())),
             dev_auth: true,
+            // Every test is one client on one address: the suites of other features would trip
+            // the per-client limits. tests/limits.rs turns them on to test them.
+            rate_limits: RateLimitsConfig {
+                enabled: false,
+                ..RateLimitsConfig::default()
+            },
             ..Config::default()
         };
         Self {
