@@ -133,7 +133,7 @@ async fn main() {
     let server = tokio::spawn({
         let state = state.clone();
         async move {
-            serve(state, listener, async {
+            serve(state, listener, None, async {
                 let _ = stopped.await;
             })
             .await

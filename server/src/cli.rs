@@ -112,6 +112,23 @@ pub struct SimulatePaymentArgs {
     /// idStation [default: pagopa.station_id].
     #[arg(long, value_name = "ID")]
     pub station: Option<String>,
+    /// Where /pagopa/paForNode is served [default: https://<pagopa.channel.listen> (http://
+    /// without pagopa.channel.tls_cert) when set, else --url].
+    #[arg(long, value_name = "URL")]
+    pub channel_url: Option<String>,
+    /// Client certificate (PEM, with its chain) presented to the channel: mutual TLS.
+    #[arg(long, value_name = "PEM", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// Private key (PEM) of --client-cert.
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// CA certificates (PEM) to trust for the channel's server certificate.
+    #[arg(long, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
+    /// The channel's shared key, sent in pagopa.channel.shared_key_header [default:
+    /// pagopa.channel.shared_key].
+    #[arg(long, value_name = "KEY")]
+    pub shared_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -148,6 +148,103 @@ pub struct PagopaConfig {
     pub body_limit_bytes: usize,
     /// Per-municipality overrides, by ISTAT code.
     pub municipalities: BTreeMap<String, PagopaCreditorConfig>,
+    /// How the Node's endpoint is protected: mutual TLS on its own listener, source networks,
+    /// a shared key (docs/payments.md, "The channel").
+    pub channel: PagopaChannelConfig,
+}
+
+/// The channel the pagoPA Node calls `/pagopa/paForNode` through. Whoever reaches the endpoint
+/// can mark notices paid, so production refuses to start unless at least one protection is on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagopaChannelConfig {
+    /// The endpoint's own listener; when set, the main listener no longer serves it.
+    pub listen: Option<SocketAddr>,
+    /// Certificate chain (PEM) of the own listener; with `tls_key` it speaks TLS.
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// CA bundle (PEM) that client certificates are verified against: mutual TLS, a client
+    /// without a certificate of one of these CAs cannot complete the handshake.
+    pub client_ca: Option<PathBuf>,
+    /// The common name (CN) the verified client certificate's subject must have, exactly.
+    pub client_subject: Option<String>,
+    /// Only TCP peers in these networks reach the endpoint; others get 403.
+    pub source_networks: Vec<ipnet::IpNet>,
+    /// The request header that carries `shared_key`.
+    pub shared_key_header: String,
+    /// A key every request must carry in `shared_key_header` (at least 16 characters); others
+    /// get 403.
+    pub shared_key: Option<Secret>,
+}
+
+impl Default for PagopaChannelConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
+            client_subject: None,
+            source_networks: Vec::new(),
+            shared_key_header: "x-pagopa-channel-key".to_owned(),
+            shared_key: None,
+        }
+    }
+}
+
+impl PagopaChannelConfig {
+    /// Whether anything stands between the network and the endpoint.
+    pub fn is_protected(&self) -> bool {
+        self.client_ca.is_some() || !self.source_networks.is_empty() || self.shared_key.is_some()
+    }
+
+    /// Whether the endpoint is served on the channel's own listener with TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+
+    /// Rejects settings that cannot work together.
+    fn validate(&self, main_listen: SocketAddr) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.tls_cert.is_some() == self.tls_key.is_some(),
+            "pagopa.channel.tls_cert and pagopa.channel.tls_key go together"
+        );
+        anyhow::ensure!(
+            self.tls_cert.is_none() || self.listen.is_some(),
+            "pagopa.channel.tls_cert needs pagopa.channel.listen: TLS is served on the channel's own \
+             listener (behind an ingress that terminates TLS, leave both unset)"
+        );
+        anyhow::ensure!(
+            self.client_ca.is_none() || self.tls_cert.is_some(),
+            "pagopa.channel.client_ca needs pagopa.channel.tls_cert and tls_key: client certificates \
+             are verified in the channel's own TLS handshake"
+        );
+        anyhow::ensure!(
+            self.client_subject.is_none() || self.client_ca.is_some(),
+            "pagopa.channel.client_subject needs pagopa.channel.client_ca"
+        );
+        anyhow::ensure!(
+            self.client_subject.as_ref().is_none_or(|s| !s.is_empty()),
+            "pagopa.channel.client_subject must not be empty"
+        );
+        anyhow::ensure!(
+            self.listen != Some(main_listen),
+            "pagopa.channel.listen must differ from listen"
+        );
+        anyhow::ensure!(
+            axum::http::HeaderName::from_bytes(self.shared_key_header.as_bytes()).is_ok(),
+            "pagopa.channel.shared_key_header `{}` is not an HTTP header name",
+            self.shared_key_header
+        );
+        if let Some(key) = &self.shared_key {
+            anyhow::ensure!(
+                key.expose().chars().count() >= 16,
+                "pagopa.channel.shared_key must have at least 16 characters"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Overrides of the pagoPA settings for one municipality.
@@ -172,19 +269,24 @@ pub struct PagopaCreditorConfig {
 
 /// The IBAN of pagoPA's own examples: the demo's default, never a real creditor's account.
 const EXAMPLE_IBAN: &str = "IT60X0542811101000000123456";
+/// The demo's broker (Comune di Genova's fiscal code, which a real broker may well be).
+const DEMO_BROKER: &str = "00856930102";
+/// The demo's station of that broker: printed in the README, never registered at pagoPA.
+const DEMO_STATION: &str = "00856930102_01";
 
 impl Default for PagopaConfig {
     fn default() -> Self {
         // Demo values (README): Comune di Genova as the metropolitan broker, its first station,
         // and the IBAN of pagoPA's own examples. Real deployments set their own.
         Self {
-            broker_id: "00856930102".to_owned(),
-            station_id: "00856930102_01".to_owned(),
+            broker_id: DEMO_BROKER.to_owned(),
+            station_id: DEMO_STATION.to_owned(),
             segregation_code: 1,
             iban: EXAMPLE_IBAN.to_owned(),
             taxonomy: "9/0101108TS/".to_owned(),
             body_limit_bytes: 256 * 1024,
             municipalities: BTreeMap::new(),
+            channel: PagopaChannelConfig::default(),
         }
     }
 }
@@ -499,7 +601,16 @@ impl Config {
                      env = production"
                 );
             }
+            self.refuse_demo_station()?;
+            anyhow::ensure!(
+                self.pagopa.channel.is_protected(),
+                "refusing to start: /pagopa/paForNode is unprotected, so anyone who knows the \
+                 broker and station ids could mark notices paid; configure [pagopa.channel] with \
+                 client_ca (mutual TLS on its own listener), source_networks and/or shared_key \
+                 for env = production (docs/payments.md, \"The channel\")"
+            );
         }
+        self.pagopa.channel.validate(self.listen)?;
         for (id, provider) in &self.auth.providers {
             anyhow::ensure!(
                 !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
@@ -535,6 +646,34 @@ impl Config {
         anyhow::ensure!(
             self.catalog.index_poll_ms >= 10,
             "catalog.index_poll_ms must be >= 10"
+        );
+        Ok(())
+    }
+
+    /// Production refuses the demo's station (globally or in a municipality's override): the
+    /// README prints it, and pagoPA never registered it.
+    fn refuse_demo_station(&self) -> anyhow::Result<()> {
+        let global = (Some(&self.pagopa.broker_id), Some(&self.pagopa.station_id));
+        let overrides = self
+            .pagopa
+            .municipalities
+            .values()
+            .filter(|m| m.enabled != Some(false))
+            .map(|m| {
+                (
+                    m.broker_id.as_ref().or(global.0),
+                    m.station_id.as_ref().or(global.1),
+                )
+            });
+        let demo = std::iter::once(global).chain(overrides).any(|(broker, station)| {
+            broker.map(String::as_str) == Some(DEMO_BROKER)
+                && station.map(String::as_str) == Some(DEMO_STATION)
+        });
+        anyhow::ensure!(
+            !demo,
+            "refusing to start: pagopa.station_id (or a municipality's override) is the demo's \
+             station {DEMO_STATION} of broker {DEMO_BROKER}, printed in the README; set the \
+             broker and station pagoPA registered for this installation for env = production"
         );
         Ok(())
     }
@@ -607,12 +746,126 @@ mod tests {
             let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
             assert!(error.contains("pagopa.iban"), "{error}");
             jail.set_env("SPORTELLO__PAGOPA__IBAN", "IT02L1234512345123456789012");
-            assert!(Config::load(None, &Overrides::default()).is_ok());
+            jail.set_env("SPORTELLO__PAGOPA__STATION_ID", "00856930102_07");
+            jail.set_env(
+                "SPORTELLO__PAGOPA__CHANNEL__SOURCE_NETWORKS",
+                "[\"10.20.0.0/16\"]",
+            );
+            Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
             jail.set_env("SPORTELLO__PAGOPA__MUNICIPALITIES__010001__IBAN", EXAMPLE_IBAN);
             let error = Config::load(None, &Overrides::default()).unwrap_err().to_string();
             assert!(error.contains("pagopa.iban"), "{error}");
             Ok(())
         });
+    }
+
+    /// A production environment that passes every check but the one under test.
+    fn production(jail: &mut figment::Jail) {
+        jail.set_env("SPORTELLO__ENV", "production");
+        jail.set_env("SPORTELLO__PAGOPA__IBAN", "IT02L1234512345123456789012");
+        jail.set_env("SPORTELLO__PAGOPA__STATION_ID", "00856930102_07");
+        jail.set_env(
+            "SPORTELLO__PAGOPA__CHANNEL__SHARED_KEY",
+            "a-long-random-shared-key",
+        );
+    }
+
+    fn load_error() -> String {
+        Config::load(None, &Overrides::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn production_refuses_the_demo_station() {
+        figment::Jail::expect_with(|jail| {
+            production(jail);
+            Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            // The demo's station, globally or as one municipality's override.
+            jail.set_env("SPORTELLO__PAGOPA__STATION_ID", DEMO_STATION);
+            assert!(load_error().contains("demo's station"), "{}", load_error());
+            jail.set_env("SPORTELLO__PAGOPA__STATION_ID", "00856930102_07");
+            jail.set_env(
+                "SPORTELLO__PAGOPA__MUNICIPALITIES__010025__STATION_ID",
+                DEMO_STATION,
+            );
+            assert!(load_error().contains("demo's station"), "{}", load_error());
+            // The same station id of another broker is not the demo's.
+            jail.set_env(
+                "SPORTELLO__PAGOPA__MUNICIPALITIES__010025__BROKER_ID",
+                "\"80007580108\"",
+            );
+            Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            // Development runs the demo's values.
+            jail.set_env("SPORTELLO__ENV", "development");
+            jail.set_env("SPORTELLO__PAGOPA__STATION_ID", DEMO_STATION);
+            Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_refuses_an_unprotected_node_endpoint() {
+        figment::Jail::expect_with(|jail| {
+            production(jail);
+            // An empty or short key is refused, not taken for a protection.
+            for key in ["", "short"] {
+                jail.set_env("SPORTELLO__PAGOPA__CHANNEL__SHARED_KEY", key);
+                assert!(load_error().contains("at least 16"), "{}", load_error());
+            }
+            Ok(())
+        });
+        for protection in [
+            "[pagopa.channel]\nsource_networks = [\"10.20.0.0/16\", \"2001:db8::/32\"]\n",
+            "[pagopa.channel]\nshared_key = \"0123456789abcdef\"\n",
+            "[pagopa.channel]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+             client_ca = \"ca.pem\"\n",
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("SPORTELLO__ENV", "production");
+                jail.set_env("SPORTELLO__PAGOPA__IBAN", "IT02L1234512345123456789012");
+                jail.set_env("SPORTELLO__PAGOPA__STATION_ID", "00856930102_07");
+                assert!(load_error().contains("unprotected"), "{}", load_error());
+                jail.create_file("channel.toml", protection)?;
+                Config::load(Some(Path::new("channel.toml")), &Overrides::default())
+                    .map_err(|e| format!("{protection}: {e}"))?;
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn channel_settings_that_cannot_work_are_refused() {
+        for (toml, expected) in [
+            ("tls_cert = \"c.pem\"\n", "go together"),
+            (
+                "tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
+                "needs pagopa.channel.listen",
+            ),
+            (
+                "listen = \"127.0.0.1:8443\"\nclient_ca = \"ca.pem\"\n",
+                "needs pagopa.channel.tls_cert",
+            ),
+            (
+                "listen = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nclient_subject = \"nodo\"\n",
+                "needs pagopa.channel.client_ca",
+            ),
+            ("listen = \"127.0.0.1:8080\"\n", "must differ from listen"),
+            ("shared_key_header = \"bad header\"\n", "not an HTTP header name"),
+            ("source_networks = [\"10.0.0.0/33\"]\n", "source_networks"),
+            ("sauce_networks = []\n", "sauce_networks"),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.create_file("c.toml", &format!("[pagopa.channel]\n{toml}"))?;
+                let error = Config::load(Some(Path::new("c.toml")), &Overrides::default())
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(error.contains(expected), "{toml}: {error}");
+                Ok(())
+            });
+        }
     }
 
     #[test]

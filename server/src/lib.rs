@@ -106,11 +106,23 @@ impl AppState {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then drains in-flight requests.
+/// When `pagopa.channel.listen` is set, the pagoPA Node's endpoint is served on its own listener
+/// beside it (`pagopa`, or bound from the configuration when `None`) and stops with it.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
+    pagopa: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // First, so a channel that cannot start (certificates, address) stops the server before
+    // anything runs.
+    let channel = payments::channel::Channel::prepare(&state, pagopa).await?;
+    let (quit, quitting) = tokio::sync::watch::channel(false);
+    let channel = channel.map(|channel| tokio::spawn(channel.serve(quitting)));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = quit.send(true);
+    };
     let db = state.db.clone();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = state
@@ -127,6 +139,9 @@ pub async fn serve(
     let limits = http::listener::ConnectionLimits::from_config(&state.config.http);
     let app = http::router(state);
     let served = http::listener::serve(listener, app, limits, shutdown).await;
+    if let Some(channel) = channel {
+        let _ = channel.await;
+    }
     // Let the delivery worker finish the round in hand, the index follower and the permits
     // sweep stop, then close the pool.
     let _ = stop.send(true);

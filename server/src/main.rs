@@ -7,12 +7,14 @@ use sportello_core::identity::{FiscalCode, Role};
 use sportello_core::tenant::IstatCode;
 use sportello_server::cli::{
     CatalogCommand, Cli, Command, KeysCommand, OperatorsCommand, PagopaCommand, PermitsCommand, RoleArgs,
+    SimulatePaymentArgs,
 };
 use sportello_server::config::{Config, LogFormat};
 use sportello_server::db::{Db, redact_url};
 use sportello_server::identity::directory::Directory;
 use sportello_server::identity::tokens;
 use sportello_server::notify::Notifier;
+use sportello_server::payments::simulator::{ChannelCredentials, NodeSimulator};
 use sportello_server::permits::Permits;
 use sportello_server::tenant::Municipalities;
 use sportello_server::{AppState, catalog, demo, serve};
@@ -58,6 +60,12 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+            let pagopa = match config.pagopa.channel.listen {
+                Some(address) => Some(tokio::net::TcpListener::bind(address).await.map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {address} (pagopa.channel.listen): {e}")
+                })?),
+                None => None,
+            };
             tracing::info!(
                 database = %redact_url(&config.database_url()),
                 env = ?config.env,
@@ -67,7 +75,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let state = AppState::start(config).await?;
             let address = listener.local_addr()?;
             tracing::info!("listening on http://{address} (API docs: http://{address}/docs)");
-            serve(state, listener, shutdown_signal()).await?;
+            serve(state, listener, pagopa, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
         Command::Migrate(_) => {
@@ -93,12 +101,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Catalog(command) => catalog_command(&config, command).await?,
         Command::Permits(command) => permits_command(&config, command).await?,
         Command::Pagopa(PagopaCommand::SimulatePayment(args)) => {
-            let url = args.url.unwrap_or_else(|| config.public_url());
-            let simulator = sportello_server::payments::simulator::NodeSimulator::new(
-                &url,
-                args.broker.as_deref().unwrap_or(&config.pagopa.broker_id),
-                args.station.as_deref().unwrap_or(&config.pagopa.station_id),
-            );
+            let simulator = node_simulator(&config, &args)?;
             let creditor = match args.creditor {
                 Some(creditor) => creditor,
                 None => simulator.creditor_of(&args.notice).await?,
@@ -127,6 +130,47 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The Node simulator of `pagopa simulate-payment`, with the channel's credentials.
+fn node_simulator(config: &Config, args: &SimulatePaymentArgs) -> anyhow::Result<NodeSimulator> {
+    let read =
+        |path: &std::path::Path| std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    let url = args.url.clone().unwrap_or_else(|| config.public_url());
+    let channel = &config.pagopa.channel;
+    let node_url = match (&args.channel_url, channel.listen) {
+        (Some(url), _) => url.clone(),
+        (None, Some(address)) => {
+            format!("{}://{address}", if channel.is_tls() { "https" } else { "http" })
+        }
+        (None, None) => url.clone(),
+    };
+    let identity_pem = match (&args.client_cert, &args.client_key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = read(cert)?;
+            pem.push(b'\n');
+            pem.extend(read(key)?);
+            Some(pem)
+        }
+        _ => None,
+    };
+    let shared_key = args
+        .shared_key
+        .clone()
+        .or_else(|| channel.shared_key.as_ref().map(|key| key.expose().to_owned()))
+        .map(|key| (channel.shared_key_header.clone(), key));
+    let credentials = ChannelCredentials {
+        identity_pem,
+        ca_pem: args.ca.as_deref().map(read).transpose()?,
+        shared_key,
+    };
+    Ok(NodeSimulator::with_channel(
+        &url,
+        &node_url,
+        args.broker.as_deref().unwrap_or(&config.pagopa.broker_id),
+        args.station.as_deref().unwrap_or(&config.pagopa.station_id),
+        &credentials,
+    )?)
 }
 
 async fn operators(config: &Config, command: OperatorsCommand) -> anyhow::Result<()> {

@@ -626,3 +626,41 @@ async fn a_soap_client_generated_from_the_official_wsdl_pays_a_notice() {
     assert_eq!(count(&server, "SELECT COUNT(*) FROM payment_receipts").await, 1);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_unknown_or_contradicting_soap_action_is_refused_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let created = position(&server, 3000, "2099-12-31", false, false).await;
+    let option = &created.options[0];
+    let receipt = soap::request_envelope(
+        Operation::SendRtV2,
+        &receipt_content(&option.notice_number, &option.iuv, "r-action", "30.00"),
+    );
+    // An operation this station does not serve, and another operation than the body's: a SOAP
+    // Fault (HTTP 500), the receipt never read.
+    for action in [
+        "paDemandPaymentNotice",
+        "\"nodoInviaRPT\"",
+        "paVerifyPaymentNotice",
+    ] {
+        let answer = post_raw(&server, Some(action), receipt.clone()).await;
+        assert_eq!(answer.status, 500, "{action}: {}", answer.xml);
+        let fault = soap::parse_document(answer.xml.as_bytes()).unwrap();
+        let fault = fault.child("Body").unwrap().child("Fault").unwrap();
+        assert_eq!(fault.child("faultcode").unwrap().text, "soapenv:Client");
+        assert!(
+            fault.child("faultstring").unwrap().text.contains("SOAPAction"),
+            "{}",
+            answer.xml
+        );
+        assert_eq!(
+            fault.child("detail").unwrap().child("faultCode").unwrap().text,
+            "PAA_SINTASSI_XSD"
+        );
+    }
+    assert_eq!(count(&server, "SELECT COUNT(*) FROM payment_receipts").await, 0);
+    // SOAP 1.1's empty SOAPAction names nothing: the body decides, as without the header.
+    post_raw(&server, Some("\"\""), receipt).await.assert_ok();
+    assert_eq!(count(&server, "SELECT COUNT(*) FROM payment_receipts").await, 1);
+    server.stop().await;
+}

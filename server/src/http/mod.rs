@@ -139,13 +139,16 @@ pub fn router(state: AppState) -> Router {
     let http = state.config.http.clone();
     let https = state.config.public_url().starts_with("https://");
     let limits_state = state.clone();
-    // The pagoPA Node's SOAP endpoint: outside the OpenAPI document (its contract is the WSDL);
-    // it reads its body itself, up to `pagopa.body_limit_bytes`.
+    // The pagoPA Node's SOAP endpoint, with its guard: outside the OpenAPI document (its
+    // contract is the WSDL); it reads its body itself, up to `pagopa.body_limit_bytes`. Not
+    // here when the channel has its own listener.
+    let channel = &state.config.pagopa.channel;
+    let routes = if channel.listen.is_none() {
+        routes.merge(payments::channel::node_routes(channel))
+    } else {
+        routes
+    };
     let app = routes
-        .route(
-            "/pagopa/paForNode",
-            axum::routing::post(payments::http::pa_for_node),
-        )
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route_layer(middleware::from_fn_with_state(
             limits_state,

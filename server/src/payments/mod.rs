@@ -11,8 +11,10 @@
 //! positions (and the validation every new position goes through), `citizens.rs` the citizen's
 //! notices, receipts and verification, `node.rs` the Node's operations, `fees.rs` the permit
 //! fees' hand-off, `stored.rs` stored rows to core's positions and back, `wire.rs` the API's
-//! view; `store.rs` holds the SQL and `http.rs` the handlers.
+//! view; `store.rs` holds the SQL and `http.rs` the handlers; `channel/` guards the Node's
+//! endpoint (mutual TLS on its own listener, source networks, a shared key).
 
+pub mod channel;
 mod citizens;
 mod error;
 pub mod fees;

@@ -26,7 +26,10 @@ pub enum Answer {
 impl Payments {
     /// Answers one `paForNode` request. `action` is the SOAPAction header.
     pub async fn answer_node(&self, notifier: &Notifier, action: Option<&str>, xml: &[u8]) -> Answer {
-        let action = action.and_then(Operation::from_action);
+        let action = match soap::read_action(action) {
+            Ok(action) => action,
+            Err(fault) => return refuse_action(&fault),
+        };
         let fallback_id = self.creditors.first().map_or("", |c| c.broker_id.as_str());
         let request = match soap::parse_request(xml, action) {
             Ok(request) => request,
@@ -36,6 +39,17 @@ impl Payments {
             Err((None, fault)) => return Answer::SoapFault(soap::soap_fault(&fault.description)),
         };
         let operation = request.operation;
+        // The header and the body must name the same operation: a request that says one thing
+        // to the proxies routing on the header and another to us is refused, never guessed.
+        if action.is_some_and(|a| a != operation) {
+            return refuse_action(&Fault::new(
+                FaultCode::SintassiXsd,
+                format!(
+                    "the SOAPAction does not name {}, the operation of the body",
+                    operation.action()
+                ),
+            ));
+        }
         let id_pa = request
             .body
             .child("idPA")
@@ -360,6 +374,15 @@ impl Payments {
         super::after_commit(notifier);
         Ok(())
     }
+}
+
+/// A SOAPAction that is unknown or contradicts the body: a SOAP Fault, the body never acted on.
+fn refuse_action(fault: &Fault) -> Answer {
+    metrics::counter!("sportello_pagopa_requests_total", "operation" => "unknown",
+        "outcome" => fault.code.as_str())
+    .increment(1);
+    tracing::info!(description = %fault.description, "paForNode refused: SOAPAction");
+    Answer::SoapFault(soap::soap_fault(&fault.description))
 }
 
 /// Why recording a receipt stopped.

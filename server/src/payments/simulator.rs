@@ -1,6 +1,8 @@
 //! A pagoPA Node simulator for demos and tests: plays the Node's side of a payment against a
 //! running server over HTTP — paVerifyPaymentNotice, paGetPaymentV2, then paSendRTV2 with a
-//! receipt built from what the server said. `sportello pagopa simulate-payment` runs it.
+//! receipt built from what the server said. `sportello pagopa simulate-payment` runs it. It can
+//! reach a protected channel as the Node does: with a client certificate, trusting the channel's
+//! CA, and sending the shared key.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -11,8 +13,12 @@ use super::soap::{self, Element, Operation, escape};
 #[derive(Debug, Clone)]
 pub struct NodeSimulator {
     client: reqwest::Client,
-    /// Base URL of the server (`http://127.0.0.1:8080`).
+    /// Base URL of the server's API (`http://127.0.0.1:8080`), for the notice's creditor.
     base_url: String,
+    /// Base URL of the channel where `/pagopa/paForNode` is served.
+    node_url: String,
+    /// Header and value of the channel's shared key, if it has one.
+    shared_key: Option<(String, String)>,
     /// idBrokerPA to send.
     pub broker_id: String,
     /// idStation to send.
@@ -34,6 +40,18 @@ pub struct SimulatedPayment {
     pub receipt_id: String,
 }
 
+/// How the simulator proves itself to a protected channel.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelCredentials {
+    /// The client certificate (chain) and its private key, PEM, in one buffer: mutual TLS.
+    pub identity_pem: Option<Vec<u8>>,
+    /// CA certificates (PEM) trusted for the channel's server certificate, beside the usual
+    /// roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Header name and value of the shared key.
+    pub shared_key: Option<(String, String)>,
+}
+
 /// A KO answer of the server, or a transport failure.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulatorError {
@@ -53,7 +71,8 @@ pub enum SimulatorError {
 }
 
 impl NodeSimulator {
-    /// A simulator calling `base_url` as broker `broker_id`, station `station_id`.
+    /// A simulator calling `base_url` (API and channel alike, unprotected) as broker
+    /// `broker_id`, station `station_id`.
     pub fn new(base_url: &str, broker_id: &str, station_id: &str) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -62,23 +81,78 @@ impl NodeSimulator {
         Self {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            node_url: base_url.trim_end_matches('/').to_owned(),
+            shared_key: None,
             broker_id: broker_id.to_owned(),
             station_id: station_id.to_owned(),
         }
     }
 
+    /// A simulator that asks the API at `base_url` for creditors and calls the channel at
+    /// `node_url` with `credentials`.
+    pub fn with_channel(
+        base_url: &str,
+        node_url: &str,
+        broker_id: &str,
+        station_id: &str,
+        credentials: &ChannelCredentials,
+    ) -> Result<Self, SimulatorError> {
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+        if let Some(pem) = &credentials.identity_pem {
+            let identity = reqwest::Identity::from_pem(pem)
+                .map_err(|e| SimulatorError::Other(format!("client certificate and key: {e}")))?;
+            builder = builder.identity(identity);
+        }
+        if let Some(pem) = &credentials.ca_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| SimulatorError::Other(format!("CA certificates: {e}")))?;
+            if roots.is_empty() {
+                return Err(SimulatorError::Other("CA certificates: none in the file".into()));
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| SimulatorError::Other(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            node_url: node_url.trim_end_matches('/').to_owned(),
+            shared_key: credentials.shared_key.clone(),
+            broker_id: broker_id.to_owned(),
+            station_id: station_id.to_owned(),
+        })
+    }
+
     /// Posts one operation's request content; returns the response element when OK.
     pub async fn call(&self, operation: Operation, content: &str) -> Result<Element, SimulatorError> {
         let xml = soap::request_envelope(operation, content);
-        let response = self
+        let mut request = self
             .client
-            .post(format!("{}/pagopa/paForNode", self.base_url))
+            .post(format!("{}/pagopa/paForNode", self.node_url))
             .header("content-type", "text/xml; charset=utf-8")
-            .header("soapaction", operation.action())
-            .body(xml)
-            .send()
-            .await
-            .map_err(|e| SimulatorError::Other(format!("{}: {e}", operation.action())))?;
+            .header("soapaction", operation.action());
+        if let Some((name, value)) = &self.shared_key {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.body(xml).send().await.map_err(|e| {
+            // The TLS layer's reason (a refused certificate) is in the error's sources.
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                message = format!("{message}: {cause}");
+                source = cause.source();
+            }
+            SimulatorError::Other(format!("{}: {message}", operation.action()))
+        })?;
+        if response.status() == reqwest::StatusCode::FORBIDDEN {
+            return Err(SimulatorError::Other(format!(
+                "{}: the channel refused the request (403: source network or shared key)",
+                operation.action()
+            )));
+        }
         let bytes = response
             .bytes()
             .await

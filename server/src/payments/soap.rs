@@ -233,8 +233,25 @@ pub struct Request {
     pub body: Element,
 }
 
+/// The operation a SOAPAction header names. Absent, or empty (`""`, SOAP 1.1's "the URI says
+/// it"), is `None`: the body names the operation. Present but naming no operation served here
+/// is refused, so a request is never answered under another name than the one it was sent as.
+pub fn read_action(header: Option<&str>) -> Result<Option<Operation>, Fault> {
+    let Some(header) = header else {
+        return Ok(None);
+    };
+    if header.trim().trim_matches('"').is_empty() {
+        return Ok(None);
+    }
+    Operation::from_action(header).map(Some).ok_or_else(|| {
+        let shown: String = header.chars().take(60).collect();
+        Fault::syntax(format!("unknown SOAPAction `{shown}`"))
+    })
+}
+
 /// Reads a SOAP envelope. `action` is the SOAPAction header, used to name the response when
-/// the body cannot be read. Errors carry the operation when it is known.
+/// the body cannot be read (the caller checks that it names the body's operation). Errors carry
+/// the operation when it is known.
 pub fn parse_request(xml: &[u8], action: Option<Operation>) -> Result<Request, (Option<Operation>, Fault)> {
     let root = parse_tree(xml).map_err(|fault| (action, fault))?;
     let envelope_ok = root.name == "Envelope" && matches!(root.ns.as_deref(), Some(SOAP11_NS | SOAP12_NS));
@@ -264,12 +281,6 @@ pub fn parse_request(xml: &[u8], action: Option<Operation>) -> Result<Request, (
             Fault::syntax(format!("unknown request <{}>", element.name)),
         ));
     };
-    if action.is_some_and(|a| a != operation) {
-        return Err((
-            Some(operation),
-            Fault::syntax("the SOAPAction does not match the request element"),
-        ));
-    }
     Ok(Request {
         operation,
         body: element.clone(),
@@ -453,6 +464,17 @@ pub fn soap_fault(description: &str) -> String {
     )
 }
 
+/// The SOAP 1.1 Fault of a request the channel refuses (source network, shared key), sent with
+/// HTTP 403. No PAA_* code is about access, so none is given.
+pub fn access_denied() -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <soapenv:Envelope xmlns:soapenv=\"{SOAP11_NS}\"><soapenv:Body><soapenv:Fault>\
+         <faultcode>soapenv:Client</faultcode><faultstring>access denied</faultstring>\
+         </soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+}
+
 /// Checks `stAmount` (`\d+\.\d{2}`, at most 999999999.99) and returns cents.
 pub fn parse_st_amount(text: &str) -> Result<i64, Fault> {
     let bad = || Fault::syntax(format!("`{}` is not an amount with two decimals", truncate(text)));
@@ -596,6 +618,12 @@ mod tests {
             Some(Operation::GetPaymentV2)
         );
         assert_eq!(Operation::from_action("paDemandPaymentNotice"), None);
+        assert_eq!(read_action(None), Ok(None));
+        assert_eq!(read_action(Some("\"\"")), Ok(None));
+        assert_eq!(read_action(Some("\"paSendRTV2\"")), Ok(Some(Operation::SendRtV2)));
+        let fault = read_action(Some("paDemandPaymentNotice")).unwrap_err();
+        assert_eq!(fault.code, FaultCode::SintassiXsd);
+        assert!(fault.description.contains("paDemandPaymentNotice"), "{fault:?}");
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub struct Prepared {
     pub listener: TcpListener,
     pub addr: SocketAddr,
     pub config: Config,
+    /// The pagoPA channel's own listener, once [`Prepared::pagopa_listener`] bound it.
+    pub pagopa: Option<TcpListener>,
     db: TestDb,
     data: tempfile::TempDir,
 }
@@ -102,9 +104,19 @@ impl Prepared {
             listener,
             addr,
             config,
+            pagopa: None,
             db,
             data,
         }
+    }
+
+    /// Binds the pagoPA channel's own listener on a loopback port and configures it.
+    pub async fn pagopa_listener(&mut self) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        self.config.pagopa.channel.listen = Some(addr);
+        self.pagopa = Some(listener);
+        addr
     }
 
     pub async fn start(self) -> TestServer {
@@ -120,7 +132,7 @@ impl Prepared {
         let task = tokio::spawn({
             let state = state.clone();
             async move {
-                serve(state, self.listener, async {
+                serve(state, self.listener, self.pagopa, async {
                     let _ = stopped.await;
                 })
                 .await
