@@ -133,9 +133,9 @@ async fn a_malformed_istat_code_is_one_answer_everywhere() {
             "istat_code",
         ),
         (
-            "PUT",
-            "/v1/municipalities/01002x/libraries/ge-berio",
-            Some(json!({"name": "Berio"})),
+            "POST",
+            "/v1/municipalities/01002x/libraries/ge-berio/imports",
+            None,
             &admin,
             "istat_code",
         ),
@@ -182,12 +182,13 @@ async fn a_malformed_istat_code_is_one_answer_everywhere() {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let problem = problem(
-            request.send().await.unwrap(),
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-        )
-        .await;
+            "{method} {path}"
+        );
+        let problem = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
         let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&field), "{method} {path}: {fields:?}");
     }

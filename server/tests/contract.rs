@@ -88,6 +88,23 @@ struct Probe<'a> {
     body: Option<(&'static str, &'static str)>,
 }
 
+impl<'a> Probe<'a> {
+    fn new(
+        kind: &'static str,
+        token: Option<&'a str>,
+        path: &str,
+        body: Option<(&'static str, &'static str)>,
+    ) -> Self {
+        Self {
+            kind,
+            token,
+            path: path.to_owned(),
+            query: "",
+            body,
+        }
+    }
+}
+
 /// Sends a probe; returns a complaint if its answer is not one the operation lists, or not a
 /// problem where it should be one.
 async fn check(server: &TestServer, operation: &Operation, probe: Probe<'_>) -> Option<String> {
@@ -123,14 +140,7 @@ async fn check(server: &TestServer, operation: &Operation, probe: Probe<'_>) -> 
 #[tokio::test]
 async fn every_status_an_operation_answers_is_listed() {
     let server = TestServer::start().await;
-    let document: Value = client()
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document: Value = server.get_json("/openapi.json").await;
     let (citizen, _) = server.dev_login(CITIZEN, &[]).await;
     let (operator, _) = server
         .dev_login(
@@ -150,63 +160,31 @@ async fn every_status_an_operation_answers_is_listed() {
     let mut sent = 0;
     for operation in &operations {
         let genova = operation.path("010025");
-        let mut probes = vec![Probe {
-            kind: "anonymous",
-            token: None,
-            path: genova.clone(),
-            query: "",
-            body: None,
-        }];
+        let json_body = operation.takes_json().then_some(("application/json", "{}"));
+        let as_admin = Some(admin.as_str());
+        let probe = |kind, token, body| Probe::new(kind, token, &genova, body);
+        let mut probes = vec![probe("anonymous", None, None)];
         if operation.needs_token() {
-            probes.push(Probe {
-                kind: "a token that is not one",
-                token: Some("not-a-token"),
-                path: genova.clone(),
-                query: "",
-                body: None,
-            });
+            probes.push(probe("a token that is not one", Some("not-a-token"), None));
         }
         for (kind, token) in [("citizen", &citizen), ("operator", &operator), ("admin", &admin)] {
-            probes.push(Probe {
-                kind,
-                token: Some(token),
-                path: genova.clone(),
-                query: "",
-                body: operation.takes_json().then_some(("application/json", "{}")),
-            });
+            probes.push(probe(kind, Some(token.as_str()), json_body));
         }
         if operation.takes_json() {
-            probes.push(Probe {
-                kind: "malformed JSON",
-                token: Some(&admin),
-                path: genova.clone(),
-                query: "",
-                body: Some(("application/json", "{\"unfinished\":")),
-            });
-            probes.push(Probe {
-                kind: "not sent as JSON",
-                token: Some(&admin),
-                path: genova.clone(),
-                query: "",
-                body: Some(("text/plain", "{}")),
-            });
+            let malformed = Some(("application/json", "{\"unfinished\":"));
+            probes.push(probe("malformed JSON", as_admin, malformed));
+            probes.push(probe("not sent as JSON", as_admin, Some(("text/plain", "{}"))));
         }
         if operation.takes_query() {
             probes.push(Probe {
-                kind: "unknown query parameter",
-                token: Some(&admin),
-                path: genova.clone(),
                 query: "?colour=red",
-                body: None,
+                ..probe("unknown query parameter", as_admin, None)
             });
         }
         if operation.template.contains("{istat_code}") {
             probes.push(Probe {
-                kind: "malformed ISTAT code",
-                token: Some(&admin),
                 path: operation.path("01002x"),
-                query: "",
-                body: operation.takes_json().then_some(("application/json", "{}")),
+                ..probe("malformed ISTAT code", as_admin, json_body)
             });
         }
         for probe in probes {

@@ -149,7 +149,10 @@ fn problem_response(status: StatusCode) -> Response {
 /// reason phrase as its description if it has none: handlers list their errors by status alone.
 fn describe_problem(response: &mut Response, status: StatusCode) {
     if response.description.is_empty() {
-        status.canonical_reason().unwrap_or("Error").clone_into(&mut response.description);
+        status
+            .canonical_reason()
+            .unwrap_or("Error")
+            .clone_into(&mut response.description);
     }
     if response.content.is_empty() {
         response.content.insert(
