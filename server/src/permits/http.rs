@@ -67,8 +67,7 @@ pub async fn procedures(
 #[utoipa::path(post, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
     request_body = api::NewPermit,
     responses((status = 201, body = api::Permit),
-        (status = 403, description = "a rule refuses the caller's role"),
-        (status = 422, description = "`validation`")))]
+        (status = 422, description = "`validation`: municipality, procedure or applicant")))]
 #[tracing::instrument(skip_all, fields(municipality = %request.municipality, permit = tracing::field::Empty))]
 pub async fn create(
     State(state): State<AppState>,
