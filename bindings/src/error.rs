@@ -215,10 +215,10 @@ mod tests {
             SportelloError::Unauthorized { .. }
         ));
         assert!(matches!(map(403, "forbidden"), SportelloError::Forbidden { .. }));
-        let malformed = map(400, "malformed-istat-code");
+        let malformed = map(400, "malformed-json");
         assert!(
             matches!(&malformed, SportelloError::Validation { code, errors, .. }
-                if code == "malformed-istat-code" && errors.is_empty()),
+                if code == "malformed-json" && errors.is_empty()),
             "{malformed:?}"
         );
         let grant = map(400, "invalid-grant");

@@ -656,7 +656,7 @@ impl CatalogSort {
 /// cursor is a `validation` problem naming the parameter.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CatalogQuery {
     /// Words of title, author, subject, series or publisher, or an ISBN / SBN BID. Accents and

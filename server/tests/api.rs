@@ -68,11 +68,12 @@ async fn municipality_errors_are_problems_in_the_requested_language() {
             .send()
             .await
             .unwrap(),
-        StatusCode::BAD_REQUEST,
-        "malformed-istat-code",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
     )
     .await;
-    assert!(italian.detail.contains("sei cifre"), "{}", italian.detail);
+    assert_eq!(italian.errors[0].field, "istat_code");
+    assert!(italian.errors[0].message.contains("sei cifre"), "{italian:?}");
     let response = client()
         .get(server.url("/v1/municipalities/099999"))
         .header("accept-language", "en-GB,en;q=0.9,it;q=0.5")
@@ -98,6 +99,99 @@ async fn municipality_errors_are_problems_in_the_requested_language() {
         "method-not-allowed",
     )
     .await;
+    server.stop().await;
+}
+
+/// A malformed ISTAT code gets one answer wherever it is, in a path, a query or a body: 422
+/// `validation` naming the parameter or field, as every other value that does not fit.
+#[tokio::test]
+async fn a_malformed_istat_code_is_one_answer_everywhere() {
+    let server = TestServer::start().await;
+    let (admin, _) = server.dev_login(ADMIN, &["admin"]).await;
+    let (citizen, _) = server.dev_login(CITIZEN, &[]).await;
+    let cases = [
+        ("GET", "/v1/municipalities/01002x", None, &admin, "istat_code"),
+        (
+            "GET",
+            "/v1/municipalities/1/operators",
+            None,
+            &admin,
+            "istat_code",
+        ),
+        (
+            "GET",
+            "/v1/municipalities/abcdef/payment-positions",
+            None,
+            &admin,
+            "istat_code",
+        ),
+        (
+            "POST",
+            "/v1/municipalities/0100250/payment-positions/x/publish",
+            None,
+            &admin,
+            "istat_code",
+        ),
+        (
+            "POST",
+            "/v1/municipalities/01002x/libraries/ge-berio/imports",
+            None,
+            &admin,
+            "istat_code",
+        ),
+        (
+            "GET",
+            "/v1/libraries?municipality=10025",
+            None,
+            &admin,
+            "municipality",
+        ),
+        (
+            "GET",
+            "/v1/catalog/search?q=dante&municipality=10025",
+            None,
+            &admin,
+            "municipality",
+        ),
+        (
+            "GET",
+            "/v1/permits/procedures?municipality=genova",
+            None,
+            &admin,
+            "municipality",
+        ),
+        (
+            "GET",
+            "/v1/permits?municipality=genova",
+            None,
+            &admin,
+            "municipality",
+        ),
+        (
+            "POST",
+            "/v1/permits",
+            Some(json!({"municipality": "genova", "procedure": "scia"})),
+            &citizen,
+            "municipality",
+        ),
+    ];
+    for (method, path, body, token, field) in cases {
+        let mut request = client()
+            .request(method.parse().unwrap(), server.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{method} {path}"
+        );
+        let problem = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&field), "{method} {path}: {fields:?}");
+    }
     server.stop().await;
 }
 

@@ -140,8 +140,8 @@ async fn libraries_nearest_first_with_hours() {
         ("near=abc", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         (
             "municipality=10025",
-            StatusCode::BAD_REQUEST,
-            "malformed-istat-code",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
         ),
         ("limit=0", StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         ("bogus=1", StatusCode::UNPROCESSABLE_ENTITY, "validation"),

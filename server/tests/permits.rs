@@ -884,15 +884,21 @@ async fn illegal_steps_are_refused_and_change_nothing() {
     )
     .await;
     assert_eq!(code_of(&refused), "documents-closed");
-    // Malformed bodies.
-    let response = client()
-        .post(server.url(&format!("/v1/permits/{id}/actions/register")))
-        .bearer_auth(&officer)
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // Malformed bodies, and a body not sent as JSON (as every JSON body of the API).
+    for (content_type, status) in [
+        ("application/json", StatusCode::BAD_REQUEST),
+        ("text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+    ] {
+        let response = client()
+            .post(server.url(&format!("/v1/permits/{id}/actions/register")))
+            .bearer_auth(&officer)
+            .header("content-type", content_type)
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{content_type}");
+    }
     let long = "x".repeat(4001);
     let response = api
         .act(&officer, &id, "register", Some(json!({ "note": long })))

@@ -17,9 +17,11 @@ use crate::AppState;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::problem::{ApiError, Message};
 use crate::identity::Principal;
+use crate::tenant::malformed_istat_code;
 
 /// Query of `GET /v1/libraries`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LibraryQuery {
     /// Only this municipality (ISTAT code).
@@ -44,15 +46,17 @@ fn parse_near(near: Option<&str>) -> Result<Option<Coordinates>, ApiError> {
 
 /// Libraries of the network, with whether they are open now.
 #[utoipa::path(get, path = "/v1/libraries", tag = "catalog", params(LibraryQuery),
-    responses((status = 200, body = api::LibraryList),
-        (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = api::LibraryList)))]
 #[tracing::instrument(skip_all, fields(municipality = query.municipality.as_deref()))]
 pub async fn list_libraries(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LibraryQuery>,
 ) -> Result<Json<api::LibraryList>, ApiError> {
-    let municipality = query.municipality.as_deref().map(IstatCode::parse).transpose()?;
+    let municipality = query
+        .municipality
+        .as_deref()
+        .map(|code| IstatCode::parse(code).map_err(|_| malformed_istat_code("municipality", code)))
+        .transpose()?;
     let near = parse_near(query.near.as_deref())?;
     let max = usize::try_from(LIBRARY_LIST_LIMIT).unwrap_or(500);
     let limit = query.limit.unwrap_or(max);
@@ -73,7 +77,7 @@ pub async fn list_libraries(
 #[utoipa::path(get, path = "/v1/libraries/{id}", tag = "catalog",
     params(("id" = String, Path, example = "ge-berio")),
     responses((status = 200, body = api::Library),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`library-not-found`")))]
 #[tracing::instrument(skip_all, fields(library = %id))]
 pub async fn get_library(
     State(state): State<AppState>,
@@ -96,10 +100,9 @@ fn operator_municipality(principal: &Principal, istat_code: &str) -> Result<Ista
     security(("bearer" = [])), request_body = api::LibraryInput,
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path, example = "ge-berio")),
     responses((status = 200, body = api::Library),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not a library operator of this municipality"),
+        (status = 404, description = "`library-not-found`: the id names a library of another municipality"),
+        (status = 422, description = "`validation`")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code, library = %id))]
 pub async fn put_library(
     State(state): State<AppState>,
@@ -113,6 +116,7 @@ pub async fn put_library(
 
 /// Query of an import.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// `auto` (default), `marc21`, `unimarc`, `marcxml`.
@@ -131,11 +135,9 @@ pub struct ImportQuery {
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path, example = "ge-berio"), ImportQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The MARC file"),
     responses((status = 200, body = api::ImportSummary),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 413, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not a library operator of this municipality"),
+        (status = 404, description = "`library-not-found`"),
+        (status = 422, description = "`validation`: a parameter, an empty or interrupted upload")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code, library = %id))]
 pub async fn import(
     State(state): State<AppState>,
@@ -162,9 +164,9 @@ pub async fn import(
     security(("bearer" = [])), request_body = api::CopyStatusUpdate,
     params(("istat_code" = String, Path), ("id" = String, Path), ("item_id" = String, Path)),
     responses((status = 204, description = "Updated"),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not a library operator of this municipality"),
+        (status = 404, description = "`library-not-found`, `record-not-found`"),
+        (status = 422, description = "`validation`")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code, library = %id, item = %item_id))]
 pub async fn put_copy_status(
     State(state): State<AppState>,
@@ -182,8 +184,7 @@ pub async fn put_copy_status(
 
 /// Searches the metropolitan catalogue; each hit carries its live availability.
 #[utoipa::path(get, path = "/v1/catalog/search", tag = "catalog", params(api::CatalogQuery),
-    responses((status = 200, body = api::SearchResults),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = api::SearchResults)))]
 #[tracing::instrument(skip_all, fields(municipality = params.municipality.as_deref(), library = params.library.as_deref()))]
 pub async fn search(
     State(state): State<AppState>,
@@ -197,7 +198,7 @@ pub async fn search(
 #[utoipa::path(get, path = "/v1/catalog/records/{id}", tag = "catalog",
     params(("id" = String, Path)),
     responses((status = 200, body = api::CatalogRecord),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`record-not-found`")))]
 #[tracing::instrument(skip_all, fields(record = %id))]
 pub async fn get_record(
     State(state): State<AppState>,
@@ -208,6 +209,7 @@ pub async fn get_record(
 
 /// Query with an optional position.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NearQuery {
     /// `lat,lon`: libraries nearest first, with distances.
@@ -219,8 +221,7 @@ pub struct NearQuery {
 #[utoipa::path(get, path = "/v1/catalog/records/{id}/availability", tag = "catalog",
     params(("id" = String, Path), NearQuery),
     responses((status = 200, body = api::RecordAvailability),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`record-not-found`")))]
 #[tracing::instrument(skip_all, fields(record = %id))]
 pub async fn availability(
     State(state): State<AppState>,
@@ -233,6 +234,7 @@ pub async fn availability(
 
 /// Query of a DAIA request.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DaiaQuery {
     /// Document ids separated by `|`: a record id (`urn:uuid:…` or bare) or `urn:isbn:…`.
     id: String,
@@ -242,8 +244,7 @@ pub struct DaiaQuery {
 
 /// Availability as DAIA 1.0 JSON, for discovery tools that speak DAIA.
 #[utoipa::path(get, path = "/v1/daia", tag = "catalog", params(DaiaQuery),
-    responses((status = 200, description = "DAIA 1.0 response", content_type = "application/json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "DAIA 1.0 response", content_type = "application/json")))]
 #[tracing::instrument(skip_all, fields(records = %query.id))]
 pub async fn daia(
     State(state): State<AppState>,

@@ -32,6 +32,24 @@ where
     }
 }
 
+/// Whether a request declares a JSON body (`application/json`, or an `application/…+json` type),
+/// as [`ApiJson`] requires; for handlers that read an optional JSON body themselves.
+pub fn declares_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
 /// `axum::extract::Query` with problem+json rejections.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);
@@ -90,6 +108,21 @@ mod tests {
             ApiError::Validation(fields) => fields[0].0.clone(),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn json_is_application_json_or_a_json_suffix() {
+        let with = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::CONTENT_TYPE, value.parse().unwrap());
+            declares_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("text/json+x"));
+        assert!(!declares_json(&axum::http::HeaderMap::new()));
     }
 
     #[test]

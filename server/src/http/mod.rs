@@ -3,6 +3,7 @@
 //! limits, CORS, security headers) and the accept loop with its connection limits.
 
 pub mod client;
+pub mod contract;
 pub mod extract;
 pub mod lang;
 pub mod listener;
@@ -40,6 +41,13 @@ use crate::{AppState, catalog, identity, notify, payments, permits, tenant};
         license(name = "EUPL-1.2", identifier = "EUPL-1.2")
     ),
     modifiers(&BearerAuth),
+    // Problem is every error's body (`contract`); the enums of the catalogue's query parameters
+    // are referenced by those parameters only, which utoipa does not collect.
+    components(schemas(
+        sportello_core::api::Problem,
+        sportello_core::api::MaterialFormat,
+        sportello_core::api::CatalogSort
+    )),
     tags(
         (name = "municipalities", description = "The 67 municipalities (tenants)"),
         (name = "auth", description = "SPID/CIE login, tokens, identity"),
@@ -128,14 +136,22 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::http::verify))
 }
 
+/// The routes and their OpenAPI document, with the statuses every route shares
+/// ([`contract`]).
+fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut openapi) = api_routes().split_for_parts();
+    contract::complete(&mut openapi);
+    (routes, openapi)
+}
+
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    routes_and_document().1
 }
 
 /// The complete application.
 pub fn router(state: AppState) -> Router {
-    let (routes, openapi) = api_routes().split_for_parts();
+    let (routes, openapi) = routes_and_document();
     let http = state.config.http.clone();
     let https = state.config.public_url().starts_with("https://");
     let limits_state = state.clone();

@@ -51,8 +51,8 @@ pub async fn providers(State(state): State<AppState>) -> Json<api::AuthProviderL
 /// Development login: a token pair for any fiscal code and roles. Only with `--dev-auth`.
 #[utoipa::path(post, path = "/v1/auth/dev-login", tag = "auth", request_body = api::DevLoginRequest,
     responses((status = 200, body = api::TokenPair),
-        (status = 404, body = api::Problem, content_type = "application/problem+json", description = "dev-auth is off"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`dev-login-disabled`: the server runs without --dev-auth"),
+        (status = 422, description = "`validation`: fiscal code or roles")))]
 #[tracing::instrument(skip_all)]
 pub async fn dev_login(
     State(state): State<AppState>,
@@ -63,6 +63,7 @@ pub async fn dev_login(
 
 /// Query of the login start.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LoginQuery {
     /// Where to send the browser back: one of the configured app redirect URIs.
@@ -79,8 +80,10 @@ pub struct LoginQuery {
 #[utoipa::path(get, path = "/v1/auth/oidc/{provider}/login", tag = "auth",
     params(("provider" = String, Path, description = "Provider id, e.g. `cie`"), LoginQuery),
     responses((status = 303, description = "Redirect to the identity provider"),
-        (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "`redirect-uri-not-allowed`"),
+        (status = 404, description = "`unknown-provider`"),
+        (status = 422, description = "`validation`: PKCE challenge, method or state"),
+        (status = 502, description = "`provider-unavailable`")))]
 #[tracing::instrument(skip_all, fields(provider = %provider))]
 pub async fn oidc_login(
     State(state): State<AppState>,
@@ -99,6 +102,7 @@ pub async fn oidc_login(
 
 /// Query of the provider's callback.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     code: Option<String>,
     state: String,
@@ -109,7 +113,7 @@ pub struct CallbackQuery {
 #[utoipa::path(get, path = "/v1/auth/oidc/{provider}/callback", tag = "auth",
     params(("provider" = String, Path), CallbackQuery),
     responses((status = 303, description = "Redirect to the app with `code` or `error`"),
-        (status = 400, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "`login-failed`: unknown or expired login state")))]
 #[tracing::instrument(skip_all, fields(provider = %provider))]
 pub async fn oidc_callback(
     State(state): State<AppState>,
@@ -175,7 +179,7 @@ fn sanitize_error(error: &str) -> String {
 /// Redeems a login code (with the PKCE verifier) or a refresh token for a new token pair.
 #[utoipa::path(post, path = "/v1/auth/token", tag = "auth", request_body = api::TokenRequest,
     responses((status = 200, body = api::TokenPair),
-        (status = 400, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "`invalid-grant`")))]
 #[tracing::instrument(skip_all)]
 pub async fn token(
     State(state): State<AppState>,
@@ -199,8 +203,7 @@ pub async fn logout(
 
 /// The caller's identity and roles.
 #[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = api::Me),
-        (status = 401, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = api::Me)))]
 #[tracing::instrument(skip_all)]
 pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<api::Me>, ApiError> {
     Ok(Json(state.identity.me(&principal).await?))
@@ -216,6 +219,7 @@ pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
 
 /// Query of a SPID/CIE login start.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FederatedLoginQuery {
     /// Entity id of the identity provider (from the federation's list).
@@ -237,10 +241,10 @@ pub struct FederatedLoginQuery {
 #[utoipa::path(get, path = "/v1/auth/federation/{federation}/login", tag = "auth",
     params(("federation" = String, Path, description = "`spid` or `cie`"), FederatedLoginQuery),
     responses((status = 303, description = "Redirect to the identity provider"),
-        (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 403, body = api::Problem, content_type = "application/problem+json",
-            description = "the provider is not in the federation"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "`redirect-uri-not-allowed`, `login-failed`"),
+        (status = 403, description = "`provider-not-trusted`: the provider is not in the federation"),
+        (status = 404, description = "`federation-disabled`, `unknown-provider`"),
+        (status = 422, description = "`validation`: PKCE challenge, method or state")))]
 #[tracing::instrument(skip_all, fields(federation = %federation))]
 pub async fn federated_login(
     State(state): State<AppState>,
@@ -264,7 +268,7 @@ pub async fn federated_login(
 #[utoipa::path(get, path = "/v1/auth/federation/callback", tag = "auth",
     params(CallbackQuery),
     responses((status = 303, description = "Redirect to the app with `code` or `error`"),
-        (status = 400, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "`login-failed`: unknown or expired login state")))]
 #[tracing::instrument(skip_all)]
 pub async fn federated_callback(
     State(state): State<AppState>,
@@ -281,10 +285,8 @@ pub async fn federated_callback(
 /// Sportello's Entity Configuration as an OpenID Connect Federation relying party (SPID, CIE):
 /// a JWT signed with the federation key.
 #[utoipa::path(get, path = "/.well-known/openid-federation", tag = "auth",
-    responses((status = 200, description = "Entity Configuration (a signed JWT)",
-            content_type = "application/entity-statement+jwt", body = String),
-        (status = 404, body = api::Problem, content_type = "application/problem+json",
-            description = "no federation configured")))]
+    responses((status = 200, description = "Entity Configuration (a signed JWT)", content_type = "application/entity-statement+jwt", body = String),
+        (status = 404, description = "`federation-disabled`: no federation configured")))]
 #[tracing::instrument(skip_all)]
 pub async fn entity_configuration(State(state): State<AppState>) -> Result<Response, ApiError> {
     let jwt = state.identity.federation().entity_configuration().await?;
@@ -303,9 +305,9 @@ pub async fn entity_configuration(State(state): State<AppState>) -> Result<Respo
     security(("bearer" = [])),
     params(("istat_code" = String, Path, example = "010025")),
     responses((status = 200, body = api::OperatorGrantList),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not an operator of this municipality nor an admin"),
+        (status = 404, description = "`municipality-not-found`"),
+        (status = 422, description = "`validation`: not an ISTAT code")))]
 #[tracing::instrument(skip_all, fields(istat_code = %istat_code))]
 pub async fn municipality_operators(
     State(state): State<AppState>,

@@ -30,7 +30,7 @@ pub async fn vapid_public_key(State(state): State<AppState>) -> Json<api::VapidP
 #[utoipa::path(post, path = "/v1/me/devices", tag = "notifications", security(("bearer" = [])),
     request_body = api::DeviceRegistration,
     responses((status = 201, body = api::Device),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`validation`: the subscription or token, or too many devices")))]
 #[tracing::instrument(skip_all)]
 pub async fn register_device(
     State(state): State<AppState>,
@@ -59,7 +59,8 @@ pub async fn list_devices(
 /// Removes one of the caller's devices.
 #[utoipa::path(delete, path = "/v1/me/devices/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 204),
+        (status = 404, description = "`not-found`")))]
 #[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn delete_device(
     State(state): State<AppState>,
@@ -86,7 +87,7 @@ pub async fn get_preferences(
 #[utoipa::path(put, path = "/v1/me/notification-preferences", tag = "notifications", security(("bearer" = [])),
     request_body = api::NotificationPreferences,
     responses((status = 200, body = api::NotificationPreferences),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`validation`")))]
 #[tracing::instrument(skip_all)]
 pub async fn put_preferences(
     State(state): State<AppState>,
@@ -102,6 +103,7 @@ pub async fn put_preferences(
 
 /// Inbox page query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InboxQuery {
     /// Cursor from the previous page.
@@ -114,7 +116,7 @@ pub struct InboxQuery {
 #[utoipa::path(get, path = "/v1/me/inbox", tag = "notifications", security(("bearer" = [])),
     params(InboxQuery),
     responses((status = 200, body = api::InboxPage),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 422)))]
 #[tracing::instrument(skip_all)]
 pub async fn inbox(
     State(state): State<AppState>,
@@ -128,7 +130,8 @@ pub async fn inbox(
 /// One message of the caller's inbox.
 #[utoipa::path(get, path = "/v1/me/inbox/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = api::InboxMessage), (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = api::InboxMessage),
+        (status = 404, description = "`not-found`")))]
 #[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn inbox_message(
     State(state): State<AppState>,
@@ -141,7 +144,8 @@ pub async fn inbox_message(
 /// Marks a message read.
 #[utoipa::path(post, path = "/v1/me/inbox/{id}/read", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 204),
+        (status = 404, description = "`not-found`")))]
 #[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn mark_read(
     State(state): State<AppState>,
@@ -155,7 +159,8 @@ pub async fn mark_read(
 /// Deletes a message.
 #[utoipa::path(delete, path = "/v1/me/inbox/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 204),
+        (status = 404, description = "`not-found`")))]
 #[tracing::instrument(skip_all, fields(id = %id))]
 pub async fn delete_message(
     State(state): State<AppState>,
@@ -171,8 +176,8 @@ pub async fn delete_message(
 #[utoipa::path(post, path = "/v1/broadcasts", tag = "notifications", security(("bearer" = [])),
     request_body = api::BroadcastRequest,
     responses((status = 202, body = api::BroadcastAccepted),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not an admin nor an operator of every municipality of the area"),
+        (status = 422, description = "`validation`")))]
 #[tracing::instrument(skip_all)]
 pub async fn broadcast(
     State(state): State<AppState>,

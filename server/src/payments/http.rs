@@ -18,6 +18,7 @@ use crate::identity::Principal;
 
 /// Query of the operators' list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PositionQuery {
     /// Only this GPD status (`VALID`, `PAID`, …).
@@ -37,9 +38,9 @@ pub struct PositionQuery {
     security(("bearer" = [])), request_body = api::PaymentPositionInput,
     params(("istat_code" = String, Path, example = "010025")),
     responses((status = 201, body = api::PaymentPosition),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not in this municipality's payments office"),
+        (status = 404, description = "`payment-not-found`: the municipality is not a pagoPA creditor here"),
+        (status = 422, description = "`validation`")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code))]
 pub async fn create_position(
     State(state): State<AppState>,
@@ -58,9 +59,8 @@ pub async fn create_position(
 #[utoipa::path(get, path = "/v1/municipalities/{istat_code}/payment-positions", tag = "payments",
     security(("bearer" = [])), params(("istat_code" = String, Path, example = "010025"), PositionQuery),
     responses((status = 200, body = api::PaymentPositionPage),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not in this municipality's payments office"),
+        (status = 404, description = "`payment-not-found`: the municipality is not a pagoPA creditor here")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code))]
 pub async fn list_positions(
     State(state): State<AppState>,
@@ -88,8 +88,9 @@ pub async fn list_positions(
     security(("bearer" = [])),
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path)),
     responses((status = 200, body = api::PaymentPosition),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not in this municipality's payments office"),
+        (status = 404, description = "`payment-not-found`"),
+        (status = 422, description = "`validation`: not an ISTAT code")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code, position = %id))]
 pub async fn get_position(
     State(state): State<AppState>,
@@ -106,9 +107,10 @@ pub async fn get_position(
     security(("bearer" = [])),
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path)),
     responses((status = 200, body = api::PaymentPosition),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 409, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not in this municipality's payments office"),
+        (status = 404, description = "`payment-not-found`"),
+        (status = 409, description = "`position-status`"),
+        (status = 422, description = "`validation`: not an ISTAT code")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code, position = %id))]
 pub async fn publish_position(
     State(state): State<AppState>,
@@ -125,9 +127,10 @@ pub async fn publish_position(
     security(("bearer" = [])),
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path)),
     responses((status = 200, body = api::PaymentPosition),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 409, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not in this municipality's payments office"),
+        (status = 404, description = "`payment-not-found`"),
+        (status = 409, description = "`position-status`"),
+        (status = 422, description = "`validation`: not an ISTAT code")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code, position = %id))]
 pub async fn invalidate_position(
     State(state): State<AppState>,
@@ -144,8 +147,7 @@ pub async fn invalidate_position(
 
 /// The caller's notices: due, paid, expired.
 #[utoipa::path(get, path = "/v1/me/payments", tag = "payments", security(("bearer" = [])),
-    responses((status = 200, body = api::MyPaymentList),
-        (status = 401, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = api::MyPaymentList)))]
 #[tracing::instrument(skip_all)]
 pub async fn my_payments(
     State(state): State<AppState>,
@@ -158,8 +160,7 @@ pub async fn my_payments(
 #[utoipa::path(get, path = "/v1/me/payments/{id}/receipt", tag = "payments", security(("bearer" = [])),
     params(("id" = String, Path, description = "The notice's id from /v1/me/payments")),
     responses((status = 200, content_type = "application/xml", body = String),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`payment-not-found`")))]
 #[tracing::instrument(skip_all, fields(notice = %id))]
 pub async fn my_receipt(
     State(state): State<AppState>,
@@ -182,9 +183,9 @@ pub async fn my_receipt(
 /// What a scanned notice number or QR code would pay (no login needed: the notice is the key).
 #[utoipa::path(post, path = "/v1/payments/verify", tag = "payments", request_body = api::VerifyPaymentRequest,
     responses((status = 200, body = api::VerifiedPayment),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 409, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`payment-not-found`"),
+        (status = 409, description = "`notice-paid`, `notice-expired`, `notice-cancelled`, `notice-not-payable`, `notice-superseded`"),
+        (status = 422, description = "`validation`")))]
 #[tracing::instrument(skip_all)]
 pub async fn verify(
     State(state): State<AppState>,

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -15,11 +15,12 @@ use utoipa::IntoParams;
 
 use super::{QueueQuery, wire};
 use crate::AppState;
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{ApiJson, ApiQuery, declares_json};
 use crate::http::lang::Lang;
 use crate::http::problem::{ApiError, Message};
 use crate::identity::Principal;
 use crate::pagination::PageRequest;
+use crate::tenant::malformed_istat_code;
 
 /// Default page size of lists.
 const DEFAULT_PAGE: usize = 50;
@@ -39,6 +40,7 @@ async fn permit(
 
 /// Query of `GET /v1/permits/procedures`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProceduresQuery {
     /// ISTAT code of the municipality.
@@ -47,16 +49,15 @@ pub struct ProceduresQuery {
 
 /// The procedures a municipality offers, with their clocks, documents, fields and fees.
 #[utoipa::path(get, path = "/v1/permits/procedures", tag = "permits", params(ProceduresQuery),
-    responses((status = 200, body = api::ProcedureList),
-        (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = api::ProcedureList)))]
 #[tracing::instrument(skip_all, fields(municipality = %query.municipality))]
 pub async fn procedures(
     State(state): State<AppState>,
     lang: Lang,
     ApiQuery(query): ApiQuery<ProceduresQuery>,
 ) -> Result<Json<api::ProcedureList>, ApiError> {
-    let code = IstatCode::parse(&query.municipality)?;
+    let code = IstatCode::parse(&query.municipality)
+        .map_err(|_| malformed_istat_code("municipality", &query.municipality))?;
     let offered = state.permits.procedures(&code).await?;
     Ok(Json(wire::procedures(&offered, lang.as_str())))
 }
@@ -66,8 +67,7 @@ pub async fn procedures(
 #[utoipa::path(post, path = "/v1/permits", tag = "permits", security(("bearer" = [])),
     request_body = api::NewPermit,
     responses((status = 201, body = api::Permit),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`validation`: municipality, procedure or applicant")))]
 #[tracing::instrument(skip_all, fields(municipality = %request.municipality, permit = tracing::field::Empty))]
 pub async fn create(
     State(state): State<AppState>,
@@ -85,8 +85,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/permits/{id}", tag = "permits", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = api::Permit),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`permit-not-found`")))]
 #[tracing::instrument(skip_all, fields(permit = %id))]
 pub async fn get_permit(
     State(state): State<AppState>,
@@ -101,9 +100,10 @@ pub async fn get_permit(
 #[utoipa::path(patch, path = "/v1/permits/{id}", tag = "permits", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = api::PermitUpdate,
     responses((status = 200, body = api::Permit),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 409, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "a rule refuses the caller's role"),
+        (status = 404, description = "`permit-not-found`"),
+        (status = 409, description = "`not-a-draft`"),
+        (status = 422, description = "`validation`")))]
 #[tracing::instrument(skip_all, fields(permit = %id))]
 pub async fn update(
     State(state): State<AppState>,
@@ -126,21 +126,25 @@ pub async fn update(
     params(("id" = String, Path), ("action" = String, Path, example = "submit")),
     request_body(content = Option<api::PermitActionRequest>),
     responses((status = 200, body = api::Permit),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 409, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`not-allowed-for-actor`"),
+        (status = 404, description = "`permit-not-found`"),
+        (status = 409, description = "the rule's code, e.g. `not-in-status`, `integration-limit-reached`"),
+        (status = 422, description = "`validation`: unknown action, note too long, incomplete application")))]
 #[tracing::instrument(skip_all, fields(permit = %id, action = %action))]
 pub async fn act(
     State(state): State<AppState>,
     principal: Principal,
     lang: Lang,
     Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<api::Permit>, ApiError> {
-    // An empty body is a bare action; anything else must be the JSON request.
+    // An empty body is a bare action; anything else must be the JSON request, sent as JSON like
+    // every other body of the API.
     let request: api::PermitActionRequest = if body.iter().all(u8::is_ascii_whitespace) {
         api::PermitActionRequest::default()
+    } else if !declares_json(&headers) {
+        return Err(ApiError::UnsupportedMediaType);
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
@@ -150,6 +154,7 @@ pub async fn act(
 
 /// Query of the document upload.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// Document code of the procedure (`drawings`).
@@ -166,11 +171,12 @@ pub struct UploadQuery {
     params(("id" = String, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = api::PermitDocument),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 409, body = api::Problem, content_type = "application/problem+json"),
-        (status = 413, body = api::Problem, content_type = "application/problem+json"),
-        (status = 415, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "a rule refuses the caller's role"),
+        (status = 404, description = "`permit-not-found`"),
+        (status = 409, description = "`documents-closed`"),
+        (status = 413, description = "`document-too-large`, `documents-too-large`"),
+        (status = 415, description = "`unsupported-document-type`"),
+        (status = 422, description = "`validation`")))]
 #[tracing::instrument(skip_all, fields(permit = %id, document = tracing::field::Empty))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -194,8 +200,8 @@ pub async fn upload(
 #[utoipa::path(get, path = "/v1/permits/{id}/documents/{document_id}", tag = "permits",
     security(("bearer" = [])), params(("id" = String, Path), ("document_id" = String, Path)),
     responses((status = 200, description = "The document", content_type = "application/octet-stream"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json"),
-        (status = 500, body = api::Problem, content_type = "application/problem+json", description = "The stored file does not match its SHA-256")))]
+        (status = 404, description = "`permit-not-found`, `document-not-found`"),
+        (status = 500, description = "`internal`: the stored file does not match its SHA-256")))]
 #[tracing::instrument(skip_all, fields(permit = %id, document = %document_id))]
 pub async fn download(
     State(state): State<AppState>,
@@ -234,6 +240,7 @@ pub async fn download(
 
 /// Query of `GET /v1/me/permits`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MineQuery {
     /// From a previous page's `next_cursor`.
@@ -245,8 +252,7 @@ pub struct MineQuery {
 /// The caller's applications (as applicant, or filed as a professional), most recently
 /// changed first.
 #[utoipa::path(get, path = "/v1/me/permits", tag = "permits", security(("bearer" = [])), params(MineQuery),
-    responses((status = 200, body = api::PermitPage),
-        (status = 401, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = api::PermitPage)))]
 #[tracing::instrument(skip_all)]
 pub async fn mine(
     State(state): State<AppState>,
@@ -261,6 +267,7 @@ pub async fn mine(
 
 /// Query of the operator queue.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueParams {
     /// ISTAT code of the municipality (the caller must be in its permits office).
@@ -283,9 +290,7 @@ pub struct QueueParams {
 /// first.
 #[utoipa::path(get, path = "/v1/permits", tag = "permits", security(("bearer" = [])), params(QueueParams),
     responses((status = 200, body = api::PermitPage),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
-        (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "`forbidden`: not in this municipality's permits office")))]
 #[tracing::instrument(skip_all, fields(municipality = %params.municipality))]
 pub async fn queue(
     State(state): State<AppState>,

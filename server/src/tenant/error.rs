@@ -1,8 +1,9 @@
 //! The tenant context's problems: a malformed or unknown ISTAT code.
 //!
 //! One answer everywhere a municipality is named, in a path, a query or a body: a code that is
-//! not six digits is 400 `malformed-istat-code`; six digits that name no municipality served
-//! here are 404 `municipality-not-found`.
+//! not six digits is 422 `validation` naming the parameter or field (`istat_code` in a path), as
+//! every other value of the API that does not fit is, so a client sees what to correct; six
+//! digits that name no municipality served here are 404 `municipality-not-found`.
 
 use axum::http::StatusCode;
 use sportello_core::tenant::TenantError;
@@ -12,15 +13,8 @@ use crate::http::problem::{ApiError, Message};
 impl From<TenantError> for ApiError {
     fn from(error: TenantError) -> Self {
         match error {
-            TenantError::MalformedIstatCode(code) => ApiError::problem(
-                StatusCode::BAD_REQUEST,
-                "malformed-istat-code",
-                Message::new("Codice ISTAT non valido", "Malformed ISTAT code"),
-                Message::new(
-                    format!("`{code}` non è un codice ISTAT: servono sei cifre, ad esempio 010025."),
-                    format!("`{code}` is not an ISTAT code: six digits are expected, e.g. 010025."),
-                ),
-            ),
+            // Every route that names the municipality in its path calls the parameter so.
+            TenantError::MalformedIstatCode(code) => malformed_istat_code("istat_code", &code),
             TenantError::UnknownMunicipality(code) => ApiError::problem(
                 StatusCode::NOT_FOUND,
                 "municipality-not-found",
@@ -39,4 +33,16 @@ impl From<TenantError> for ApiError {
             ),
         }
     }
+}
+
+/// The answer to a malformed ISTAT code in `field` (a path or query parameter, a body field):
+/// 422 `validation` on that field.
+pub fn malformed_istat_code(field: &str, code: &str) -> ApiError {
+    ApiError::field(
+        field,
+        Message::new(
+            format!("`{code}` non è un codice ISTAT: servono sei cifre, ad esempio 010025."),
+            format!("`{code}` is not an ISTAT code: six digits are expected, e.g. 010025."),
+        ),
+    )
 }

@@ -22,10 +22,9 @@ pub async fn list_municipalities(
 /// One municipality by ISTAT code.
 #[utoipa::path(get, path = "/v1/municipalities/{istat_code}", tag = "municipalities",
     params(("istat_code" = String, Path, description = "Six-digit ISTAT code", example = "010025")),
-    responses(
-        (status = 200, body = api::Municipality),
-        (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = api::Municipality),
+        (status = 404, description = "`municipality-not-found`"),
+        (status = 422, description = "`validation`: not an ISTAT code")))]
 #[tracing::instrument(skip_all, fields(istat_code = %istat_code))]
 pub async fn get_municipality(
     State(state): State<AppState>,

@@ -4,6 +4,8 @@ mod error;
 pub mod http;
 pub mod store;
 
+pub use self::error::malformed_istat_code;
+
 use std::collections::HashMap;
 
 use serde::Deserialize;
@@ -95,8 +97,9 @@ impl Municipalities {
     }
 
     /// The municipality named by `code` as a client typed it, in a path, a query or a body:
-    /// the one check every context makes. Malformed codes are `MalformedIstatCode` (400),
-    /// codes of no municipality served here `UnknownMunicipality` (404); see `error.rs`.
+    /// the one check every context makes. Malformed codes are `MalformedIstatCode` (422
+    /// `validation`), codes of no municipality served here `UnknownMunicipality` (404); see
+    /// `error.rs`.
     pub fn require(&self, code: &str) -> Result<&Municipality, TenantError> {
         self.require_code(&IstatCode::parse(code)?)
     }

@@ -172,6 +172,12 @@ impl TestServer {
         }
     }
 
+    /// `GET path` without a token, read as JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = client().get(self.url(path)).send().await.expect("GET request");
+        response.json().await.expect("a JSON answer")
+    }
+
     /// Dev-login; returns (access token, refresh token).
     pub async fn dev_login(&self, fiscal_code: &str, roles: &[&str]) -> (String, String) {
         let response = client()
