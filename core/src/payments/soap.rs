@@ -9,6 +9,9 @@
 //! schema-invalid request gets `PAA_SINTASSI_XSD` instead of a half-understood answer.
 //! Responses are written by hand with escaping; their validity is tested with xmllint against
 //! the official XSD (server/tests/pagopa.rs).
+//!
+//! It lives in core, although only the server speaks SOAP, because it is pure and reads bytes
+//! from outside: the fuzz targets (fuzz/) call it without building the server.
 
 use std::fmt::Write as _;
 
@@ -386,6 +389,9 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), Fault> {
 }
 
 /// Escapes text for element content.
+/// A character XML 1.0 does not allow at all (most C0 controls, U+FFFE, U+FFFF) becomes U+FFFD:
+/// fault descriptions quote the request, and a control character copied from it would make
+/// the whole answer ill-formed for the Node (found by fuzzing: fuzz/corpus/soap/).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -395,10 +401,16 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            c if !is_xml_char(c) => out.push('\u{FFFD}'),
             _ => out.push(c),
         }
     }
     out
+}
+
+/// The `Char` production of XML 1.0: what a document may contain, even escaped.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Wraps a response element's content in the envelope. The `pafn` prefix is declared on the
@@ -596,6 +608,26 @@ mod tests {
             Some(Operation::GetPaymentV2)
         );
         assert_eq!(Operation::from_action("paDemandPaymentNotice"), None);
+    }
+
+    #[test]
+    fn answers_quoting_a_control_character_stay_well_formed() {
+        // Found by the `soap` fuzz target: a closing tag with U+0010 in its name is quoted by
+        // the parser's error, and the fault used to carry it into the answer unescapable.
+        let request = "<?xml version=\"1.0\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+                       <soapenv:Body><a></a\u{10}A></soapenv:Body></soapenv:Envelope>";
+        let (operation, fault) = parse_request(request.as_bytes(), Some(Operation::SendRtV2)).unwrap_err();
+        assert!(fault.description.contains('\u{10}'), "{fault:?}");
+        let answer = fault_response(operation.unwrap(), &fault, "00856930102");
+        assert!(answer.chars().all(is_xml_char), "{answer:?}");
+        assert!(answer.contains("a\u{FFFD}A"), "{answer}");
+        assert_eq!(parse_document(answer.as_bytes()).unwrap().name, "Envelope");
+        let answer = soap_fault(&fault.description);
+        assert!(answer.chars().all(is_xml_char), "{answer:?}");
+        assert_eq!(
+            escape("\u{0}\t\u{FFFE}é\u{1F600}"),
+            "\u{FFFD}\t\u{FFFD}é\u{1F600}"
+        );
     }
 
     #[test]
