@@ -6,6 +6,9 @@ use std::str::FromStr;
 
 use crate::tenant::{IstatCode, TenantError};
 
+#[cfg(feature = "tokens")]
+pub mod tokens;
+
 /// OIDC claim carrying the fiscal code in the SPID/CIE OpenID Connect profile, as `TINIT-<CF>`.
 pub const EID_FISCAL_NUMBER_CLAIM: &str = "https://attributes.eid.gov.it/fiscal_number";
 /// The older SPID claim, carrying the bare fiscal code.

@@ -1,6 +1,7 @@
 //! Payments on pagoPA, the creditor institution's side (the municipality is the "EC"): notice
 //! numbers and IUVs, the notice QR code, money, IBANs and digital stamps, and debt positions
 //! with their payment options, transfers and statuses on the model of pagoPA's GPD.
+//! `soap` reads and writes the `paForNode` SOAP messages the pagoPA Node exchanges with us.
 //!
 //! Sources: AgID SACI (notice number and IUV structure), the pagoPA `paForNode` XSD (amounts,
 //! texts, stamps), the GPD OpenAPI (debt positions). See docs/domain-rules.md.
@@ -10,6 +11,7 @@ mod iban;
 mod notice;
 mod position;
 mod qr;
+pub mod soap;
 mod transfer;
 
 pub use amount::Amount;

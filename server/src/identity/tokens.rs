@@ -1,5 +1,6 @@
 //! The server's own tokens: short-lived Ed25519-signed access JWTs (with `kid`, so keys can
-//! rotate) and opaque refresh tokens, stored only as SHA-256 hashes.
+//! rotate) and opaque refresh tokens, stored only as SHA-256 hashes. Checking a presented
+//! access token is core's `identity::tokens`; this module holds the keys.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -9,43 +10,18 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use sha2::{Digest, Sha256};
+use sportello_core::identity::tokens;
+// Reading a presented token is pure, so it lives in core, where the fuzz targets (fuzz/) reach
+// it; the keys, their rotation and the reloads stay here.
+pub use sportello_core::identity::tokens::{AUDIENCE, AccessClaims, TokenError};
 
 use super::store::{self, StoredKey};
 use crate::db::Db;
 
-/// Audience of the access tokens: this API.
-pub const AUDIENCE: &str = "sportello-api";
 /// How often an unknown `kid` may trigger a reload of the keys from the database.
 const RELOAD_INTERVAL: Duration = Duration::from_secs(30);
-
-/// Claims of an access JWT.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub aud: String,
-    /// User id.
-    pub sub: String,
-    /// Fiscal code.
-    pub cf: String,
-    /// Role strings.
-    pub roles: Vec<String>,
-    /// Session (token family) id.
-    pub sid: String,
-    pub iat: i64,
-    pub exp: i64,
-}
-
-/// Why a token was refused (all map to 401; the reason is only logged).
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    #[error("no key with this kid")]
-    UnknownKid,
-    #[error("token invalid: {0}")]
-    Invalid(#[from] jsonwebtoken::errors::Error),
-}
 
 struct Key {
     kid: String,
@@ -131,8 +107,7 @@ impl KeyRing {
 
     /// Verifies signature, `kid`, issuer, audience and expiry; returns the claims.
     pub async fn verify(&self, db: &Db, token: &str) -> Result<AccessClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token)?;
-        let kid = header.kid.ok_or(TokenError::UnknownKid)?;
+        let kid = tokens::key_id(token)?;
         if !self.has_kid(&kid) && self.may_reload() {
             // Another instance may have rotated the keys.
             if let Ok(keys) = Self::read(db).await {
@@ -147,12 +122,7 @@ impl KeyRing {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = keys.by_kid.get(&kid).ok_or(TokenError::UnknownKid)?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        Ok(jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)?.claims)
+        tokens::verify(token, &key.decoding, &self.issuer)
     }
 
     fn has_kid(&self, kid: &str) -> bool {
