@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The Python venv of the test oracles (pywebpush, zeep, pymarc, jsonschema…): `build/venv`, or
+# The Python venv of the test oracles (pywebpush, zeep, pymarc, jsonschema, pyld, icalendar…): `build/venv`, or
 # $SPORTELLO_TEST_VENV. Created once; the pinned requirements of every oracle installed in it
 # (pip skips what is already there), so the tests, the cross-checks and the benchmarks share it.
 #
@@ -12,6 +12,7 @@ oracle_venv() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
         -r "$root/tests/push-sim/requirements.txt" \
         -r "$root/tests/pagopa/requirements.txt" \
-        -r "$root/tests/marc-crosscheck/requirements.txt" >&2
+        -r "$root/tests/marc-crosscheck/requirements.txt" \
+        -r "$root/tests/events-formats/requirements.txt" >&2
     printf '%s\n' "$venv"
 }

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod events;
 pub mod http;
 pub mod identity;
 pub mod notify;
@@ -24,6 +25,7 @@ use tokio::net::TcpListener;
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::db::Db;
+use crate::events::Events;
 use crate::identity::Identity;
 use crate::notify::Notifier;
 use crate::payments::Payments;
@@ -41,6 +43,7 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub permits: Arc<Permits>,
     pub payments: Arc<Payments>,
+    pub events: Arc<Events>,
     pub metrics: PrometheusHandle,
 }
 
@@ -78,6 +81,16 @@ impl AppState {
             .await?,
         );
         let notifier = Arc::new(notifier);
+        let events = Arc::new(Events::new(
+            db.clone(),
+            Arc::clone(&municipalities),
+            Arc::clone(&catalog),
+        ));
+        if config.demo {
+            demo::load_events(&events).await?;
+        }
+        let extended = events.extend_horizons().await?;
+        tracing::info!(extended, "event occurrences materialised up to the horizon");
         let permits = Arc::new(
             Permits::new(
                 db.clone(),
@@ -97,6 +110,7 @@ impl AppState {
             identity: Arc::new(identity),
             catalog,
             payments,
+            events,
             metrics: http::ops::metrics_handle(),
         })
     }
