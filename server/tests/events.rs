@@ -925,3 +925,168 @@ END:VCALENDAR\r\n"
     assert_eq!(problem(refused).await.0, 413);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn followers_are_told_when_an_event_is_moved_postponed_or_cancelled() {
+    let server = TestServer::start().await;
+    let (genova, _) = server
+        .dev_login(GENOVA_OPERATOR, &["operator:010025:events"])
+        .await;
+    let (citizen, _) = server.dev_login(CITIZEN, &["citizen"]).await;
+    let (other, _) = server.dev_login("BNCLRA75M41D969C", &["citizen"]).await;
+    venue(
+        &server,
+        &genova,
+        GENOVA,
+        "ge-palazzo-ducale",
+        "Palazzo Ducale",
+        DUCALE,
+        &[],
+    )
+    .await;
+    let sat = saturday();
+    let event = create(
+        &server,
+        &genova,
+        GENOVA,
+        &event_body("Concerto seguito", "ge-palazzo-ducale", &[format!("{sat}T21:00")]),
+    )
+    .await;
+    let follow = format!("/v1/me/events/{}/follow", event.id);
+    for _ in 0..2 {
+        let followed = send(&server, reqwest::Method::POST, Some(&citizen), &follow, None).await;
+        assert_eq!(followed.status(), 204);
+    }
+    assert_eq!(
+        problem(send(&server, reqwest::Method::POST, None, &follow, None).await)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        problem(
+            send(
+                &server,
+                reqwest::Method::POST,
+                Some(&citizen),
+                "/v1/me/events/nope/follow",
+                None
+            )
+            .await
+        )
+        .await
+        .0,
+        404
+    );
+    let mine: api::EventList = send(
+        &server,
+        reqwest::Method::GET,
+        Some(&citizen),
+        "/v1/me/events",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        mine.items.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        vec![event.id.as_str()]
+    );
+    let theirs: api::EventList = send(&server, reqwest::Method::GET, Some(&other), "/v1/me/events", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.items.is_empty());
+
+    let path = format!("/v1/municipalities/{GENOVA}/events/{}", event.id);
+    let inbox = |token: String| {
+        let server = &server;
+        async move {
+            let page: Value = send(server, reqwest::Method::GET, Some(&token), "/v1/me/inbox", None)
+                .await
+                .json()
+                .await
+                .unwrap();
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["subject"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // A change of price tells nobody; a move, a postponement and a cancellation do, once each.
+    send(
+        &server,
+        reqwest::Method::PATCH,
+        Some(&genova),
+        &path,
+        Some(&json!({"price_cents": 500})),
+    )
+    .await;
+    assert!(inbox(citizen.clone()).await.is_empty());
+    send(
+        &server,
+        reqwest::Method::PATCH,
+        Some(&genova),
+        &path,
+        Some(&json!({"dates": [format!("{}T21:00", sat.tomorrow().unwrap())]})),
+    )
+    .await;
+    send(
+        &server,
+        reqwest::Method::PATCH,
+        Some(&genova),
+        &path,
+        Some(&json!({"status": "postponed"})),
+    )
+    .await;
+    send(
+        &server,
+        reqwest::Method::PATCH,
+        Some(&genova),
+        &path,
+        Some(&json!({"status": "cancelled"})),
+    )
+    .await;
+    send(
+        &server,
+        reqwest::Method::PATCH,
+        Some(&genova),
+        &path,
+        Some(&json!({"status": "cancelled"})),
+    )
+    .await;
+    let mut subjects = inbox(citizen.clone()).await;
+    subjects.sort();
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("annullato")));
+    assert!(subjects.iter().any(|s| s.contains("rinviato")));
+    assert!(subjects.iter().any(|s| s.contains("spostato")));
+    assert!(inbox(other.clone()).await.is_empty());
+    // Unfollowed: no more news.
+    assert_eq!(
+        send(&server, reqwest::Method::DELETE, Some(&citizen), &follow, None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        problem(send(&server, reqwest::Method::DELETE, Some(&citizen), &follow, None).await)
+            .await
+            .0,
+        404
+    );
+    send(
+        &server,
+        reqwest::Method::PATCH,
+        Some(&genova),
+        &path,
+        Some(&json!({"status": "postponed"})),
+    )
+    .await;
+    assert_eq!(inbox(citizen).await.len(), 3);
+    server.stop().await;
+}

@@ -305,3 +305,11 @@ pub struct EventImportSummary {
     /// Entries skipped, with their line.
     pub skipped: Vec<EventImportIssue>,
 }
+
+/// The events a person follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EventList {
+    /// Most recently followed first (at most 200).
+    pub items: Vec<Event>,
+}

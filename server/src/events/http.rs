@@ -338,3 +338,51 @@ fn with_type(body: String, content_type: &'static str) -> Response {
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
+
+/// Follows an event: a push when it is cancelled, postponed or moved.
+#[utoipa::path(post, path = "/v1/me/events/{id}/follow", tag = "events", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204),
+        (status = 401, body = api::Problem, content_type = "application/problem+json"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(event = %id))]
+pub async fn follow(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.events.follow(&principal.user_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops following an event.
+#[utoipa::path(delete, path = "/v1/me/events/{id}/follow", tag = "events", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204),
+        (status = 401, body = api::Problem, content_type = "application/problem+json"),
+        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all, fields(event = %id))]
+pub async fn unfollow(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.events.unfollow(&principal.user_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The events the person follows.
+#[utoipa::path(get, path = "/v1/me/events", tag = "events", security(("bearer" = [])), params(LangQuery),
+    responses((status = 200, body = api::EventList),
+        (status = 401, body = api::Problem, content_type = "application/problem+json"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
+#[tracing::instrument(skip_all)]
+pub async fn my_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<LangQuery>,
+    headers: HeaderMap,
+) -> Result<Json<api::EventList>, ApiError> {
+    let lang = answer_lang(&headers, query.lang.as_deref());
+    Ok(Json(state.events.followed(&principal.user_id, lang).await?))
+}

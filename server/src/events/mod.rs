@@ -9,6 +9,7 @@
 pub mod demo;
 mod error;
 mod feed;
+mod follows;
 pub mod formats;
 pub mod http;
 pub mod imports;

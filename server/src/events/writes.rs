@@ -6,6 +6,7 @@ use sportello_core::catalog::record::fold;
 use sportello_core::events::{EventSpec, EventStatus, Lang};
 use sportello_core::identity::Role;
 
+use super::follows::{Change, tell_followers};
 use super::store::{self, EventRow, OccurrenceRow};
 use super::{DAY_MS, Events, EventsError, HORIZON_DAYS, MAX_OCCURRENCES, PAST_DAYS};
 use crate::clock::{now_ms, timestamp_from_ms};
@@ -56,7 +57,7 @@ impl Events {
             created_at: now,
             updated_at: now,
         };
-        let row = self.write(row, &draft).await?;
+        let row = self.write(row, &draft, None).await?;
         self.to_api(&row, lang).await
     }
 
@@ -122,7 +123,11 @@ impl Events {
             updated_at: now,
             ..row
         };
-        let updated = self.write(updated, &draft).await?;
+        let change = (status != old_status || moved).then_some(Change {
+            status,
+            moved_to: if moved { new_next } else { None },
+        });
+        let updated = self.write(updated, &draft, change).await?;
         self.to_api(&updated, lang).await
     }
 
@@ -177,7 +182,7 @@ impl Events {
                 updated_at: now,
             },
         };
-        let row = self.write(row, &draft).await?;
+        let row = self.write(row, &draft, None).await?;
         Ok((row.id, created))
     }
 
@@ -189,7 +194,13 @@ impl Events {
     }
 
     /// Stores an event and its occurrences up to the horizon, in one transaction.
-    async fn write(&self, mut row: EventRow, draft: &Draft) -> Result<EventRow, EventsError> {
+    /// Followers are told of `change` in the same transaction.
+    async fn write(
+        &self,
+        mut row: EventRow,
+        draft: &Draft,
+        change: Option<Change>,
+    ) -> Result<EventRow, EventsError> {
         let now = now_ms();
         let from = now - PAST_DAYS * DAY_MS;
         row.horizon = now + HORIZON_DAYS * DAY_MS;
@@ -200,6 +211,10 @@ impl Events {
         let mut tx = self.db.pool().begin().await?;
         store::put_event(&mut tx, &row).await?;
         store::replace_occurrences(&mut tx, &row.id, from, &occurrences).await?;
+        if let Some(change) = change {
+            let title = draft.spec.text(sportello_core::events::Lang::It).1.title.clone();
+            tell_followers(&mut tx, &row, &title, change).await?;
+        }
         tx.commit().await?;
         Ok(row)
     }
@@ -211,7 +226,8 @@ impl Events {
         let spec = EventSpec::check(&input)?;
         let venue: api::EventVenue =
             serde_json::from_str(&row.venue).map_err(|e| EventsError::Internal(e.to_string()))?;
-        self.write(row.clone(), &Draft { input, spec, venue }).await?;
+        self.write(row.clone(), &Draft { input, spec, venue }, None)
+            .await?;
         Ok(())
     }
 }

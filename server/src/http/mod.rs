@@ -134,6 +134,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::http::get_event))
         .routes(routes!(events::http::feed))
         .routes(routes!(events::http::import))
+        .routes(routes!(events::http::follow, events::http::unfollow))
+        .routes(routes!(events::http::my_events))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
