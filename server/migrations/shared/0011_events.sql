@@ -35,6 +35,9 @@ CREATE INDEX events_horizon ON events (horizon);
 
 -- One row per occurrence, with what search filters on copied from its event, so a search reads
 -- this table only. `cell` is the 0.1-degree grid cell of the place: a radius becomes a few cells.
+-- Both search indexes cover every column a search reads: without, each of the thousand-odd
+-- occurrences of a weekend in Genova cost a random read of the table (a search took 15-30 ms of
+-- SQLite time at 100,000 events; covered, 3 ms).
 CREATE TABLE event_occurrences (
     event_id     TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
     starts_at    BIGINT NOT NULL,
@@ -48,8 +51,10 @@ CREATE TABLE event_occurrences (
     accessible   BIGINT NOT NULL,
     PRIMARY KEY (event_id, starts_at)
 );
-CREATE INDEX event_occurrences_cell ON event_occurrences (cell, starts_at);
-CREATE INDEX event_occurrences_start ON event_occurrences (starts_at);
+CREATE INDEX event_occurrences_cell ON event_occurrences
+    (cell, starts_at, event_id, lat, lon, municipality, category, free, accessible);
+CREATE INDEX event_occurrences_start ON event_occurrences
+    (starts_at, event_id, cell, lat, lon, municipality, category, free, accessible);
 
 CREATE TABLE event_follows (
     user_id       TEXT NOT NULL REFERENCES users (id),

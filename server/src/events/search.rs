@@ -247,18 +247,18 @@ impl Events {
             let Some(row) = events.get(&m.event_id) else {
                 continue;
             };
-            let stored = wire::stored(row)?;
-            let (lang, text) = stored.spec.text(request.lang);
-            let length = i64::from(stored.spec.schedule.duration_minutes) * 60_000;
+            let summary = wire::summary(row)?;
+            let (lang, title) = summary.title(request.lang);
+            let length = i64::from(summary.input.duration_minutes) * 60_000;
             items.push(api::EventHit {
                 id: row.id.clone(),
                 municipality: row.municipality.clone(),
                 lang: lang.as_str().to_owned(),
-                title: text.title.clone(),
-                category: stored.spec.category.as_str().to_owned(),
+                title,
+                category: summary.input.category.clone(),
                 status: row.status.clone(),
-                accessible: !stored.spec.accessibility.is_empty() || !stored.venue.accessibility.is_empty(),
-                venue: stored.venue,
+                accessible: !summary.input.accessibility.is_empty()
+                    || !summary.venue.accessibility.is_empty(),
                 distance_km: distance.map(|d| {
                     crate::catalog::round_km(f64::from(u32::try_from(d).unwrap_or(u32::MAX)) / 1000.0)
                 }),
@@ -266,9 +266,10 @@ impl Events {
                 ends_at: crate::clock::rfc3339_from_ms(m.first_start + length),
                 occurrences_in_window: u32::try_from(m.count).unwrap_or(u32::MAX),
                 next_occurrence: next.get(&row.id).copied().map(wire::occurrence),
-                free: stored.spec.is_free(),
-                price_cents: stored.spec.price_cents,
-                image_url: stored.spec.image_url.clone(),
+                free: summary.price_cents().is_none(),
+                price_cents: summary.price_cents(),
+                image_url: summary.input.image_url.clone().filter(|u| !u.trim().is_empty()),
+                venue: summary.venue,
             });
         }
         Ok(api::EventPage { items, next_cursor })

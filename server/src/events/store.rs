@@ -81,7 +81,6 @@ pub struct OccurrenceQuery {
 pub struct MatchRow {
     pub event_id: String,
     pub first_start: i64,
-    pub first_end: i64,
     pub count: i64,
     pub lat: f64,
     pub lon: f64,
@@ -445,7 +444,6 @@ pub async fn matches(db: &Db, q: &OccurrenceQuery) -> Result<Vec<MatchRow>, sqlx
             Ok(MatchRow {
                 event_id: row.try_get(0)?,
                 first_start: row.try_get(1)?,
-                first_end: 0,
                 count: row.try_get(2)?,
                 lat: row.try_get(3)?,
                 lon: row.try_get(4)?,

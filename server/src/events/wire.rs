@@ -120,3 +120,41 @@ pub fn event(row: &EventRow, lang: Lang, upcoming: &[(i64, i64)]) -> Result<api:
         updated_at: rfc3339_from_ms(row.updated_at),
     })
 }
+
+/// What a search hit shows of an event, read without re-checking its schedule (the rule's
+/// parser is most of the cost of reading an event back, and a hit shows no schedule).
+pub struct Summary {
+    pub input: api::EventInput,
+    pub venue: api::EventVenue,
+}
+
+/// Reads the stored input and place of an event for a hit.
+pub fn summary(row: &EventRow) -> Result<Summary, EventsError> {
+    let internal = |e: &dyn std::fmt::Display| EventsError::Internal(format!("event {}: {e}", row.id));
+    Ok(Summary {
+        input: serde_json::from_str(&row.data).map_err(|e| internal(&e))?,
+        venue: serde_json::from_str(&row.venue).map_err(|e| internal(&e))?,
+    })
+}
+
+impl Summary {
+    /// The title in `lang`, else in Italian: (language, title).
+    pub fn title(&self, lang: Lang) -> (Lang, String) {
+        self.input
+            .texts
+            .get(lang.as_str())
+            .map(|t| (lang, t.title.trim().to_owned()))
+            .or_else(|| {
+                self.input
+                    .texts
+                    .get("it")
+                    .map(|t| (Lang::It, t.title.trim().to_owned()))
+            })
+            .unwrap_or((Lang::It, String::new()))
+    }
+
+    /// The price in cents, `None` when free (as `EventSpec` reads it).
+    pub fn price_cents(&self) -> Option<i64> {
+        self.input.price_cents.filter(|c| *c > 0)
+    }
+}
