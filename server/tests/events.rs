@@ -699,14 +699,14 @@ async fn an_event_reads_the_same_as_json_ld_and_icalendar_to_independent_parsers
     )
     .await;
     let sat = saturday();
-    // Weekly on Thursdays across the end of October (when Rome leaves summer time) if the test
-    // runs then; the extra date and the exception exercise RDATE and EXDATE.
+    // Weekly on Thursdays (across a DST change when the test runs near one): the first date is
+    // the rule's DTSTART, the later one an RDATE, and the exception falls on a Thursday.
     let first = sat.checked_add(5.days()).unwrap();
     let body = json!({
         "texts": {"it": {"title": "Concerto, musica; e \"altro\"", "description": "Righe\nsu due righe."},
                   "en": {"title": "Concert"}},
         "category": "concert", "venue": "ge-palazzo-ducale",
-        "dates": [format!("{first}T21:00"), format!("{}T17:30", sat.checked_add(2.days()).unwrap())],
+        "dates": [format!("{first}T21:00"), format!("{}T17:30", first.checked_add(10.days()).unwrap())],
         "duration_minutes": 90, "rrule": "FREQ=WEEKLY;BYDAY=TH;COUNT=6",
         "exdates": [format!("{}T21:00", first.checked_add(14.days()).unwrap())],
         "price_cents": 1250, "ticket_url": "https://example.org/t", "image_url": "https://example.org/i.jpg"
@@ -714,7 +714,8 @@ async fn an_event_reads_the_same_as_json_ld_and_icalendar_to_independent_parsers
     let event = create(&server, &genova, GENOVA, &body).await;
     let moved_from = event.next_occurrence.clone().unwrap();
     let path = format!("/v1/municipalities/{GENOVA}/events/{}", event.id);
-    // The extra date a day later, the rule a week later: rescheduled, with the previous start.
+    // The rule a week later (its EXDATE now its second Thursday), the extra date a day later:
+    // rescheduled, with the previous start.
     let moved: api::Event = send(
         &server,
         reqwest::Method::PATCH,
@@ -722,7 +723,7 @@ async fn an_event_reads_the_same_as_json_ld_and_icalendar_to_independent_parsers
         &path,
         Some(
             &json!({"dates": [format!("{}T21:00", first.checked_add(7.days()).unwrap()),
-                               format!("{}T17:30", sat.checked_add(3.days()).unwrap())]}),
+                               format!("{}T17:30", first.checked_add(11.days()).unwrap())]}),
         ),
     )
     .await
@@ -808,6 +809,8 @@ async fn an_event_reads_the_same_as_json_ld_and_icalendar_to_independent_parsers
     // The parser's own expansion of DTSTART + RRULE + RDATE − EXDATE is the server's.
     let server_upcoming: Vec<String> = moved.upcoming.iter().map(|o| o.starts_at.clone()).collect();
     assert_eq!(vevent["upcoming"], json!(server_upcoming));
+    // Five Thursdays (six less the exception) and the extra date.
+    assert_eq!(server_upcoming.len(), 6, "{server_upcoming:?}");
     assert_eq!(
         read["feed_uids"],
         json!(

@@ -8,7 +8,7 @@ RDATE and EXDATE: an expansion independent of the server's.
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import icalendar
 from dateutil.rrule import rrulestr
@@ -86,12 +86,12 @@ def read_vevent(event, after, count):
     starts = set(dts(event.get("RDATE"))) | {start}
     if event.get("RRULE") is not None:
         rule = event.get("RRULE").to_ical().decode()
+        # The server materialises 400 days ahead; unbounded rules stop there too.
+        horizon = after + timedelta(days=400)
         for i, occurrence in enumerate(rrulestr(rule, dtstart=start)):
-            if occurrence > after and len([s for s in starts if s > after]) >= count:
+            if occurrence > horizon or i > 5000:
                 break
             starts.add(occurrence)
-            if i > 5000:
-                break
     starts -= set(dts(event.get("EXDATE")))
     upcoming = sorted(s for s in starts if s >= after)[:count]
     geo = event.get("GEO")
