@@ -18,6 +18,9 @@ use crate::geo::{self, GeoError};
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
+mod events;
+pub use self::events::*;
+
 /// A municipality as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

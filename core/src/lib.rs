@@ -14,6 +14,7 @@ uniffi::setup_scaffolding!();
 pub mod api;
 pub mod calendar;
 pub mod catalog;
+pub mod events;
 pub mod geo;
 pub mod identity;
 pub mod notify;

@@ -341,6 +341,16 @@ pub async fn load_payments(payments: &crate::payments::Payments) -> anyhow::Resu
     Ok(created)
 }
 
+/// Loads the demo venues and events (see `events::demo`); loading twice changes nothing but the
+/// dates of the dated events, which follow the calendar.
+pub async fn load_events(events: &crate::events::Events) -> anyhow::Result<usize> {
+    let count = crate::events::demo::load(events)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo events: {e}"))?;
+    tracing::info!(events = count, "demo events loaded");
+    Ok(count)
+}
+
 /// Loads the demo people, roles, libraries, catalogue records and applications (with the
 /// pagoPA notice of the one waiting for a payment, given `notices`); loading twice changes
 /// nothing.

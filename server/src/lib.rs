@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod events;
 pub mod http;
 pub mod identity;
 pub mod notify;
@@ -24,6 +25,7 @@ use tokio::net::TcpListener;
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::db::Db;
+use crate::events::Events;
 use crate::identity::Identity;
 use crate::notify::Notifier;
 use crate::payments::Payments;
@@ -42,6 +44,7 @@ pub struct AppState {
     pub permits: Arc<Permits>,
     pub payments: Arc<Payments>,
     pub rate_limits: Arc<http::rate_limit::RateLimits>,
+    pub events: Arc<Events>,
     pub metrics: PrometheusHandle,
 }
 
@@ -79,6 +82,16 @@ impl AppState {
             .await?,
         );
         let notifier = Arc::new(notifier);
+        let events = Arc::new(Events::new(
+            db.clone(),
+            Arc::clone(&municipalities),
+            Arc::clone(&catalog),
+        ));
+        if config.demo {
+            demo::load_events(&events).await?;
+        }
+        let extended = events.extend_horizons().await?;
+        tracing::info!(extended, "event occurrences materialised up to the horizon");
         let permits = Arc::new(
             Permits::new(
                 db.clone(),
@@ -100,6 +113,7 @@ impl AppState {
             catalog,
             payments,
             rate_limits,
+            events,
             metrics: http::ops::metrics_handle(),
         })
     }

@@ -30,7 +30,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, catalog, identity, notify, payments, permits, tenant};
+use crate::{AppState, catalog, events, identity, notify, payments, permits, tenant};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,6 +55,7 @@ use crate::{AppState, catalog, identity, notify, payments, permits, tenant};
         (name = "catalog", description = "Libraries, catalogue search, availability, DAIA, imports"),
         (name = "permits", description = "Building and other permits: procedures, applications, documents, legal clocks, the officers' queue"),
         (name = "payments", description = "pagoPA debt positions, notices, receipts"),
+        (name = "events", description = "Cultural events and their venues: officers' writes, public search, one event"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -134,6 +135,20 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::http::my_payments))
         .routes(routes!(payments::http::my_receipt))
         .routes(routes!(payments::http::verify))
+        .routes(routes!(events::http::create))
+        .routes(routes!(
+            events::http::get_in_municipality,
+            events::http::update,
+            events::http::delete
+        ))
+        .routes(routes!(events::http::put_venue))
+        .routes(routes!(events::http::venues))
+        .routes(routes!(events::http::search))
+        .routes(routes!(events::http::get_event))
+        .routes(routes!(events::http::feed))
+        .routes(routes!(events::http::import))
+        .routes(routes!(events::http::follow, events::http::unfollow))
+        .routes(routes!(events::http::my_events))
 }
 
 /// The routes and their OpenAPI document, with the statuses every route shares

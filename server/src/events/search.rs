@@ -1,0 +1,376 @@
+//! Public search: the events with an occurrence in a window, nearest first around a point or
+//! else soonest first, filtered by category, municipality, price, accessibility and words.
+//!
+//! It reads the materialised occurrences only (`event_occurrences`): with `near`, the grid
+//! cells of the radius' bounding box through the (cell, start) index; without, the window
+//! through the start index. Distances are exact (haversine) on the candidates; the page's
+//! events are then read by id.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use sportello_core::api;
+use sportello_core::catalog::record::fold;
+use sportello_core::events::{Category, Lang};
+use sportello_core::geo::Coordinates;
+
+use super::store::{self, MatchRow, OccurrenceQuery};
+use super::writes::cell;
+use super::{DAY_MS, Events, EventsError, wire};
+use crate::clock::now_ms;
+use crate::pagination::{Cursor, PageRequest};
+
+/// Hits per page unless asked.
+pub const PAGE_DEFAULT: usize = 20;
+/// Most hits per page.
+pub const PAGE_LIMIT: usize = 50;
+/// Radius unless asked, km.
+pub const RADIUS_DEFAULT_KM: f64 = 10.0;
+/// Largest radius, km (the metropolitan city is about 100 km across).
+pub const RADIUS_MAX_KM: f64 = 50.0;
+/// Longest window, days.
+pub const WINDOW_MAX_DAYS: i64 = 366;
+/// Window unless `to` is given, days.
+const WINDOW_DEFAULT_DAYS: i64 = 30;
+/// Events around a point ranked by distance: the soonest this many in the radius' box.
+pub const NEAR_CANDIDATES: i64 = 5_000;
+/// Longest `q`, characters.
+const MAX_WORDS: usize = 100;
+
+/// A search as the query string gives it, unchecked.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// `lat,lon`: nearest first, within `radius_km`.
+    #[param(example = "44.4072,8.934")]
+    pub near: Option<String>,
+    /// Radius around `near`, km (default 10, at most 50).
+    pub radius_km: Option<f64>,
+    /// Window start: RFC 3339 instant, or a date (its start in Europe/Rome). Default now.
+    #[param(example = "2026-12-12")]
+    pub from: Option<String>,
+    /// Window end: RFC 3339 instant, or a date (its end in Europe/Rome, so `from=to=` a date is
+    /// that day). Default 30 days after `from`; at most 366 days after it.
+    #[param(example = "2026-12-13")]
+    pub to: Option<String>,
+    /// Category id.
+    pub category: Option<String>,
+    /// ISTAT code.
+    pub municipality: Option<String>,
+    /// Only free events.
+    pub free: Option<bool>,
+    /// Only events with an accessibility feature (of the event or its venue).
+    pub accessible: Option<bool>,
+    /// Words in the title (any language) or the place's name.
+    pub q: Option<String>,
+    /// Language of the titles: it, en, fr, de, es (else `Accept-Language`, else Italian).
+    pub lang: Option<String>,
+    /// From the `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Hits per page, 1–50 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// A search, checked.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub near: Option<(Coordinates, f64)>,
+    pub from: i64,
+    pub to: i64,
+    pub category: Option<Category>,
+    pub municipality: Option<String>,
+    pub free: bool,
+    pub accessible: bool,
+    pub words: Option<String>,
+    pub lang: Lang,
+    pub page: PageRequest,
+}
+
+impl Events {
+    /// Checks a search's parameters.
+    pub fn search_request(&self, query: &SearchQuery, lang: Lang) -> Result<SearchRequest, EventsError> {
+        let near = match &query.near {
+            None => None,
+            Some(text) => {
+                let at: Coordinates = text.parse().map_err(|e| {
+                    EventsError::invalid(
+                        "near",
+                        format!("Posizione non valida: {e}"),
+                        format!("Invalid position: {e}"),
+                    )
+                })?;
+                let radius = query.radius_km.unwrap_or(RADIUS_DEFAULT_KM);
+                if !(radius > 0.0 && radius <= RADIUS_MAX_KM) {
+                    return Err(EventsError::invalid(
+                        "radius_km",
+                        "Da 0 a 50 km.",
+                        "From 0 to 50 km.",
+                    ));
+                }
+                Some((at, radius))
+            }
+        };
+        if query.near.is_none() && query.radius_km.is_some() {
+            return Err(EventsError::invalid(
+                "radius_km",
+                "Il raggio vale solo con `near`.",
+                "A radius needs `near`.",
+            ));
+        }
+        let now = now_ms();
+        let from = match &query.from {
+            None => now,
+            Some(text) => instant("from", text, false)?,
+        };
+        let to = match &query.to {
+            None => from + WINDOW_DEFAULT_DAYS * DAY_MS,
+            Some(text) => instant("to", text, true)?,
+        };
+        if to <= from || to - from > WINDOW_MAX_DAYS * DAY_MS {
+            return Err(EventsError::invalid(
+                "to",
+                "`to` deve seguire `from`, al più di 366 giorni.",
+                "`to` must follow `from`, by at most 366 days.",
+            ));
+        }
+        let category = query
+            .category
+            .as_deref()
+            .map(|c| {
+                c.parse::<Category>().map_err(|()| {
+                    EventsError::invalid("category", "Categoria non prevista.", "Unknown category.")
+                })
+            })
+            .transpose()?;
+        let municipality = query
+            .municipality
+            .as_deref()
+            .map(|m| self.municipalities.require(m).map(|m| m.istat_code.to_string()))
+            .transpose()?;
+        let words = match query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            Some(q) if q.chars().count() > MAX_WORDS => {
+                return Err(EventsError::invalid(
+                    "q",
+                    "Al massimo 100 caratteri.",
+                    "At most 100 characters.",
+                ));
+            }
+            Some(q) => Some(fold(q)).filter(|w| !w.is_empty()),
+            None => None,
+        };
+        let page = PageRequest::new(query.cursor.as_deref(), query.limit, PAGE_DEFAULT, PAGE_LIMIT)?;
+        Ok(SearchRequest {
+            near,
+            from,
+            to,
+            category,
+            municipality,
+            free: query.free.unwrap_or(false),
+            accessible: query.accessible.unwrap_or(false),
+            words,
+            lang,
+            page,
+        })
+    }
+
+    /// One page of a search.
+    pub async fn search(&self, request: &SearchRequest) -> Result<api::EventPage, EventsError> {
+        let mut query = OccurrenceQuery {
+            from: request.from,
+            to: request.to,
+            cells: Vec::new(),
+            municipality: request.municipality.clone(),
+            category: request.category.map(|c| c.as_str().to_owned()),
+            free: request.free,
+            accessible: request.accessible,
+            text: request.words.as_ref().map(|w| format!("%{w}%")),
+            after: None,
+            limit: request.page.fetch_limit(),
+        };
+        // (match, distance in metres) in page order.
+        let (ranked, next_cursor) = match request.near {
+            None => {
+                query.after = request
+                    .page
+                    .after
+                    .as_ref()
+                    .map(|c| Ok::<_, EventsError>((c.key_number()?, c.id.clone())))
+                    .transpose()?;
+                let rows = store::matches(&self.db, &query).await?;
+                let (rows, next) = request
+                    .page
+                    .page(rows, |m| Cursor::new(m.first_start, m.event_id.clone()));
+                (rows.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), next)
+            }
+            Some((at, radius)) => {
+                query.cells = cells_around(at, radius);
+                query.limit = NEAR_CANDIDATES;
+                let mut found: Vec<(MatchRow, u64)> = store::matches(&self.db, &query)
+                    .await?
+                    .into_iter()
+                    .filter_map(|m| {
+                        let km = Coordinates::new(m.lat, m.lon).ok()?.distance_km(at);
+                        (km <= radius).then_some((m, metres(km)))
+                    })
+                    .collect();
+                found.sort_by(|(a, da), (b, db)| {
+                    (da, a.first_start, &a.event_id).cmp(&(db, b.first_start, &b.event_id))
+                });
+                if let Some(after) = &request.page.after {
+                    let (d, start) = near_key(&after.key)?;
+                    found.retain(|(m, dm)| {
+                        (*dm, m.first_start, m.event_id.as_str()) > (d, start, after.id.as_str())
+                    });
+                }
+                found.truncate(request.page.limit + 1);
+                let (rows, next) = request.page.page(found, |(m, d)| {
+                    Cursor::new(format!("{d}:{}", m.first_start), m.event_id.clone())
+                });
+                (rows.into_iter().map(|(m, d)| (m, Some(d))).collect(), next)
+            }
+        };
+        let ids: Vec<String> = ranked.iter().map(|(m, _)| m.event_id.clone()).collect();
+        let events: HashMap<String, store::EventRow> = store::events_by_ids(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id.clone(), e))
+            .collect();
+        let next: HashMap<String, (i64, i64)> = store::next_occurrences(&self.db, &ids, now_ms())
+            .await?
+            .into_iter()
+            .map(|(id, start, end)| (id, (start, end)))
+            .collect();
+        let mut items = Vec::with_capacity(ranked.len());
+        for (m, distance) in ranked {
+            // Deleted between the two reads: left out.
+            let Some(row) = events.get(&m.event_id) else {
+                continue;
+            };
+            let summary = wire::summary(row)?;
+            let (lang, title) = summary.title(request.lang);
+            let length = i64::from(summary.input.duration_minutes) * 60_000;
+            items.push(api::EventHit {
+                id: row.id.clone(),
+                municipality: row.municipality.clone(),
+                lang: lang.as_str().to_owned(),
+                title,
+                category: summary.input.category.clone(),
+                status: row.status.clone(),
+                accessible: !summary.input.accessibility.is_empty()
+                    || !summary.venue.accessibility.is_empty(),
+                distance_km: distance.map(|d| {
+                    crate::catalog::round_km(f64::from(u32::try_from(d).unwrap_or(u32::MAX)) / 1000.0)
+                }),
+                starts_at: crate::clock::rfc3339_from_ms(m.first_start),
+                ends_at: crate::clock::rfc3339_from_ms(m.first_start + length),
+                occurrences_in_window: u32::try_from(m.count).unwrap_or(u32::MAX),
+                next_occurrence: next.get(&row.id).copied().map(wire::occurrence),
+                free: summary.price_cents().is_none(),
+                price_cents: summary.price_cents(),
+                image_url: summary.input.image_url.clone().filter(|u| !u.trim().is_empty()),
+                venue: summary.venue,
+            });
+        }
+        Ok(api::EventPage { items, next_cursor })
+    }
+}
+
+/// A window bound: an RFC 3339 instant, or a date in Europe/Rome (its start, or with `end` the
+/// start of the next day).
+fn instant(field: &str, text: &str, end: bool) -> Result<i64, EventsError> {
+    let bad = || {
+        EventsError::invalid(
+            field,
+            "Serve una data (AAAA-MM-GG) o un istante RFC 3339.",
+            "A date (YYYY-MM-DD) or an RFC 3339 instant is expected.",
+        )
+    };
+    if text.len() > 40 {
+        return Err(bad());
+    }
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at.as_millisecond());
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| bad())?;
+    let at = if end {
+        sportello_core::calendar::end_of_day(date)
+    } else {
+        sportello_core::calendar::start_of_day(date)
+    };
+    at.map(Timestamp::as_millisecond).ok_or_else(bad)
+}
+
+/// Metres, for ranking and cursors (an integer compares exactly).
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a distance on Earth, non-negative and below 20,040 km"
+)]
+fn metres(km: f64) -> u64 {
+    (km * 1000.0).round() as u64
+}
+
+fn near_key(key: &str) -> Result<(u64, i64), EventsError> {
+    let bad = || EventsError::Page(crate::pagination::PageError::Cursor);
+    let (d, start) = key.split_once(':').ok_or_else(bad)?;
+    Ok((d.parse().map_err(|_| bad())?, start.parse().map_err(|_| bad())?))
+}
+
+/// The grid cells that cover the bounding box of a circle.
+fn cells_around(at: Coordinates, radius_km: f64) -> Vec<i64> {
+    let dlat = radius_km / 111.0;
+    let dlon = radius_km / (111.32 * at.lat().to_radians().cos().max(0.01));
+    let (south, north) = ((at.lat() - dlat).max(-90.0), (at.lat() + dlat).min(89.999));
+    let (west, east) = ((at.lon() - dlon).max(-180.0), (at.lon() + dlon).min(179.999));
+    let (first, last) = (cell(south, west), cell(north, east));
+    let (row_first, row_last) = (first.div_euclid(10_000), last.div_euclid(10_000));
+    let (col_first, col_last) = (first.rem_euclid(10_000), last.rem_euclid(10_000));
+    let mut cells = Vec::new();
+    for row in row_first..=row_last {
+        for col in col_first..=col_last {
+            cells.push(row * 10_000 + col);
+        }
+    }
+    cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cells_of_a_radius_cover_every_point_within_it() {
+        let ducale = Coordinates::new(44.4074, 8.9335).unwrap();
+        let cells = cells_around(ducale, 10.0);
+        assert!(cells.len() <= 12, "{}", cells.len());
+        for (lat, lon) in [
+            (44.4074, 8.9335),
+            (44.49, 8.9335),
+            (44.33, 8.9335),
+            (44.4074, 9.05),
+            (44.4074, 8.81),
+        ] {
+            let p = Coordinates::new(lat, lon).unwrap();
+            if p.distance_km(ducale) <= 10.0 {
+                assert!(cells.contains(&cell(lat, lon)), "{lat},{lon}");
+            }
+        }
+        assert!(cells_around(ducale, RADIUS_MAX_KM).len() < 200);
+    }
+
+    #[test]
+    fn window_bounds_take_dates_in_rome_and_instants() {
+        // 2026-12-12 starts at 23:00 UTC the day before (winter time).
+        assert_eq!(instant("from", "2026-12-12", false).unwrap(), 1_797_030_000_000);
+        assert_eq!(
+            instant("to", "2026-12-12", true).unwrap(),
+            1_797_030_000_000 + DAY_MS
+        );
+        assert_eq!(
+            instant("from", "2026-12-12T10:00:00Z", false).unwrap(),
+            1_797_069_600_000
+        );
+        assert!(instant("from", "sabato", false).is_err());
+    }
+}
