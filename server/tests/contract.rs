@@ -209,6 +209,14 @@ async fn shared_statuses_follow_the_shape_of_each_operation() {
     let document = serde_json::to_value(sportello_server::http::openapi()).unwrap();
     let limited = sportello_server::http::contract::RATE_LIMITED;
     let mut seen_limited = Vec::new();
+    // A generated client names its methods after operation ids: two alike and one is lost.
+    let mut ids: Vec<String> = operations(&document)
+        .iter()
+        .map(|operation| operation.document["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort_unstable();
+    let repeated: Vec<&[String]> = ids.windows(2).filter(|pair| pair[0] == pair[1]).collect();
+    assert!(repeated.is_empty(), "operation ids used twice: {repeated:?}");
     for operation in operations(&document) {
         let id = operation.document["operationId"].as_str().unwrap().to_owned();
         let listed = |status: StatusCode| operation.listed(status);

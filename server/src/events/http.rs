@@ -50,12 +50,11 @@ pub struct VenueQuery {
 }
 
 /// Creates an event of the municipality (its events officers).
-#[utoipa::path(post, path = "/v1/municipalities/{istat_code}/events", tag = "events",
+#[utoipa::path(post, path = "/v1/municipalities/{istat_code}/events", tag = "events", operation_id = "create_event",
     security(("bearer" = [])), request_body = api::EventInput,
     params(("istat_code" = String, Path, example = "010025"), LangQuery),
     responses((status = 201, body = api::Event),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 413, body = api::Problem, content_type = "application/problem+json"),
@@ -79,12 +78,11 @@ pub async fn create(
 }
 
 /// One event of the municipality, for its events officers.
-#[utoipa::path(get, path = "/v1/municipalities/{istat_code}/events/{id}", tag = "events",
+#[utoipa::path(get, path = "/v1/municipalities/{istat_code}/events/{id}", tag = "events", operation_id = "get_municipality_event",
     security(("bearer" = [])),
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path), LangQuery),
     responses((status = 200, body = api::Event),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
@@ -106,12 +104,11 @@ pub async fn get_in_municipality(
 }
 
 /// Changes an event: the fields given replace the event's.
-#[utoipa::path(patch, path = "/v1/municipalities/{istat_code}/events/{id}", tag = "events",
+#[utoipa::path(patch, path = "/v1/municipalities/{istat_code}/events/{id}", tag = "events", operation_id = "update_event",
     security(("bearer" = [])), request_body = api::EventPatch,
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path), LangQuery),
     responses((status = 200, body = api::Event),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 413, body = api::Problem, content_type = "application/problem+json"),
@@ -136,14 +133,14 @@ pub async fn update(
 }
 
 /// Deletes an event, with its occurrences and followers.
-#[utoipa::path(delete, path = "/v1/municipalities/{istat_code}/events/{id}", tag = "events",
+#[utoipa::path(delete, path = "/v1/municipalities/{istat_code}/events/{id}", tag = "events", operation_id = "delete_event",
     security(("bearer" = [])),
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path)),
     responses((status = 204),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
-        (status = 404, body = api::Problem, content_type = "application/problem+json")))]
+        (status = 404, body = api::Problem, content_type = "application/problem+json"),
+        (status = 422, body = api::Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(municipality = %istat_code, event = %id))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -156,12 +153,11 @@ pub async fn delete(
 
 /// Adds or changes a venue of the municipality (museums, theatres, squares; libraries are
 /// venues already).
-#[utoipa::path(put, path = "/v1/municipalities/{istat_code}/event-venues/{id}", tag = "events",
+#[utoipa::path(put, path = "/v1/municipalities/{istat_code}/event-venues/{id}", tag = "events", operation_id = "put_event_venue",
     security(("bearer" = [])), request_body = api::EventVenueInput,
     params(("istat_code" = String, Path, example = "010025"), ("id" = String, Path, example = "ge-palazzo-ducale")),
     responses((status = 200, body = api::EventVenue),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 413, body = api::Problem, content_type = "application/problem+json"),
@@ -183,7 +179,7 @@ pub async fn put_venue(
 }
 
 /// Venues of events, libraries included (public).
-#[utoipa::path(get, path = "/v1/events/venues", tag = "events", params(VenueQuery),
+#[utoipa::path(get, path = "/v1/events/venues", tag = "events", operation_id = "list_event_venues", params(VenueQuery),
     responses((status = 200, body = api::EventVenueList),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
@@ -198,7 +194,7 @@ pub async fn venues(
 
 /// Searches events with an occurrence in a window (public): nearest first with `near`, else
 /// soonest first; "this weekend" is `from=<saturday>&to=<sunday>`.
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(SearchQuery),
+#[utoipa::path(get, path = "/v1/events", tag = "events", operation_id = "search_events", params(SearchQuery),
     responses((status = 200, body = api::EventPage),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
@@ -259,7 +255,7 @@ pub async fn get_event(
 
 /// The events of a municipality or category as a calendar to subscribe to (iCalendar): those
 /// with an occurrence from a month ago to a year ahead, at most 2,000.
-#[utoipa::path(get, path = "/v1/events/feed.ics", tag = "events", params(FeedQuery),
+#[utoipa::path(get, path = "/v1/events/feed.ics", tag = "events", operation_id = "event_feed", params(FeedQuery),
     responses((status = 200, body = String, content_type = "text/calendar"),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
@@ -280,13 +276,12 @@ pub async fn feed(
 
 /// Imports an iCalendar file (RFC 5545) into the municipality's events: upserted by UID,
 /// recurrences kept, entries that cannot be taken listed with their line and skipped.
-#[utoipa::path(post, path = "/v1/municipalities/{istat_code}/events/imports", tag = "events",
+#[utoipa::path(post, path = "/v1/municipalities/{istat_code}/events/imports", tag = "events", operation_id = "import_events",
     security(("bearer" = [])),
     request_body(content = String, content_type = "text/calendar", description = "At most 8 MiB"),
     params(("istat_code" = String, Path, example = "010025"), ImportDefaults),
     responses((status = 200, body = api::EventImportSummary),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 413, body = api::Problem, content_type = "application/problem+json"),
@@ -340,10 +335,9 @@ fn with_type(body: String, content_type: &'static str) -> Response {
 }
 
 /// Follows an event: a push when it is cancelled, postponed or moved.
-#[utoipa::path(post, path = "/v1/me/events/{id}/follow", tag = "events", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/me/events/{id}/follow", tag = "events", operation_id = "follow_event", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(event = %id))]
 pub async fn follow(
@@ -356,10 +350,9 @@ pub async fn follow(
 }
 
 /// Stops following an event.
-#[utoipa::path(delete, path = "/v1/me/events/{id}/follow", tag = "events", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/me/events/{id}/follow", tag = "events", operation_id = "unfollow_event", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(event = %id))]
 pub async fn unfollow(
@@ -374,7 +367,6 @@ pub async fn unfollow(
 /// The events the person follows.
 #[utoipa::path(get, path = "/v1/me/events", tag = "events", security(("bearer" = [])), params(LangQuery),
     responses((status = 200, body = api::EventList),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]
 pub async fn my_events(

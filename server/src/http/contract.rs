@@ -23,7 +23,8 @@ use utoipa::openapi::{Content, Header, OpenApi, RefOr, Response, Responses};
 use super::problem::PROBLEM_JSON;
 
 /// Operations limited per client: 429 `rate-limited` with `Retry-After` (login starts, token
-/// refresh, dev login, notice verification, search, DAIA, device registration).
+/// refresh, dev login, notice verification, catalogue and event search, DAIA, device
+/// registration).
 pub const RATE_LIMITED: &[&str] = &[
     "oidc_login",
     "federated_login",
@@ -31,6 +32,7 @@ pub const RATE_LIMITED: &[&str] = &[
     "dev_login",
     "verify",
     "search",
+    "search_events",
     "daia",
     "register_device",
 ];

@@ -32,7 +32,7 @@ pub enum Limited {
     Refresh,
     /// `POST /v1/payments/verify`.
     Verify,
-    /// Catalogue search and DAIA.
+    /// Catalogue search, DAIA and event search.
     Search,
     /// `POST /v1/me/devices`.
     Devices,
@@ -46,7 +46,7 @@ impl Limited {
             | ("POST", "/v1/auth/dev-login") => Self::Login,
             ("POST", "/v1/auth/token") => Self::Refresh,
             ("POST", "/v1/payments/verify") => Self::Verify,
-            ("GET", "/v1/catalog/search" | "/v1/daia") => Self::Search,
+            ("GET", "/v1/catalog/search" | "/v1/daia" | "/v1/events") => Self::Search,
             ("POST", "/v1/me/devices") => Self::Devices,
             _ => return None,
         })
@@ -276,6 +276,6 @@ mod tests {
             })
             .collect();
         // Every pattern of `of_route` names a real operation: a renamed route fails here.
-        assert_eq!(limited.len(), 8, "{limited:?}");
+        assert_eq!(limited.len(), 9, "{limited:?}");
     }
 }
