@@ -214,9 +214,8 @@ pub async fn search(
 /// `Accept: application/ld+json`; an iCalendar `VEVENT` with `Accept: text/calendar`.
 #[utoipa::path(get, path = "/v1/events/{id}", tag = "events",
     params(("id" = String, Path), LangQuery),
-    responses((status = 200, body = api::Event, content_type = "application/json"),
-        (status = 200, description = "schema.org Event", body = Object, content_type = "application/ld+json"),
-        (status = 200, description = "iCalendar with one VEVENT", body = String, content_type = "text/calendar"),
+    responses((status = 200, description = "The event: JSON, schema.org JSON-LD or one iCalendar VEVENT, as `Accept` asks",
+            content((api::Event = "application/json"), (Object = "application/ld+json"), (String = "text/calendar"))),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 422, body = api::Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(event = %id))]
