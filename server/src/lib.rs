@@ -82,11 +82,15 @@ impl AppState {
             .await?,
         );
         let notifier = Arc::new(notifier);
-        let events = Arc::new(Events::new(
-            db.clone(),
-            Arc::clone(&municipalities),
-            Arc::clone(&catalog),
-        ));
+        let events = Arc::new(
+            Events::new(
+                db.clone(),
+                Arc::clone(&municipalities),
+                Arc::clone(&catalog),
+                config.events.clone(),
+            )
+            .with_notifier(Arc::clone(&notifier)),
+        );
         if config.demo {
             demo::load_events(&events).await?;
         }
@@ -149,6 +153,11 @@ pub async fn serve(
         .permits
         .sweep
         .then(|| tokio::spawn(Arc::clone(&state.permits).run_sweeps(stopped.clone())));
+    let reminders = state
+        .config
+        .events
+        .reminders
+        .then(|| tokio::spawn(Arc::clone(&state.events).run_reminders(stopped.clone())));
     let follower = tokio::spawn(Arc::clone(&state.catalog).follow_changes(stopped));
     let limits = http::listener::ConnectionLimits::from_config(&state.config.http);
     let app = http::router(state);
@@ -156,8 +165,8 @@ pub async fn serve(
     if let Some(channel) = channel {
         let _ = channel.await;
     }
-    // Let the delivery worker finish the round in hand, the index follower and the permits
-    // sweep stop, then close the pool.
+    // Let the delivery worker finish the round in hand, the index follower, the permits sweep
+    // and the event reminders stop, then close the pool.
     let _ = stop.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;
@@ -165,6 +174,9 @@ pub async fn serve(
     let _ = follower.await;
     if let Some(sweeper) = sweeper {
         let _ = sweeper.await;
+    }
+    if let Some(reminders) = reminders {
+        let _ = reminders.await;
     }
     db.close().await;
     served.map_err(Into::into)
