@@ -93,6 +93,27 @@ pub struct Config {
     pub pagopa: PagopaConfig,
     /// Events: reminders to followers.
     pub events: EventsConfig,
+    /// Open data: who publishes the catalogue.
+    pub opendata: OpenDataConfig,
+}
+
+/// Open data: the publisher named by the DCAT-AP catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenDataConfig {
+    /// The organisation that publishes the data.
+    pub publisher_name: String,
+    /// Its IndicePA (IPA) code, the identifier DCAT-AP_IT asks of a public body.
+    pub publisher_ipa: String,
+}
+
+impl Default for OpenDataConfig {
+    fn default() -> Self {
+        Self {
+            publisher_name: "Città Metropolitana di Genova".to_owned(),
+            publisher_ipa: "cmge".to_owned(),
+        }
+    }
 }
 
 /// Events: the reminder sweep.
@@ -519,6 +540,7 @@ impl Default for Config {
             catalog: CatalogConfig::default(),
             permits: PermitsConfig::default(),
             events: EventsConfig::default(),
+            opendata: OpenDataConfig::default(),
             pagopa: PagopaConfig::default(),
         }
     }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod identity;
 pub mod notify;
+pub mod opendata;
 pub mod pagination;
 pub mod payments;
 pub mod permits;
@@ -45,6 +46,7 @@ pub struct AppState {
     pub payments: Arc<Payments>,
     pub rate_limits: Arc<http::rate_limit::RateLimits>,
     pub events: Arc<Events>,
+    pub opendata: Arc<opendata::OpenData>,
     pub metrics: PrometheusHandle,
 }
 
@@ -106,6 +108,14 @@ impl AppState {
             )
             .with_fee_notices(Arc::clone(&payments) as Arc<dyn permits::fees::FeeNotices>),
         );
+        let opendata = Arc::new(opendata::OpenData::new(
+            Arc::clone(&municipalities),
+            Arc::clone(&catalog),
+            Arc::clone(&events),
+            Arc::clone(&permits),
+            config.opendata.clone(),
+            config.public_url(),
+        ));
         let rate_limits = Arc::new(http::rate_limit::RateLimits::new(&config.rate_limits));
         Ok(Self {
             municipalities,
@@ -118,6 +128,7 @@ impl AppState {
             payments,
             rate_limits,
             events,
+            opendata,
             metrics: http::ops::metrics_handle(),
         })
     }

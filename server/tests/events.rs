@@ -643,43 +643,14 @@ async fn the_public_finds_this_weekends_free_events_near_a_point_in_its_language
     server.stop().await;
 }
 
-fn project_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
 /// Runs tests/events-formats/check.py (PyLD, icalendar) on what the server published.
 async fn independent_reading(input: &Value) -> Value {
-    let root = project_root();
-    let python = std::env::var("SPORTELLO_TEST_VENV")
-        .map_or_else(|_| root.join("build/venv"), std::path::PathBuf::from)
-        .join("bin/python");
-    let mut child = tokio::process::Command::new(&python)
-        .arg(root.join("tests/events-formats/check.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (scripts/test installs tests/events-formats/requirements.txt)",
-                python.display()
-            )
-        });
-    let mut stdin = child.stdin.take().unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.to_string().as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
-    assert!(
-        output.status.success(),
-        "check.py: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    common::oracle(
+        "tests/events-formats/check.py",
+        "tests/events-formats/requirements.txt",
+        input,
+    )
+    .await
 }
 
 #[tokio::test]
