@@ -141,6 +141,12 @@ impl QuietHours {
         }
     }
 
+    /// Minutes since the quiet period began, when `now` (local) falls in it.
+    pub fn minutes_since_start(self, now: TimeOfDay) -> Option<u16> {
+        self.contains(now)
+            .then(|| (now.0 + 24 * 60 - self.start.0) % (24 * 60))
+    }
+
     /// Minutes from `now` until the quiet period ends (0 if not quiet).
     pub fn minutes_until_end(self, now: TimeOfDay) -> u16 {
         if !self.contains(now) {

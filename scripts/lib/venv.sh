@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The Python venv of the test oracles (pywebpush, zeep, pymarc, schemathesis, pyld, icalendar…): `build/venv`, or
+# The Python venv of the test oracles (pywebpush, zeep, pymarc, schemathesis, pyld, icalendar, pyshacl…): `build/venv`, or
 # $SPORTELLO_TEST_VENV. Created once; the pinned requirements of every oracle installed in it
 # (pip skips what is already there), so the tests, the cross-checks and the benchmarks share it.
 #
@@ -14,6 +14,7 @@ oracle_venv() {
         -r "$root/tests/pagopa/requirements.txt" \
         -r "$root/tests/marc-crosscheck/requirements.txt" \
         -r "$root/tests/schemathesis/requirements.txt" \
-        -r "$root/tests/events-formats/requirements.txt" >&2
+        -r "$root/tests/events-formats/requirements.txt" \
+        -r "$root/tests/opendata/requirements.txt" >&2
     printf '%s\n' "$venv"
 }

@@ -91,6 +91,51 @@ pub struct Config {
     pub permits: PermitsConfig,
     /// pagoPA: the creditor side (idPA, idBrokerPA, idStation, IBANs, segregation codes).
     pub pagopa: PagopaConfig,
+    /// Events: reminders to followers.
+    pub events: EventsConfig,
+    /// Open data: who publishes the catalogue.
+    pub opendata: OpenDataConfig,
+}
+
+/// Open data: the publisher named by the DCAT-AP catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenDataConfig {
+    /// The organisation that publishes the data.
+    pub publisher_name: String,
+    /// Its IndicePA (IPA) code, the identifier DCAT-AP_IT asks of a public body.
+    pub publisher_ipa: String,
+}
+
+impl Default for OpenDataConfig {
+    fn default() -> Self {
+        Self {
+            publisher_name: "Città Metropolitana di Genova".to_owned(),
+            publisher_ipa: "cmge".to_owned(),
+        }
+    }
+}
+
+/// Events: the reminder sweep.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Run the reminder sweep in this process (idempotent: several instances may).
+    pub reminders: bool,
+    /// Remind followers this many minutes before an occurrence starts.
+    pub reminder_lead_minutes: u32,
+    /// Seconds between reminder sweeps.
+    pub reminder_interval_secs: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            reminders: true,
+            reminder_lead_minutes: 24 * 60,
+            reminder_interval_secs: 5 * 60,
+        }
+    }
 }
 
 /// Permits: document limits and the deadline sweep.
@@ -494,6 +539,8 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             catalog: CatalogConfig::default(),
             permits: PermitsConfig::default(),
+            events: EventsConfig::default(),
+            opendata: OpenDataConfig::default(),
             pagopa: PagopaConfig::default(),
         }
     }
@@ -572,6 +619,10 @@ impl Config {
                 "refusing to start: permits.clock_offset_days cannot be used with env = production"
             );
         }
+        anyhow::ensure!(
+            (1..=7 * 24 * 60).contains(&self.events.reminder_lead_minutes),
+            "events.reminder_lead_minutes must be 1..=10080 (a week)"
+        );
         anyhow::ensure!(
             (0..=365).contains(&self.permits.warn_within_days),
             "permits.warn_within_days must be 0..=365"

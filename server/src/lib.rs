@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod identity;
 pub mod notify;
+pub mod opendata;
 pub mod pagination;
 pub mod payments;
 pub mod permits;
@@ -45,6 +46,7 @@ pub struct AppState {
     pub payments: Arc<Payments>,
     pub rate_limits: Arc<http::rate_limit::RateLimits>,
     pub events: Arc<Events>,
+    pub opendata: Arc<opendata::OpenData>,
     pub metrics: PrometheusHandle,
 }
 
@@ -82,11 +84,15 @@ impl AppState {
             .await?,
         );
         let notifier = Arc::new(notifier);
-        let events = Arc::new(Events::new(
-            db.clone(),
-            Arc::clone(&municipalities),
-            Arc::clone(&catalog),
-        ));
+        let events = Arc::new(
+            Events::new(
+                db.clone(),
+                Arc::clone(&municipalities),
+                Arc::clone(&catalog),
+                config.events.clone(),
+            )
+            .with_notifier(Arc::clone(&notifier)),
+        );
         if config.demo {
             demo::load_events(&events).await?;
         }
@@ -102,6 +108,14 @@ impl AppState {
             )
             .with_fee_notices(Arc::clone(&payments) as Arc<dyn permits::fees::FeeNotices>),
         );
+        let opendata = Arc::new(opendata::OpenData::new(
+            Arc::clone(&municipalities),
+            Arc::clone(&catalog),
+            Arc::clone(&events),
+            Arc::clone(&permits),
+            config.opendata.clone(),
+            config.public_url(),
+        ));
         let rate_limits = Arc::new(http::rate_limit::RateLimits::new(&config.rate_limits));
         Ok(Self {
             municipalities,
@@ -114,6 +128,7 @@ impl AppState {
             payments,
             rate_limits,
             events,
+            opendata,
             metrics: http::ops::metrics_handle(),
         })
     }
@@ -149,6 +164,11 @@ pub async fn serve(
         .permits
         .sweep
         .then(|| tokio::spawn(Arc::clone(&state.permits).run_sweeps(stopped.clone())));
+    let reminders = state
+        .config
+        .events
+        .reminders
+        .then(|| tokio::spawn(Arc::clone(&state.events).run_reminders(stopped.clone())));
     let follower = tokio::spawn(Arc::clone(&state.catalog).follow_changes(stopped));
     let limits = http::listener::ConnectionLimits::from_config(&state.config.http);
     let app = http::router(state);
@@ -156,8 +176,8 @@ pub async fn serve(
     if let Some(channel) = channel {
         let _ = channel.await;
     }
-    // Let the delivery worker finish the round in hand, the index follower and the permits
-    // sweep stop, then close the pool.
+    // Let the delivery worker finish the round in hand, the index follower, the permits sweep
+    // and the event reminders stop, then close the pool.
     let _ = stop.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;
@@ -165,6 +185,9 @@ pub async fn serve(
     let _ = follower.await;
     if let Some(sweeper) = sweeper {
         let _ = sweeper.await;
+    }
+    if let Some(reminders) = reminders {
+        let _ = reminders.await;
     }
     db.close().await;
     served.map_err(Into::into)

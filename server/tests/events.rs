@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, TestServer, client};
+use common::{ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, Prepared, TestServer, client};
 use jiff::ToSpan;
 use jiff::civil::{Date, Weekday};
 use serde_json::{Value, json};
@@ -643,43 +643,14 @@ async fn the_public_finds_this_weekends_free_events_near_a_point_in_its_language
     server.stop().await;
 }
 
-fn project_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
 /// Runs tests/events-formats/check.py (PyLD, icalendar) on what the server published.
 async fn independent_reading(input: &Value) -> Value {
-    let root = project_root();
-    let python = std::env::var("SPORTELLO_TEST_VENV")
-        .map_or_else(|_| root.join("build/venv"), std::path::PathBuf::from)
-        .join("bin/python");
-    let mut child = tokio::process::Command::new(&python)
-        .arg(root.join("tests/events-formats/check.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (scripts/test installs tests/events-formats/requirements.txt)",
-                python.display()
-            )
-        });
-    let mut stdin = child.stdin.take().unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.to_string().as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
-    assert!(
-        output.status.success(),
-        "check.py: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    common::oracle(
+        "tests/events-formats/check.py",
+        "tests/events-formats/requirements.txt",
+        input,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -1006,19 +977,7 @@ async fn followers_are_told_when_an_event_is_moved_postponed_or_cancelled() {
     let path = format!("/v1/municipalities/{GENOVA}/events/{}", event.id);
     let inbox = |token: String| {
         let server = &server;
-        async move {
-            let page: Value = send(server, reqwest::Method::GET, Some(&token), "/v1/me/inbox", None)
-                .await
-                .json()
-                .await
-                .unwrap();
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["subject"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
+        async move { inbox_subjects(server, &token).await }
     };
     // A change of price tells nobody; a move, a postponement and a cancellation do, once each.
     send(
@@ -1091,5 +1050,179 @@ async fn followers_are_told_when_an_event_is_moved_postponed_or_cancelled() {
     )
     .await;
     assert_eq!(inbox(citizen).await.len(), 3);
+    server.stop().await;
+}
+
+/// The subjects of a person's inbox, newest first.
+async fn inbox_subjects(server: &TestServer, token: &str) -> Vec<String> {
+    let page: Value = send(server, reqwest::Method::GET, Some(token), "/v1/me/inbox", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// An instant of Rome's wall clock, in stored milliseconds.
+fn rome_ms(day: Date, hour: i8, minute: i8) -> i64 {
+    sportello_core::calendar::ROME
+        .to_timestamp(day.at(hour, minute, 0, 0))
+        .unwrap()
+        .as_millisecond()
+}
+
+#[tokio::test]
+async fn followers_are_reminded_once_per_occurrence_before_it_starts_outside_quiet_hours() {
+    let mut prepared = Prepared::new().await;
+    // Pushes stay queued to be counted; the sweep runs on the test's clock only.
+    prepared.config.notify.worker = false;
+    prepared.config.events.reminders = false;
+    let server = prepared.start().await;
+    let (genova, _) = server
+        .dev_login(GENOVA_OPERATOR, &["operator:010025:events"])
+        .await;
+    let (citizen, _) = server.dev_login(CITIZEN, &["citizen"]).await;
+    let (other, _) = server.dev_login("BNCLRA75M41D969C", &["citizen"]).await;
+    // The citizen has a phone and sleeps from 22:00 to 07:00; the other has neither.
+    let key = "BLn9b-VR0ca83knDNZ32dCHGyjJp-1riX9ZTN40MqV8K_LpQmLqxC_DoHvqvFXO_nGdAB4W9dogZb_sM-uV4JbY";
+    let device = json!({"kind": "webpush", "endpoint": "https://fcm.googleapis.com/wp/reminders",
+                        "keys": {"p256dh": key, "auth": "_ordMnz7uTCmrpBTeUV4Bw"}});
+    let registered = send(
+        &server,
+        reqwest::Method::POST,
+        Some(&citizen),
+        "/v1/me/devices",
+        Some(&device),
+    )
+    .await;
+    assert_eq!(registered.status(), 201, "{}", registered.text().await.unwrap());
+    let quiet = json!({"topics": ["library", "permits", "payments", "events", "alerts"], "language": "it",
+                       "quiet_hours": {"start": "22:00", "end": "07:00"}, "municipalities": []});
+    let put = send(
+        &server,
+        reqwest::Method::PUT,
+        Some(&citizen),
+        "/v1/me/notification-preferences",
+        Some(&quiet),
+    )
+    .await;
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    venue(
+        &server,
+        &genova,
+        GENOVA,
+        "ge-palazzo-ducale",
+        "Palazzo Ducale",
+        DUCALE,
+        &[],
+    )
+    .await;
+    let sat = saturday();
+    let sun = sat.tomorrow().unwrap();
+    let fri = sat.yesterday().unwrap();
+    let event = create(
+        &server,
+        &genova,
+        GENOVA,
+        &event_body(
+            "Concerto all'alba",
+            "ge-palazzo-ducale",
+            &[format!("{sat}T21:00"), format!("{sun}T06:30")],
+        ),
+    )
+    .await;
+    let cancelled = create(
+        &server,
+        &genova,
+        GENOVA,
+        &event_body(
+            "Concerto annullato",
+            "ge-palazzo-ducale",
+            &[format!("{sat}T21:00")],
+        ),
+    )
+    .await;
+    for (token, id) in [
+        (&citizen, &event.id),
+        (&other, &event.id),
+        (&citizen, &cancelled.id),
+    ] {
+        let path = format!("/v1/me/events/{id}/follow");
+        assert_eq!(
+            send(&server, reqwest::Method::POST, Some(token), &path, None)
+                .await
+                .status(),
+            204
+        );
+    }
+    let path = format!("/v1/municipalities/{GENOVA}/events/{}", cancelled.id);
+    let patched = send(
+        &server,
+        reqwest::Method::PATCH,
+        Some(&genova),
+        &path,
+        Some(&json!({"status": "cancelled"})),
+    )
+    .await;
+    assert_eq!(patched.status(), 200);
+
+    let events = &server.state.events;
+    let reminders = |token: String| {
+        let server = &server;
+        async move {
+            let mut subjects = inbox_subjects(server, &token).await;
+            subjects.retain(|s| s.starts_with("Promemoria"));
+            subjects
+        }
+    };
+    let pushes = || async {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM push_outbox o JOIN inbox_messages m ON m.id = o.message_id
+             WHERE m.dedup_key LIKE 'event-reminder:%'",
+        )
+        .fetch_one(server.state.db.pool())
+        .await
+        .unwrap();
+        count
+    };
+    // An hour early: nothing.
+    assert_eq!(events.remind(rome_ms(fri, 20, 0)).await.unwrap().sent, 0);
+    // A day ahead of Saturday 21:00: both followers of the event on, none of the cancelled one,
+    // once however many sweeps run, even two at the same moment.
+    let at = rome_ms(fri, 21, 0);
+    let (a, b) = tokio::join!(events.remind(at), events.remind(at));
+    assert_eq!(a.unwrap().sent + b.unwrap().sent, 2);
+    assert_eq!(events.remind(at).await.unwrap().sent, 0);
+    assert_eq!(events.remind(rome_ms(fri, 21, 30)).await.unwrap().sent, 0);
+    let mine = reminders(citizen.clone()).await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert!(
+        mine[0].contains("Concerto all'alba") && mine[0].contains("21:00"),
+        "{mine:?}"
+    );
+    assert_eq!(reminders(other.clone()).await.len(), 1);
+    assert_eq!(pushes().await, 1, "one push, to the citizen's one device");
+    // Sunday 06:30: a day ahead is Saturday 06:30, in the citizen's quiet hours, so they are told
+    // on Friday at 21:59, before their night begins; the other at Saturday 06:30.
+    assert_eq!(events.remind(rome_ms(fri, 21, 58)).await.unwrap().sent, 0);
+    assert_eq!(events.remind(rome_ms(fri, 21, 59)).await.unwrap().sent, 1);
+    let mine = reminders(citizen.clone()).await;
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert!(mine.iter().any(|s| s.contains("06:30")), "{mine:?}");
+    assert_eq!(pushes().await, 2);
+    assert_eq!(events.remind(rome_ms(sat, 6, 29)).await.unwrap().sent, 0);
+    assert_eq!(events.remind(rome_ms(sat, 6, 30)).await.unwrap().sent, 1);
+    assert_eq!(reminders(other.clone()).await.len(), 2);
+    // Later sweeps, up to after the last start, remind nobody again.
+    for (day, hour) in [(sat, 12), (sat, 22), (sun, 7)] {
+        assert_eq!(events.remind(rome_ms(day, hour, 0)).await.unwrap().sent, 0);
+    }
+    assert_eq!(reminders(citizen).await.len(), 2);
+    assert_eq!(reminders(other).await.len(), 2);
     server.stop().await;
 }

@@ -6,6 +6,7 @@
 //! which knows the venues; the place's own checks ([`check_place`]) are here.
 
 pub mod ical;
+pub mod reminder;
 pub mod schedule;
 
 use std::collections::BTreeMap;

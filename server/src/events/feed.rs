@@ -28,6 +28,16 @@ pub struct FeedQuery {
 impl Events {
     /// The feed as an iCalendar file.
     pub async fn feed(&self, query: &FeedQuery, lang: Lang, public_url: &str) -> Result<String, EventsError> {
+        let (name, events) = self.feed_events(query, lang).await?;
+        Ok(formats::calendar(&name, &events, public_url))
+    }
+
+    /// The events of the feed (by id) and its name: the open data files list the same events.
+    pub async fn feed_events(
+        &self,
+        query: &FeedQuery,
+        lang: Lang,
+    ) -> Result<(String, Vec<api::Event>), EventsError> {
         let municipality = query
             .municipality
             .as_deref()
@@ -68,6 +78,6 @@ impl Events {
             (None, Some(c)) => format!("Eventi - {}", c.label_it()),
             (None, None) => "Eventi - Città Metropolitana di Genova".to_owned(),
         };
-        Ok(formats::calendar(&name, &events, public_url))
+        Ok((name, events))
     }
 }

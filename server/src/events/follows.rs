@@ -100,7 +100,7 @@ pub(super) async fn tell_followers(
 }
 
 /// An instant as Rome's date and time (`12/12/2026 21:00`).
-fn rome_text(ms: i64) -> String {
+pub(super) fn rome_text(ms: i64) -> String {
     crate::clock::timestamp_from_ms(ms).map_or_else(
         || rfc3339_from_ms(ms),
         |at| {

@@ -13,6 +13,7 @@ mod follows;
 pub mod formats;
 pub mod http;
 pub mod imports;
+mod reminders;
 mod search;
 pub mod store;
 mod wire;
@@ -28,11 +29,14 @@ use sportello_core::tenant::Municipality;
 pub use self::error::EventsError;
 pub use self::feed::FeedQuery;
 pub use self::imports::ImportDefaults;
+pub use self::reminders::ReminderReport;
 pub use self::search::SearchRequest;
 use self::store::VenueRow;
 use crate::catalog::Catalog;
 use crate::clock::now_ms;
+use crate::config::EventsConfig;
 use crate::db::Db;
+use crate::notify::Notifier;
 use crate::tenant::Municipalities;
 
 /// Occurrences are materialised this far ahead of a write (and of every start).
@@ -52,6 +56,9 @@ pub struct Events {
     db: Db,
     municipalities: Arc<Municipalities>,
     catalog: Arc<Catalog>,
+    config: EventsConfig,
+    /// Woken after reminders are queued (tests run without one).
+    notifier: Option<Arc<Notifier>>,
 }
 
 impl std::fmt::Debug for Events {
@@ -62,12 +69,26 @@ impl std::fmt::Debug for Events {
 
 impl Events {
     /// The service; libraries come from the catalogue, which owns them.
-    pub fn new(db: Db, municipalities: Arc<Municipalities>, catalog: Arc<Catalog>) -> Self {
+    pub fn new(
+        db: Db,
+        municipalities: Arc<Municipalities>,
+        catalog: Arc<Catalog>,
+        config: EventsConfig,
+    ) -> Self {
         Self {
             db,
             municipalities,
             catalog,
+            config,
+            notifier: None,
         }
+    }
+
+    /// Wakes `notifier` after queuing reminders, so their pushes leave at once.
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: Arc<Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// The municipality `istat`, if the roles include its events office (or admin).

@@ -496,3 +496,72 @@ pub async fn followers(conn: &mut AnyConnection, event_id: &str) -> Result<Vec<S
         .await?;
     rows.iter().map(|row| row.try_get(0)).collect()
 }
+
+/// A follower and an occurrence they were not reminded of yet, with their quiet hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderCandidate {
+    pub user_id: String,
+    pub event_id: String,
+    pub starts_at: i64,
+    pub quiet_start: Option<String>,
+    pub quiet_end: Option<String>,
+}
+
+/// Occurrences starting in `(after, until]` of events still on (scheduled or moved), with each
+/// follower not yet reminded of them, soonest first, at most `limit`.
+pub async fn reminder_candidates(
+    db: &Db,
+    after: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<ReminderCandidate>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT f.user_id, f.event_id, o.starts_at, p.quiet_start, p.quiet_end
+         FROM event_occurrences o
+         JOIN events e ON e.id = o.event_id
+         JOIN event_follows f ON f.event_id = o.event_id
+         LEFT JOIN notification_preferences p ON p.user_id = f.user_id
+         WHERE o.starts_at > $1 AND o.starts_at <= $2
+           AND e.status IN ('scheduled', 'rescheduled')
+           AND (f.reminded_for IS NULL OR f.reminded_for < o.starts_at)
+         ORDER BY o.starts_at, f.user_id, f.event_id
+         LIMIT $3",
+    )
+    .bind(after)
+    .bind(until)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ReminderCandidate {
+                user_id: row.try_get(0)?,
+                event_id: row.try_get(1)?,
+                starts_at: row.try_get(2)?,
+                quiet_start: row.try_get(3)?,
+                quiet_end: row.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Records that a follower was reminded of the occurrence starting at `starts_at`; false when
+/// they already were (or stopped following): the compare-and-set that makes a reminder once only,
+/// whichever instance's sweep gets there first.
+pub async fn mark_reminded(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    event_id: &str,
+    starts_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE event_follows SET reminded_for = $3
+         WHERE user_id = $1 AND event_id = $2 AND (reminded_for IS NULL OR reminded_for < $3)",
+    )
+    .bind(user_id)
+    .bind(event_id)
+    .bind(starts_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

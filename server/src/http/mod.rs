@@ -30,7 +30,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, catalog, events, identity, notify, payments, permits, tenant};
+use crate::{AppState, catalog, events, identity, notify, opendata, payments, permits, tenant};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,6 +56,7 @@ use crate::{AppState, catalog, events, identity, notify, payments, permits, tena
         (name = "permits", description = "Building and other permits: procedures, applications, documents, legal clocks, the officers' queue"),
         (name = "payments", description = "pagoPA debt positions, notices, receipts"),
         (name = "events", description = "Cultural events and their venues: officers' writes, public search, one event"),
+        (name = "opendata", description = "Open data: the DCAT-AP catalogue and its datasets (CSV, JSON, iCalendar)"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -149,6 +150,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::http::import))
         .routes(routes!(events::http::follow, events::http::unfollow))
         .routes(routes!(events::http::my_events))
+        .routes(routes!(opendata::http::catalog))
+        .routes(routes!(opendata::http::file))
 }
 
 /// The routes and their OpenAPI document, with the statuses every route shares

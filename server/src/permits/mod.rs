@@ -31,7 +31,7 @@ pub use self::demo::load_demo;
 pub use self::error::PermitError;
 use self::error::invalid;
 pub(crate) use self::loaded::{Loaded, load};
-pub use self::reads::{PermitView, ProcedureCatalogue, QueueQuery, SummaryPage};
+pub use self::reads::{MonthlyCount, PermitView, ProcedureCatalogue, QueueQuery, SummaryPage};
 pub(crate) use self::steps::apply_step;
 pub use self::sweep::SweepReport;
 

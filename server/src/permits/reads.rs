@@ -306,3 +306,38 @@ mod tests {
         );
     }
 }
+
+/// How many applications a municipality received for a procedure in one month (Rome time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyCount {
+    pub municipality: String,
+    pub procedure: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub applications: u64,
+}
+
+impl Permits {
+    /// Applications past their draft, counted by municipality, procedure and month of creation:
+    /// open data without personal data (no applicant, no address, only counts).
+    pub async fn monthly_counts(&self) -> Result<Vec<MonthlyCount>, PermitError> {
+        let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+        let mut conn = self.conn().await?;
+        store::for_each_filed(&mut conn, |municipality, procedure, created_at| {
+            let month = timestamp_from_ms(created_at).map_or_else(String::new, |at| {
+                calendar::rome_date(at).strftime("%Y-%m").to_string()
+            });
+            *counts.entry((municipality, procedure, month)).or_default() += 1;
+        })
+        .await?;
+        Ok(counts
+            .into_iter()
+            .map(|((municipality, procedure, month), applications)| MonthlyCount {
+                municipality,
+                procedure,
+                month,
+                applications,
+            })
+            .collect())
+    }
+}

@@ -761,3 +761,19 @@ pub async fn people_with_role(conn: &mut AnyConnection, role: &str) -> Result<Ve
     .await?;
     rows.iter().map(recipient_from_row).collect()
 }
+
+/// Calls `each` with (municipality, procedure, created at) of every application past its draft,
+/// streamed: the open data counts read them all without holding them.
+pub async fn for_each_filed(
+    conn: &mut AnyConnection,
+    mut each: impl FnMut(String, String, i64),
+) -> Result<(), sqlx::Error> {
+    use futures_util::TryStreamExt as _;
+    let mut rows =
+        sqlx::query("SELECT municipality, procedure_code, created_at FROM permits WHERE status <> 'draft'")
+            .fetch(conn);
+    while let Some(row) = rows.try_next().await? {
+        each(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    }
+    Ok(())
+}

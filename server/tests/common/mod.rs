@@ -205,3 +205,31 @@ pub const CITIZEN: &str = "RSSMRA85T10A562S";
 pub const GENOVA_OPERATOR: &str = "VRDGPP80A01D969Z";
 pub const ARENZANO_OPERATOR: &str = "FRRLCU70C15A388O";
 pub const ADMIN: &str = "GLLMRC68H22D969U";
+
+/// Runs a Python oracle of `tests/` (in the test venv: `SPORTELLO_TEST_VENV`, else `build/venv`)
+/// with `input` as JSON on stdin, and returns what it printed as JSON; fails on a non-zero exit.
+pub async fn oracle(script: &str, requirements: &str, input: &serde_json::Value) -> serde_json::Value {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = std::env::var("SPORTELLO_TEST_VENV")
+        .map_or_else(|_| root.join("build/venv"), PathBuf::from)
+        .join("bin/python");
+    let mut child = tokio::process::Command::new(&python)
+        .arg(root.join(script))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e} (scripts/test installs {requirements})", python.display()));
+    let mut stdin = child.stdin.take().expect("stdin");
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.to_string().as_bytes())
+        .await
+        .expect("write to the oracle");
+    drop(stdin);
+    let output = child.wait_with_output().await.expect("oracle runs");
+    assert!(
+        output.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the oracle prints JSON")
+}
