@@ -235,8 +235,13 @@ impl World {
             .await
             .expect("begins");
         let query: HashMap<_, _> = request.url.query_pairs().into_owned().collect();
-        let claims = verify_jws(&query["request"], &self.op.lock().expect("lock").rp_jwks, None)
-            .expect("request object");
+        let claims = super::trust::verify_jws_requiring(
+            &query["request"],
+            &self.op.lock().expect("lock").rp_jwks,
+            None,
+            &["exp", "iss"],
+        )
+        .expect("request object");
         let code = crate::identity::tokens::random_secret();
         self.op.lock().expect("lock").codes.insert(
             code.clone(),
@@ -400,8 +405,13 @@ async fn the_app_flow_works_with_a_federated_provider() {
     let authorize = |location: String| {
         let url = url::Url::parse(&location).expect("provider URL");
         let query: HashMap<_, _> = url.query_pairs().into_owned().collect();
-        let claims =
-            verify_jws(&query["request"], &op.lock().expect("lock").rp_jwks, None).expect("request object");
+        let claims = super::trust::verify_jws_requiring(
+            &query["request"],
+            &op.lock().expect("lock").rp_jwks,
+            None,
+            &["exp", "iss"],
+        )
+        .expect("request object");
         let code = crate::identity::tokens::random_secret();
         op.lock().expect("lock").codes.insert(
             code.clone(),
