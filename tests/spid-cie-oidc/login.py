@@ -120,6 +120,19 @@ def provider_login(browser, authorization_url):
 
 
 def main():
+    # The provider is listed for the apps' SPID button, with the name and logo the federation
+    # publishes; the rogue one, whose chain does not hold, is not.
+    listed = requests.get(f"{SPORTELLO}/v1/auth/providers", timeout=TIMEOUT)
+    entries = listed.json().get("federated", []) if listed.ok else []
+    found = [e for e in entries if e.get("entity_id") == PROVIDER]
+    check("GET /v1/auth/providers lists the federation's provider with its organization name and logo",
+          len(found) == 1 and found[0].get("federation") == "spid"
+          and found[0].get("name") == "Test SPID identity provider"
+          and (found[0].get("logo_uri") or "").endswith("spid-logo-c-lb.svg")
+          and all(e.get("entity_id") != ROGUE for e in entries)
+          and all(e.get("federation") != "cie" for e in entries),
+          f"{listed.status_code} {entries}")
+
     # The happy path.
     before = counts()
     verifier = pkce()
@@ -173,6 +186,14 @@ def main():
     check("a provider not registered under the trust anchor is refused (403 provider-not-trusted)",
           rogue.status_code == 403 and problem(rogue).get("type", "").endswith("provider-not-trusted"),
           f"{rogue.status_code} {problem(rogue)}")
+    impostor = requests.get(
+        f"{SPORTELLO}/v1/auth/federation/cie/login", allow_redirects=False, timeout=TIMEOUT,
+        params={"provider": PROVIDER, "redirect_uri": APP_REDIRECT, "code_challenge": pkce()[1],
+                "code_challenge_method": "S256"})
+    check("the same provider through an anchor whose configured keys did not sign its statements "
+          "is refused (403 provider-not-trusted)",
+          impostor.status_code == 403 and problem(impostor).get("type", "").endswith("provider-not-trusted"),
+          f"{impostor.status_code} {problem(impostor)}")
     check("the refused attempts stored nothing", counts() == after_login, f"{after_login} -> {counts()}")
 
 

@@ -45,7 +45,7 @@ pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     responses((status = 200, body = api::AuthProviderList)))]
 #[tracing::instrument(skip_all)]
 pub async fn providers(State(state): State<AppState>) -> Json<api::AuthProviderList> {
-    Json(state.identity.providers())
+    Json(state.identity.providers().await)
 }
 
 /// Development login: a token pair for any fiscal code and roles. Only with `--dev-auth`.

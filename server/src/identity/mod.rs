@@ -103,9 +103,10 @@ impl Identity {
         &self.federation
     }
 
-    /// Providers for login buttons.
-    pub fn providers(&self) -> api::AuthProviderList {
+    /// Providers for login buttons: the generic ones and those of the SPID/CIE federations.
+    pub async fn providers(&self) -> api::AuthProviderList {
         api::AuthProviderList {
+            federated: self.federation.providers().await,
             items: self
                 .providers
                 .list()

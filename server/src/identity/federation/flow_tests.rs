@@ -22,8 +22,12 @@ use crate::identity::tokens::pkce_challenge;
 const RP: &str = "https://sportello.example";
 
 /// What the fake provider knows and how it misbehaves.
-struct Op {
-    base: String,
+pub(super) struct Op {
+    pub(super) base: String,
+    /// Its `federation_entity.organization_name`.
+    pub(super) name: String,
+    /// How often the anchor's subordinate listing was asked for.
+    pub(super) listings: usize,
     key: Key,
     ta_key: Key,
     rp_jwks: Value,
@@ -33,7 +37,7 @@ struct Op {
     encrypt_userinfo: bool,
 }
 
-type Shared = Arc<Mutex<Op>>;
+pub(super) type Shared = Arc<Mutex<Op>>;
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -51,7 +55,10 @@ async fn ta_configuration(State(op): State<Shared>) -> String {
         &json!({
             "iss": ta, "sub": ta, "iat": now(), "exp": now() + 3600,
             "jwks": {"keys": [op.ta_key.public_jwk()]},
-            "metadata": {"federation_entity": {"federation_fetch_endpoint": format!("{ta}/fetch")}},
+            "metadata": {"federation_entity": {
+                "federation_fetch_endpoint": format!("{ta}/fetch"),
+                "federation_list_endpoint": format!("{ta}/list"),
+            }},
         }),
     )
 }
@@ -67,6 +74,19 @@ async fn ta_fetch(State(op): State<Shared>) -> String {
     )
 }
 
+/// The anchor's subordinate listing: the provider, and one that has no Entity Configuration.
+async fn ta_list(
+    State(op): State<Shared>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> axum::Json<Value> {
+    let mut op = op.lock().expect("lock");
+    op.listings += 1;
+    if query.get("entity_type").map(String::as_str) != Some("openid_provider") {
+        return axum::Json(json!([]));
+    }
+    axum::Json(json!([format!("{}/op", op.base), format!("{}/ghost", op.base)]))
+}
+
 async fn op_configuration(State(op): State<Shared>) -> String {
     let op = op.lock().expect("lock");
     let issuer = format!("{}/op", op.base);
@@ -76,7 +96,12 @@ async fn op_configuration(State(op): State<Shared>) -> String {
             "iss": issuer, "sub": issuer, "iat": now(), "exp": now() + 3600,
             "jwks": {"keys": [op.key.public_jwk()]},
             "authority_hints": [format!("{}/ta", op.base)],
-            "metadata": {"openid_provider": {
+            "metadata": {
+              "federation_entity": {
+                "organization_name": op.name,
+                "logo_uri": format!("{}/logo.svg", op.base),
+              },
+              "openid_provider": {
                 "issuer": issuer,
                 "authorization_endpoint": format!("{issuer}/authorization"),
                 "token_endpoint": format!("{issuer}/token"),
@@ -177,11 +202,13 @@ struct World {
 }
 
 /// The fake trust anchor and provider on loopback, and the federation configuration for them.
-async fn fake_federation() -> (Shared, String, FederationConfig) {
+pub(super) async fn fake_federation() -> (Shared, String, FederationConfig) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let op = Arc::new(Mutex::new(Op {
         base: base.clone(),
+        name: "Test ID".to_owned(),
+        listings: 0,
         key: key(),
         ta_key: key(),
         rp_jwks: json!({}),
@@ -192,6 +219,7 @@ async fn fake_federation() -> (Shared, String, FederationConfig) {
     let app = axum::Router::new()
         .route("/ta/.well-known/openid-federation", get(ta_configuration))
         .route("/ta/fetch", get(ta_fetch))
+        .route("/ta/list", get(ta_list))
         .route("/op/.well-known/openid-federation", get(op_configuration))
         .route("/op/token", post(token))
         .route("/op/userinfo", get(userinfo))

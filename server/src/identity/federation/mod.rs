@@ -5,6 +5,7 @@
 pub mod entity;
 pub mod jwe;
 pub mod keys;
+pub mod listing;
 pub mod policy;
 pub mod request;
 pub mod store;
@@ -58,6 +59,7 @@ pub struct Federation {
     enabled: bool,
     keys: tokio::sync::RwLock<Option<(std::sync::Arc<KeySet>, Instant)>>,
     chains: trust::ChainCache,
+    listing: listing::Listing,
     http: trust::HttpFetch,
 }
 
@@ -80,6 +82,7 @@ impl Federation {
             enabled,
             keys: tokio::sync::RwLock::new(None),
             chains: trust::ChainCache::default(),
+            listing: listing::Listing::default(),
             http: trust::HttpFetch(
                 reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
