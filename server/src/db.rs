@@ -228,6 +228,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     per_backend!("0008_catalog_sources_lean.sql"),
     shared!("0009_catalog_changes_created.sql"),
     shared!("0010_federation_keys.sql"),
+    shared!("0011_provider_sessions.sql"),
 ];
 
 impl EmbeddedMigration {

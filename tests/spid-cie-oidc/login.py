@@ -166,6 +166,7 @@ def main():
     after_login = counts()
     check("the login stored one person", after_login["users"] == before["users"] + 1,
           f"{before} -> {after_login}")
+    pair = token.json()
 
     # Replays and forgeries: each refused with a problem, nothing stored.
     replay = requests.get(callback, allow_redirects=False, timeout=TIMEOUT)
@@ -195,6 +196,28 @@ def main():
           impostor.status_code == 403 and problem(impostor).get("type", "").endswith("provider-not-trusted"),
           f"{impostor.status_code} {problem(impostor)}")
     check("the refused attempts stored nothing", counts() == after_login, f"{after_login} -> {counts()}")
+
+    # Logout: Sportello revokes the provider's access token at its revocation endpoint
+    # (private_key_jwt); the provider then refuses it at its own userinfo endpoint.
+    with sqlite3.connect(DB) as db:
+        kept = [row[0] for row in db.execute("SELECT access_token FROM provider_sessions")]
+    userinfo = f"{PROVIDER}/userinfo"
+    if check("Sportello kept the provider's access token of the session, and the provider honours it",
+             len(kept) == 1 and requests.get(userinfo, timeout=TIMEOUT,
+                                             headers={"Authorization": f"Bearer {kept[0]}"}).status_code == 200,
+             kept):
+        out = requests.post(f"{SPORTELLO}/v1/auth/logout", timeout=TIMEOUT,
+                            json={"refresh_token": pair["refresh_token"]})
+        refused = requests.get(userinfo, timeout=TIMEOUT, headers={"Authorization": f"Bearer {kept[0]}"})
+        with sqlite3.connect(DB) as db:
+            left = db.execute("SELECT count(*) FROM provider_sessions").fetchone()[0]
+        check("logging out of Sportello revokes the token at the provider (its userinfo refuses it) "
+              "and forgets it", out.status_code == 204 and refused.status_code == 403 and left == 0,
+              f"logout {out.status_code}, userinfo {refused.status_code}, kept {left}")
+        me_after = requests.get(f"{SPORTELLO}/v1/me", timeout=TIMEOUT,
+                                headers={"Authorization": f"Bearer {pair['access_token']}"})
+        check("Sportello's access token stops working at logout", me_after.status_code == 401,
+              me_after.status_code)
 
 
 if __name__ == "__main__":

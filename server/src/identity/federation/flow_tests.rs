@@ -28,6 +28,8 @@ pub(super) struct Op {
     pub(super) name: String,
     /// How often the anchor's subordinate listing was asked for.
     pub(super) listings: usize,
+    /// Access tokens revoked by Sportello with a valid client assertion.
+    revoked: Vec<String>,
     key: Key,
     ta_key: Key,
     rp_jwks: Value,
@@ -106,6 +108,7 @@ async fn op_configuration(State(op): State<Shared>) -> String {
                 "authorization_endpoint": format!("{issuer}/authorization"),
                 "token_endpoint": format!("{issuer}/token"),
                 "userinfo_endpoint": format!("{issuer}/userinfo"),
+                "revocation_endpoint": format!("{issuer}/revocation"),
                 "jwks": {"keys": [op.key.public_jwk()]},
             }},
         }),
@@ -137,6 +140,19 @@ async fn token(
         )
         .expect("signed");
     axum::Json(json!({"access_token": "at-1", "token_type": "Bearer", "id_token": id_token})).into_response()
+}
+
+/// RFC 7009 revocation, the client authenticated by a `private_key_jwt` for this endpoint.
+async fn revocation(State(op): State<Shared>, Form(form): Form<HashMap<String, String>>) -> StatusCode {
+    let mut op = op.lock().expect("lock");
+    let endpoint = format!("{}/op/revocation", op.base);
+    let assertion_ok = verify_jws(&form["client_assertion"], &op.rp_jwks, None)
+        .is_ok_and(|claims| claims["iss"] == RP && claims["sub"] == RP && claims["aud"] == endpoint);
+    if !assertion_ok || form.get("client_id").map(String::as_str) != Some(RP) {
+        return StatusCode::BAD_REQUEST;
+    }
+    op.revoked.push(form["token"].clone());
+    StatusCode::OK
 }
 
 async fn userinfo(State(op): State<Shared>, headers: HeaderMap) -> axum::response::Response {
@@ -209,6 +225,7 @@ pub(super) async fn fake_federation() -> (Shared, String, FederationConfig) {
         base: base.clone(),
         name: "Test ID".to_owned(),
         listings: 0,
+        revoked: Vec::new(),
         key: key(),
         ta_key: key(),
         rp_jwks: json!({}),
@@ -223,6 +240,7 @@ pub(super) async fn fake_federation() -> (Shared, String, FederationConfig) {
         .route("/op/.well-known/openid-federation", get(op_configuration))
         .route("/op/token", post(token))
         .route("/op/userinfo", get(userinfo))
+        .route("/op/revocation", post(revocation))
         .with_state(op.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
 
@@ -488,6 +506,31 @@ async fn the_app_flow_works_with_a_federated_provider() {
     assert_eq!(status, 200);
     assert_eq!(me["fiscal_code"], "RSSMRA85T10A562S");
     assert_eq!(me["given_name"], "Mario");
+    let count = |table: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(db.pool())
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(count("provider_sessions").await, 1, "the provider's token kept");
+
+    // Logging out of Sportello revokes the provider's token at its revocation endpoint, once.
+    let logout = || {
+        axum::http::Request::post("/v1/auth/logout")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(
+                json!({"refresh_token": pair["refresh_token"]}).to_string(),
+            ))
+            .expect("request")
+    };
+    assert_eq!(call(logout()).await.0, 204);
+    assert_eq!(op.lock().expect("lock").revoked, vec!["at-1".to_owned()]);
+    assert_eq!(count("provider_sessions").await, 0, "forgotten");
+    assert_eq!(call(logout()).await.0, 204);
+    assert_eq!(op.lock().expect("lock").revoked.len(), 1, "revoked once");
 
     // The same callback again: the state is spent.
     let (status, _, problem) = call(get(callback)).await;
@@ -501,16 +544,11 @@ async fn the_app_flow_works_with_a_federated_provider() {
     assert_eq!(status, 400);
     // A lower level than asked: back to the app with an error, and nobody new stored.
     op.lock().expect("lock").acr = ACR_LEVELS[0].to_owned();
-    let count = |table: &'static str| {
-        let db = db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(db.pool())
-                .await
-                .expect("count")
-        }
-    };
-    let before = (count("users").await, count("authorization_codes").await);
+    let before = (
+        count("users").await,
+        count("authorization_codes").await,
+        count("provider_sessions").await,
+    );
     let (_, location, _) = call(get(login(&provider, "app-2"))).await;
     let (status, location, _) = call(get(authorize(location.expect("to the provider")))).await;
     assert_eq!(status, 303);
@@ -520,7 +558,11 @@ async fn the_app_flow_works_with_a_federated_provider() {
         "{location}"
     );
     assert_eq!(
-        (count("users").await, count("authorization_codes").await),
+        (
+            count("users").await,
+            count("authorization_codes").await,
+            count("provider_sessions").await
+        ),
         before,
         "nothing stored"
     );

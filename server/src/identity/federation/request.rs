@@ -28,6 +28,8 @@ pub struct ProviderEndpoints {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub userinfo_endpoint: String,
+    /// Where tokens are revoked at logout (RFC 7009), if the provider has one.
+    pub revocation_endpoint: Option<String>,
     /// The provider's keys for ID tokens and userinfo.
     pub jwks: Value,
 }
@@ -51,6 +53,7 @@ impl ProviderEndpoints {
             authorization_endpoint: text("authorization_endpoint")?,
             token_endpoint: text("token_endpoint")?,
             userinfo_endpoint: text("userinfo_endpoint")?,
+            revocation_endpoint: text("revocation_endpoint").ok(),
             jwks,
         })
     }
@@ -159,6 +162,21 @@ pub fn token_form(
         ("code", code.to_owned()),
         ("code_verifier", verifier.to_owned()),
         ("redirect_uri", redirect_uri.to_owned()),
+        ("client_id", client_id.to_owned()),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+        ),
+        ("client_assertion", assertion.to_owned()),
+    ]
+}
+
+/// The token revocation request (RFC 7009) for the provider's access token, authenticated like
+/// the token request with a `private_key_jwt` assertion (whose `aud` is the revocation endpoint).
+pub fn revocation_form(access_token: &str, client_id: &str, assertion: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("token", access_token.to_owned()),
+        ("token_type_hint", "access_token".to_owned()),
         ("client_id", client_id.to_owned()),
         (
             "client_assertion_type",
