@@ -110,6 +110,10 @@ def op_init(op, ta, username, password, fiscal_number):
                 "userinfo_encryption_alg_values_supported": ["RSA-OAEP", "RSA-OAEP-256"],
                 "userinfo_encryption_enc_values_supported": ["A128CBC-HS256", "A256CBC-HS512"],
                 "request_object_signing_alg_values_supported": ["RS256"],
+                "request_object_encryption_alg_values_supported": ["RSA-OAEP"],
+                "request_object_encryption_enc_values_supported": ["A128CBC-HS256"],
+                "id_token_encryption_alg_values_supported": ["RSA-OAEP"],
+                "id_token_encryption_enc_values_supported": ["A128CBC-HS256"],
                 "request_parameter_supported": True,
                 "response_types_supported": ["code"],
                 "scopes_supported": ["openid", "offline_access"],
@@ -137,6 +141,7 @@ def onboard(sub, entity_type, name):
     and it gets the profile of its type (so it is listed and gets a trust mark)."""
     import requests
     from spid_cie_oidc.entity.jwtse import unpad_jwt_head, unpad_jwt_payload, verify_jws
+    from spid_cie_oidc.entity.validators import validate_entity_metadata
     from spid_cie_oidc.authority.models import (
         FederationDescendant,
         FederationEntityAssignedProfile,
@@ -150,9 +155,16 @@ def onboard(sub, entity_type, name):
     kid = unpad_jwt_head(jwt)["kid"]
     # Self-signed with one of the keys it publishes, as the anchor's onboarding checks.
     verify_jws(jwt, next(k for k in jwks if k["kid"] == kid))
-    descendant = FederationDescendant.objects.create(
-        sub=sub, name=name[:33], type=entity_type, jwks=jwks, is_active=True
+    # Its metadata against the reference's schemas of the SPID profile (`openid_relying_party`
+    # as its own relying party requires it, `openid_provider` as its provider does).
+    validate_entity_metadata(unpad_jwt_payload(jwt)["metadata"])
+    descendant = FederationDescendant(
+        sub=sub, name=name[:33], type=entity_type, jwks=jwks, status="valid", is_active=True
     )
+    # The validators of the anchor's admin form: the Entity Configuration fetched and
+    # self-validated, the anchor among its authority_hints, the keys public.
+    descendant.full_clean()
+    descendant.save()
     profile, _ = FederationEntityProfile.objects.get_or_create(
         profile_id=PROFILES[entity_type],
         defaults={
