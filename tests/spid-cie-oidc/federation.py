@@ -2,7 +2,7 @@
 (tests/spid-cie-oidc/run), through its own Django models, as an operator would through its admin.
 
     python federation.py ta-init  TA_ID OUT_JWKS
-    python federation.py op-init  OP_ID TA_ID USERNAME PASSWORD FISCAL_NUMBER
+    python federation.py op-init  OP_ID TA_ID USERNAME PASSWORD FISCAL_NUMBER [NAME]
     python federation.py onboard  SUB TYPE NAME
 
 Run with DJANGO_SETTINGS_MODULE=refimpl.settings and the REFIMPL_* variables of the role.
@@ -68,7 +68,7 @@ def ta_init(ta, out):
     write_jwks(out, fed)
 
 
-def op_init(op, ta, username, password, fiscal_number):
+def op_init(op, ta, username, password, fiscal_number, name="Test SPID identity provider"):
     from django.contrib.auth import get_user_model
 
     fed, core = [key("sig")], [key("sig")]
@@ -82,7 +82,7 @@ def op_init(op, ta, username, password, fiscal_number):
         entity_type="openid_provider",
         metadata={
             "federation_entity": {
-                "organization_name": "Test SPID identity provider",
+                "organization_name": name,
                 "homepage_uri": origin,
                 "logo_uri": f"{origin}/static/svg/spid-logo-c-lb.svg",
                 "contacts": ["ops@example.invalid"],
@@ -120,7 +120,7 @@ def op_init(op, ta, username, password, fiscal_number):
                 "subject_types_supported": ["pairwise"],
                 "token_endpoint_auth_methods_supported": ["private_key_jwt"],
                 "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
-                "organization_name": "Test SPID identity provider",
+                "organization_name": name,
                 "logo_uri": f"{origin}/static/svg/spid-logo-c-lb.svg",
             },
         },

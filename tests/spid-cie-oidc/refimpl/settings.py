@@ -3,7 +3,8 @@
 test (tests/spid-cie-oidc/run). Written for this test from the package's documentation: only
 what the two roles need, on loopback, sqlite in the run's temporary directory.
 
-Environment: REFIMPL_ROLE, REFIMPL_DB (sqlite path), REFIMPL_TA (the trust anchor's entity id).
+Environment: REFIMPL_ROLE, REFIMPL_DB (sqlite path), REFIMPL_TA (the trust anchor's entity id),
+REFIMPL_PROFILE (a provider's profile: spid, the default, or cie).
 """
 
 import os
@@ -28,7 +29,8 @@ STATIC_URL = "static/"
 OIDCFED_DEFAULT_TRUST_ANCHOR = os.environ["REFIMPL_TA"]
 OIDCFED_TRUST_ANCHORS = [OIDCFED_DEFAULT_TRUST_ANCHOR]
 OIDCFED_REQUIRED_TRUST_MARKS = []
-OIDCFED_PROVIDER_PROFILE = "spid"
+# A provider runs the SPID profile, or the CIE one with REFIMPL_PROFILE=cie.
+OIDCFED_PROVIDER_PROFILE = os.environ.get("REFIMPL_PROFILE", "spid")
 OIDCFED_PROVIDER_SALT = "sportello-test"
 # Plain HTTP on loopback: the trust anchor, the provider and Sportello fetch each other's
 # statements without TLS.
