@@ -49,9 +49,9 @@ pub use session::{SessionListener, SessionSnapshot, SessionState};
 /// Core's wire types that the apps use as they are (generated in core's module).
 pub use sportello_core::api::{
     AuthProvider, AuthProviderList, AvailabilitySummary, BroadcastAccepted, CatalogQuery, CatalogSort,
-    Contributor, Coordinates, FacetCount, Facets, FieldError, MaterialFormat, NearestCopy, PaymentData,
-    ProcedureDocument, ProcedureFee, ProcedureField, ProcedureInfo, QuietHours, RecordIdentifier,
-    VerifiedPayment,
+    Contributor, Coordinates, FacetCount, Facets, FederatedProvider, FieldError, MaterialFormat, NearestCopy,
+    PaymentData, ProcedureDocument, ProcedureFee, ProcedureField, ProcedureInfo, QuietHours,
+    RecordIdentifier, VerifiedPayment,
 };
 pub use tenant::{
     Municipality, RankedMunicipality, is_valid_istat_code, parse_istat_code, rank_municipalities_by_distance,

@@ -71,6 +71,22 @@ pub struct AuthProvider {
     pub display_name: String,
 }
 
+/// An identity provider of the SPID or CIE federation, found through its trust anchor: the apps
+/// draw the official SPID button (or the CIE one) with these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct FederatedProvider {
+    /// The federation: `spid` or `cie` (path segment of the login URL).
+    pub federation: String,
+    /// The provider's entity id: the `provider` parameter of the login URL.
+    pub entity_id: String,
+    /// Its organization name, as the federation publishes it.
+    pub name: String,
+    /// Its logo, as the federation publishes it.
+    pub logo_uri: Option<String>,
+}
+
 /// Identity providers available on this server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -80,6 +96,10 @@ pub struct AuthProviderList {
     pub items: Vec<AuthProvider>,
     /// Whether `POST /v1/auth/dev-login` is enabled (local demos only).
     pub dev_login: bool,
+    /// SPID and CIE identity providers of the configured federations, whose trust chains hold,
+    /// ordered by federation and name (empty when no federation is configured).
+    #[serde(default)]
+    pub federated: Vec<FederatedProvider>,
 }
 
 /// Body of `POST /v1/auth/token`.

@@ -1,20 +1,40 @@
 # shellcheck shell=bash
-# The Python venv of the test oracles (pywebpush, zeep, pymarc, schemathesis, pyld, icalendar, pyshacl…): `build/venv`, or
-# $SPORTELLO_TEST_VENV. Created once; the pinned requirements of every oracle installed in it
-# (pip skips what is already there), so the tests, the cross-checks and the benchmarks share it.
+# The Python venvs of the test oracles, each created once and given its pinned requirements at
+# every call (pip skips what is already there).
+
+# Makes the venv $1 if missing and installs the requirement files $2…; prints the venv's path.
+_venv_with() {
+    local venv=$1 requirement args=()
+    shift
+    for requirement in "$@"; do args+=(-r "$requirement"); done
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${args[@]}" >&2
+    printf '%s\n' "$venv"
+}
+
+# The venv of the test oracles (pywebpush, zeep, pymarc, schemathesis, icalendar, pyshacl…):
+# `build/venv`, or $SPORTELLO_TEST_VENV, shared by the tests, the cross-checks and the benchmarks.
 #
 # Usage: source scripts/lib/venv.sh; venv="$(oracle_venv)"
 oracle_venv() {
-    local root venv
+    local root
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-    venv="${SPORTELLO_TEST_VENV:-$root/build/venv}"
-    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        -r "$root/tests/push-sim/requirements.txt" \
-        -r "$root/tests/pagopa/requirements.txt" \
-        -r "$root/tests/marc-crosscheck/requirements.txt" \
-        -r "$root/tests/schemathesis/requirements.txt" \
-        -r "$root/tests/events-formats/requirements.txt" \
-        -r "$root/tests/opendata/requirements.txt" >&2
-    printf '%s\n' "$venv"
+    _venv_with "${SPORTELLO_TEST_VENV:-$root/build/venv}" \
+        "$root/tests/push-sim/requirements.txt" \
+        "$root/tests/pagopa/requirements.txt" \
+        "$root/tests/marc-crosscheck/requirements.txt" \
+        "$root/tests/schemathesis/requirements.txt" \
+        "$root/tests/events-formats/requirements.txt" \
+        "$root/tests/opendata/requirements.txt"
+}
+
+# The venv of the SPID/CIE reference implementation (`spid-cie-oidc`, tests/spid-cie-oidc):
+# `build/venv-spid`, or $SPORTELLO_SPID_VENV. Its own, because it pins pydantic 1, Django 4.2 and
+# a cryptography of its own that the other oracles must not be tied to.
+#
+# Usage: source scripts/lib/venv.sh; venv="$(spid_cie_oidc_venv)"
+spid_cie_oidc_venv() {
+    local root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    _venv_with "${SPORTELLO_SPID_VENV:-$root/build/venv-spid}" "$root/tests/spid-cie-oidc/requirements.txt"
 }

@@ -240,9 +240,40 @@ pub enum OperatorsCommand {
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Create a new signing key; new tokens use it, existing tokens stay valid.
-    Rotate,
+    Rotate {
+        /// Rotate a key of the SPID/CIE federation instead: `federation` (signs the Entity
+        /// Configuration: send the new public key to the trust anchor before the old one
+        /// retires), `core` (request objects, client assertions) or `encryption` (userinfo).
+        /// The key it replaces stays published for auth.relying_party.key_retirement_secs;
+        /// running servers use the new one within a minute.
+        #[arg(long, value_name = "PURPOSE")]
+        federation: Option<FederationKey>,
+    },
     /// List key ids, oldest first (the last one signs).
-    List,
+    List {
+        /// List the SPID/CIE federation keys instead (purpose and kid, newest first; made if
+        /// missing).
+        #[arg(long)]
+        federation: bool,
+    },
+}
+
+/// A purpose of the federation keys, as `keys rotate --federation` names it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FederationKey {
+    Federation,
+    Core,
+    Encryption,
+}
+
+impl From<FederationKey> for crate::identity::federation::keys::Purpose {
+    fn from(key: FederationKey) -> Self {
+        match key {
+            FederationKey::Federation => Self::Federation,
+            FederationKey::Core => Self::Core,
+            FederationKey::Encryption => Self::Encryption,
+        }
+    }
 }
 
 impl Cli {

@@ -229,6 +229,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     shared!("0009_catalog_changes_created.sql"),
     shared!("0010_federation_keys.sql"),
     shared!("0011_events.sql"),
+    shared!("0012_provider_sessions.sql"),
 ];
 
 impl EmbeddedMigration {

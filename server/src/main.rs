@@ -12,6 +12,8 @@ use sportello_server::cli::{
 use sportello_server::config::{Config, LogFormat};
 use sportello_server::db::{Db, redact_url};
 use sportello_server::identity::directory::Directory;
+use sportello_server::identity::federation::Federation;
+use sportello_server::identity::federation::keys::Purpose;
 use sportello_server::identity::tokens;
 use sportello_server::notify::Notifier;
 use sportello_server::payments::simulator::{ChannelCredentials, NodeSimulator};
@@ -118,15 +120,56 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             );
         }
         Command::Operators(command) => operators(&config, command).await?,
-        Command::Keys(command) => {
-            let db = Db::connect_and_migrate(&config.database_url()).await?;
-            if let KeysCommand::Rotate = command {
-                let kid = tokens::rotate(&db).await?;
-                println!("new signing key {kid}; running servers pick it up when they restart");
-            }
-            for kid in tokens::key_ids(&db).await? {
-                println!("{kid}");
-            }
+        Command::Keys(command) => keys(&config, command).await?,
+    }
+    Ok(())
+}
+
+/// `sportello keys`: the access-token signing keys, or with `--federation` the SPID/CIE ones.
+async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let db = Db::connect_and_migrate(&config.database_url()).await?;
+    let federation = || {
+        Federation::new(
+            db.clone(),
+            &config.public_url(),
+            config.auth.relying_party.clone(),
+            config.auth.federations.clone(),
+            true,
+        )
+    };
+    match command {
+        KeysCommand::Rotate { federation: None } => {
+            let kid = tokens::rotate(&db).await?;
+            println!("new signing key {kid}; running servers pick it up when they restart");
+        }
+        KeysCommand::Rotate {
+            federation: Some(purpose),
+        } => {
+            let federation = federation();
+            let kid = federation.rotate(purpose.into()).await?;
+            println!(
+                "new {} key {kid}; the one it replaces stays published for {} s",
+                Purpose::from(purpose).as_str(),
+                config.auth.relying_party.key_retirement_secs
+            );
+            return list_federation_keys(&federation).await;
+        }
+        KeysCommand::List { federation: true } => return list_federation_keys(&federation()).await,
+        KeysCommand::List { federation: false } => {}
+    }
+    for kid in tokens::key_ids(&db).await? {
+        println!("{kid}");
+    }
+    Ok(())
+}
+
+/// The published federation keys, `purpose kid` per line, newest first (the first of a purpose
+/// is in use, the others are retiring).
+async fn list_federation_keys(federation: &Federation) -> anyhow::Result<()> {
+    let keys = federation.keys().await?;
+    for purpose in Purpose::ALL {
+        for key in keys.all(purpose) {
+            println!("{} {}", purpose.as_str(), key.kid);
         }
     }
     Ok(())

@@ -473,3 +473,75 @@ async fn catalog_import_beside_a_live_server() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `keys rotate --federation`: a new key of the purpose is in use, the one it replaces stays in
+/// the Entity Configuration; an unknown purpose is refused by name.
+#[tokio::test]
+async fn federation_keys_rotate_and_the_replaced_key_stays_published() {
+    let db = TestDb::new().await;
+    let lines =
+        |output: &Output| -> Vec<String> { text(&output.stdout).lines().map(str::to_owned).collect() };
+    let first = sportello(&db, &["keys", "list", "--federation"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let before = lines(&first);
+    let old_core = before
+        .iter()
+        .find_map(|line| line.strip_prefix("core "))
+        .unwrap()
+        .to_owned();
+
+    let rotated = sportello(&db, &["keys", "rotate", "--federation", "core"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    let after = lines(&rotated);
+    let new_core = after[0]
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .trim_end_matches(';')
+        .to_owned();
+    assert!(after[0].starts_with("new core key "), "{after:?}");
+    let cores: Vec<&str> = after
+        .iter()
+        .filter_map(|line| line.strip_prefix("core "))
+        .collect();
+    assert_eq!(cores, [new_core.as_str(), old_core.as_str()], "newest first");
+    assert_eq!(
+        after.iter().filter(|line| !line.starts_with("core ")).count(),
+        3,
+        "the federation and encryption keys untouched: {after:?}"
+    );
+
+    // Both core keys in the published Entity Configuration.
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, _stderr, address) = serve(&db, data.path().to_str().unwrap(), &[]);
+    let jwt = reqwest::get(format!("http://{address}/.well-known/openid-federation"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let payload = jwt.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+    )
+    .unwrap();
+    let published: Vec<&str> = claims["metadata"]["openid_relying_party"]["jwks"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|key| key["kid"].as_str())
+        .collect();
+    for kid in [&new_core, &old_core] {
+        assert!(published.contains(&kid.as_str()), "{kid} in {published:?}");
+    }
+
+    let unknown = sportello(&db, &["keys", "rotate", "--federation", "signing"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("signing"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}

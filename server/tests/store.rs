@@ -155,12 +155,21 @@ async fn grants_reference_existing_municipalities() {
     assert!(result.is_err(), "foreign key to municipalities");
 }
 
+/// A citizen's session of an ordinary login.
+fn session_of(user_id: &str) -> store::NewSession<'_> {
+    store::NewSession {
+        user_id,
+        dev_roles: None,
+        provider_session: None,
+    }
+}
+
 #[tokio::test]
 async fn refresh_tokens_rotate_once_and_replay_revokes_the_session() {
     let (_t, db) = migrated().await;
     let user = store::upsert_user(&db, CITIZEN, None, None).await.unwrap();
     let later = now_ms() + 60_000;
-    let session = store::create_session(&db, &user.id, None, "h1", later)
+    let session = store::create_session(&db, &session_of(&user.id), "h1", later)
         .await
         .unwrap();
     assert!(store::session_active(&db, &session).await.unwrap());
@@ -200,9 +209,18 @@ async fn refresh_tokens_rotate_once_and_replay_revokes_the_session() {
 async fn expired_refresh_tokens_are_refused() {
     let (_t, db) = migrated().await;
     let user = store::upsert_user(&db, CITIZEN, None, None).await.unwrap();
-    store::create_session(&db, &user.id, Some("citizen"), "old", now_ms() - 1)
-        .await
-        .unwrap();
+    store::create_session(
+        &db,
+        &store::NewSession {
+            user_id: &user.id,
+            dev_roles: Some("citizen"),
+            provider_session: None,
+        },
+        "old",
+        now_ms() - 1,
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         store::rotate_refresh_token(&db, "old", "new", now_ms())
             .await
@@ -216,7 +234,7 @@ async fn concurrent_use_of_one_refresh_token_rotates_exactly_once() {
     let (_t, db) = migrated().await;
     let user = store::upsert_user(&db, CITIZEN, None, None).await.unwrap();
     let later = now_ms() + 60_000;
-    store::create_session(&db, &user.id, None, "shared", later)
+    store::create_session(&db, &session_of(&user.id), "shared", later)
         .await
         .unwrap();
     let attempts = (0..8).map(|i| {
@@ -239,16 +257,38 @@ async fn concurrent_use_of_one_refresh_token_rotates_exactly_once() {
 async fn logout_revokes_the_session() {
     let (_t, db) = migrated().await;
     let user = store::upsert_user(&db, CITIZEN, None, None).await.unwrap();
-    let session = store::create_session(&db, &user.id, None, "t", now_ms() + 60_000)
+    let session = store::create_session(&db, &session_of(&user.id), "t", now_ms() + 60_000)
         .await
         .unwrap();
-    assert!(store::revoke_session_of(&db, "t").await.unwrap());
-    assert!(
-        !store::revoke_session_of(&db, "t").await.unwrap(),
+    assert_eq!(
+        store::revoke_session_of(&db, "t").await.unwrap(),
+        Some(store::EndedSession {
+            provider_session: None
+        })
+    );
+    assert_eq!(
+        store::revoke_session_of(&db, "t").await.unwrap(),
+        None,
         "already revoked"
     );
     assert!(!store::session_active(&db, &session).await.unwrap());
-    assert!(!store::revoke_session_of(&db, "unknown").await.unwrap());
+    assert_eq!(store::revoke_session_of(&db, "unknown").await.unwrap(), None);
+
+    // A federated login's session names the provider's tokens to revoke when it ends.
+    let federated = store::NewSession {
+        user_id: &user.id,
+        dev_roles: None,
+        provider_session: Some("ps-1"),
+    };
+    store::create_session(&db, &federated, "f", now_ms() + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store::revoke_session_of(&db, "f").await.unwrap(),
+        Some(store::EndedSession {
+            provider_session: Some("ps-1".to_owned())
+        })
+    );
 }
 
 #[tokio::test]
@@ -270,15 +310,26 @@ async fn login_attempts_and_codes_are_single_use() {
     assert!(store::take_login_attempt(&db, "s1").await.unwrap().is_none());
 
     let user = store::upsert_user(&db, CITIZEN, None, None).await.unwrap();
-    store::insert_authorization_code(&db, "code", &user.id, "challenge", now_ms() + 60_000)
-        .await
-        .unwrap();
+    store::insert_authorization_code(
+        &db,
+        "code",
+        &user.id,
+        "challenge",
+        now_ms() + 60_000,
+        Some("ps-1"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         store::take_authorization_code(&db, "code").await.unwrap(),
-        Some((user.id.clone(), "challenge".to_owned()))
+        Some(store::TakenCode {
+            user_id: user.id.clone(),
+            code_challenge: "challenge".to_owned(),
+            provider_session: Some("ps-1".to_owned()),
+        })
     );
     assert_eq!(store::take_authorization_code(&db, "code").await.unwrap(), None);
-    store::insert_authorization_code(&db, "stale", &user.id, "challenge", now_ms() - 1)
+    store::insert_authorization_code(&db, "stale", &user.id, "challenge", now_ms() - 1, None)
         .await
         .unwrap();
     assert_eq!(store::take_authorization_code(&db, "stale").await.unwrap(), None);

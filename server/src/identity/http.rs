@@ -40,12 +40,13 @@ pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Identity providers available for login.
+/// Identity providers available for login: the configured ones and the SPID/CIE providers of the
+/// federations whose trust chains hold.
 #[utoipa::path(get, path = "/v1/auth/providers", tag = "auth",
     responses((status = 200, body = api::AuthProviderList)))]
 #[tracing::instrument(skip_all)]
 pub async fn providers(State(state): State<AppState>) -> Json<api::AuthProviderList> {
-    Json(state.identity.providers())
+    Json(state.identity.providers().await)
 }
 
 /// Development login: a token pair for any fiscal code and roles. Only with `--dev-auth`.
@@ -189,9 +190,9 @@ pub async fn token(
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(pair)).into_response())
 }
 
-/// Ends the session of a refresh token.
+/// Ends the session of a refresh token, and at the provider that of a SPID/CIE login.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = api::LogoutRequest,
-    responses((status = 204, description = "Logged out")))]
+    responses((status = 204, description = "Logged out (after a SPID/CIE login, the provider's token is also revoked there)")))]
 #[tracing::instrument(skip_all)]
 pub async fn logout(
     State(state): State<AppState>,

@@ -103,9 +103,10 @@ impl Identity {
         &self.federation
     }
 
-    /// Providers for login buttons.
-    pub fn providers(&self) -> api::AuthProviderList {
+    /// Providers for login buttons: the generic ones and those of the SPID/CIE federations.
+    pub async fn providers(&self) -> api::AuthProviderList {
         api::AuthProviderList {
+            federated: self.federation.providers().await,
             items: self
                 .providers
                 .list()
@@ -135,7 +136,7 @@ impl Identity {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(" ");
-        self.start_session(&user, roles, Some(&role_text)).await
+        self.start_session(&user, roles, Some(&role_text), None).await
     }
 
     /// Step 1: remembers the app's request and returns the provider URL to redirect to.
@@ -203,12 +204,13 @@ impl Identity {
             .await?
             .filter(|(attempt, _, _)| attempt.expires_at >= now_ms())
             .ok_or_else(|| AuthError::LoginFailed("unknown or expired login state".into()))?;
-        let result = match outcome {
+        let federation = federation.as_deref().unwrap_or_default();
+        let completed = match outcome {
             Err(provider_error) => Err(provider_error),
             Ok(code) => self
                 .federation
                 .complete(
-                    federation.as_deref().unwrap_or_default(),
+                    federation,
                     &attempt.provider,
                     &code,
                     &attempt.pkce_verifier,
@@ -216,13 +218,26 @@ impl Identity {
                     acr.as_deref().unwrap_or_default(),
                 )
                 .await
-                .map(|identity| (identity.fiscal_code, identity.given_name, identity.family_name))
                 .map_err(|error| {
                     tracing::warn!(%error, provider = %attempt.provider, "federated login refused");
                     "login_failed".to_owned()
                 }),
         };
-        self.back_to_app(&attempt, result).await
+        let (result, provider_session) = match completed {
+            Ok(identity) => {
+                let kept = self
+                    .federation
+                    .keep_provider_session(federation, &attempt.provider, &identity)
+                    .await?;
+                (
+                    Ok((identity.fiscal_code, identity.given_name, identity.family_name)),
+                    Some(kept),
+                )
+            }
+            Err(error) => (Err(error), None),
+        };
+        self.back_to_app(&attempt, result, provider_session.as_deref())
+            .await
     }
 
     fn check_app(&self, app: &AppLogin) -> Result<(), AuthError> {
@@ -270,15 +285,17 @@ impl Identity {
                     "login_failed".to_owned()
                 }),
         };
-        self.back_to_app(&attempt, result).await
+        self.back_to_app(&attempt, result, None).await
     }
 
     /// The app URL to send the browser to: a one-time code for the person who logged in
-    /// (created or updated), or the error.
+    /// (created or updated), or the error. `provider_session`: the provider's tokens of a
+    /// federated login, handed on to the session the code starts.
     async fn back_to_app(
         &self,
         attempt: &LoginAttempt,
         result: Result<(FiscalCode, Option<String>, Option<String>), String>,
+        provider_session: Option<&str>,
     ) -> Result<url::Url, AuthError> {
         let mut target =
             url::Url::parse(&attempt.app_redirect_uri).map_err(|e| AuthError::LoginFailed(e.to_string()))?;
@@ -299,6 +316,7 @@ impl Identity {
                     &user.id,
                     &attempt.app_code_challenge,
                     now_ms() + APP_CODE_TTL_MS,
+                    provider_session,
                 )
                 .await?;
                 tracing::info!(user_id = %user.id, provider, "login completed");
@@ -320,17 +338,18 @@ impl Identity {
     pub async fn exchange(&self, request: api::TokenRequest) -> Result<api::TokenPair, AuthError> {
         match request {
             api::TokenRequest::AuthorizationCode { code, code_verifier } => {
-                let (user_id, challenge) = store::take_authorization_code(&self.db, &hash_secret(&code))
+                let taken = store::take_authorization_code(&self.db, &hash_secret(&code))
                     .await?
                     .ok_or(AuthError::InvalidGrant)?;
-                if pkce_challenge(&code_verifier) != challenge {
+                if pkce_challenge(&code_verifier) != taken.code_challenge {
                     return Err(AuthError::InvalidGrant);
                 }
-                let user = store::get_user(&self.db, &user_id)
+                let user = store::get_user(&self.db, &taken.user_id)
                     .await?
                     .ok_or(AuthError::InvalidGrant)?;
                 let roles = self.granted_roles(&user.fiscal_code).await?;
-                self.start_session(&user, roles, None).await
+                self.start_session(&user, roles, None, taken.provider_session.as_deref())
+                    .await
             }
             api::TokenRequest::RefreshToken { refresh_token } => {
                 let successor = random_secret();
@@ -367,9 +386,13 @@ impl Identity {
         }
     }
 
-    /// Ends the session of a refresh token. Unknown tokens are accepted silently (RFC 7009).
+    /// Ends the session of a refresh token. Unknown tokens are accepted silently (RFC 7009). A
+    /// session of a SPID/CIE login also ends at the provider (its token revoked there).
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AuthError> {
-        store::revoke_session_of(&self.db, &hash_secret(refresh_token)).await?;
+        let ended = store::revoke_session_of(&self.db, &hash_secret(refresh_token)).await?;
+        if let Some(provider_session) = ended.and_then(|ended| ended.provider_session) {
+            self.federation.end_provider_session(&provider_session).await;
+        }
         Ok(())
     }
 
@@ -465,11 +488,16 @@ impl Identity {
         user: &User,
         roles: Vec<Role>,
         dev_roles: Option<&str>,
+        provider_session: Option<&str>,
     ) -> Result<api::TokenPair, AuthError> {
         let refresh = random_secret();
         let expires_at = now_ms() + self.refresh_ttl_ms();
-        let family =
-            store::create_session(&self.db, &user.id, dev_roles, &hash_secret(&refresh), expires_at).await?;
+        let session = store::NewSession {
+            user_id: &user.id,
+            dev_roles,
+            provider_session,
+        };
+        let family = store::create_session(&self.db, &session, &hash_secret(&refresh), expires_at).await?;
         Ok(self.token_pair(user, &roles, &family, refresh))
     }
 

@@ -269,12 +269,14 @@ pub async fn take_attempt(
     .transpose()
 }
 
+/// Stores a one-time code; `provider_session` names the provider's tokens of a federated login.
 pub async fn insert_authorization_code(
     db: &Db,
     code_hash: &str,
     user_id: &str,
     code_challenge: &str,
     expires_at: i64,
+    provider_session: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.pool().begin().await?;
     sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
@@ -282,25 +284,33 @@ pub async fn insert_authorization_code(
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO authorization_codes (code_hash, user_id, code_challenge, expires_at)
-         VALUES ($1, $2, $3, $4)",
+        "INSERT INTO authorization_codes (code_hash, user_id, code_challenge, expires_at, provider_session)
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(code_hash)
     .bind(user_id)
     .bind(code_challenge)
     .bind(expires_at)
+    .bind(provider_session)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
 }
 
-/// Removes and returns (user id, PKCE challenge) of an unexpired one-time code.
-pub async fn take_authorization_code(
-    db: &Db,
-    code_hash: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
+/// A one-time code taken.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TakenCode {
+    pub user_id: String,
+    pub code_challenge: String,
+    /// The provider's tokens of a federated login, if it was one.
+    pub provider_session: Option<String>,
+}
+
+/// Removes and returns an unexpired one-time code.
+pub async fn take_authorization_code(db: &Db, code_hash: &str) -> Result<Option<TakenCode>, sqlx::Error> {
     let row = sqlx::query(
-        "DELETE FROM authorization_codes WHERE code_hash = $1 RETURNING user_id, code_challenge, expires_at",
+        "DELETE FROM authorization_codes WHERE code_hash = $1
+         RETURNING user_id, code_challenge, expires_at, provider_session",
     )
     .bind(code_hash)
     .fetch_optional(db.pool())
@@ -310,27 +320,43 @@ pub async fn take_authorization_code(
     if expires_at < now_ms() {
         return Ok(None);
     }
-    Ok(Some((row.try_get("user_id")?, row.try_get("code_challenge")?)))
+    Ok(Some(TakenCode {
+        user_id: row.try_get("user_id")?,
+        code_challenge: row.try_get("code_challenge")?,
+        provider_session: row.try_get("provider_session")?,
+    }))
+}
+
+/// A new session: who, and what it carries from its login.
+pub struct NewSession<'a> {
+    pub user_id: &'a str,
+    /// Roles fixed by a dev login.
+    pub dev_roles: Option<&'a str>,
+    /// The provider's tokens of a federated login, revoked at the provider when it ends.
+    pub provider_session: Option<&'a str>,
 }
 
 /// Starts a session with its first refresh token; returns the session id.
 pub async fn create_session(
     db: &Db,
-    user_id: &str,
-    dev_roles: Option<&str>,
+    session: &NewSession<'_>,
     token_hash: &str,
     expires_at: i64,
 ) -> Result<String, sqlx::Error> {
     let family_id = uuid::Uuid::now_v7().to_string();
     let now = now_ms();
     let mut tx = db.pool().begin().await?;
-    sqlx::query("INSERT INTO token_families (id, user_id, dev_roles, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&family_id)
-        .bind(user_id)
-        .bind(dev_roles)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO token_families (id, user_id, dev_roles, created_at, provider_session)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&family_id)
+    .bind(session.user_id)
+    .bind(session.dev_roles)
+    .bind(now)
+    .bind(session.provider_session)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, family_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
@@ -403,17 +429,30 @@ pub async fn rotate_refresh_token(
     })
 }
 
-/// Ends the session a refresh token belongs to; returns whether one was found.
-pub async fn revoke_session_of(db: &Db, token_hash: &str) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
+/// A session ended by [`revoke_session_of`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct EndedSession {
+    /// The provider's tokens of its federated login, to revoke there.
+    pub provider_session: Option<String>,
+}
+
+/// Ends the session a refresh token belongs to; `None` if there was no active one.
+pub async fn revoke_session_of(db: &Db, token_hash: &str) -> Result<Option<EndedSession>, sqlx::Error> {
+    let row = sqlx::query(
         "UPDATE token_families SET revoked_at = $1
-         WHERE revoked_at IS NULL AND id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $2)",
+         WHERE revoked_at IS NULL AND id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $2)
+         RETURNING provider_session",
     )
     .bind(now_ms())
     .bind(token_hash)
-    .execute(db.pool())
+    .fetch_optional(db.pool())
     .await?;
-    Ok(result.rows_affected() == 1)
+    row.map(|row| {
+        Ok(EndedSession {
+            provider_session: row.try_get("provider_session")?,
+        })
+    })
+    .transpose()
 }
 
 /// Whether a session is still active (not revoked by logout or replay).

@@ -53,6 +53,9 @@ pub fn entity_configuration(
             "openid_relying_party": {
                 "client_id": entity_id,
                 "client_name": relying_party.organization_name,
+                // Required here too by the SPID profile (the reference implementation's
+                // relying-party schema refuses metadata without it).
+                "organization_name": relying_party.organization_name,
                 "client_registration_types": ["automatic"],
                 "application_type": "web",
                 "contacts": relying_party.contacts,

@@ -22,8 +22,14 @@ use crate::identity::tokens::pkce_challenge;
 const RP: &str = "https://sportello.example";
 
 /// What the fake provider knows and how it misbehaves.
-struct Op {
-    base: String,
+pub(super) struct Op {
+    pub(super) base: String,
+    /// Its `federation_entity.organization_name`.
+    pub(super) name: String,
+    /// How often the anchor's subordinate listing was asked for.
+    pub(super) listings: usize,
+    /// Access tokens revoked by Sportello with a valid client assertion.
+    revoked: Vec<String>,
     key: Key,
     ta_key: Key,
     rp_jwks: Value,
@@ -33,7 +39,7 @@ struct Op {
     encrypt_userinfo: bool,
 }
 
-type Shared = Arc<Mutex<Op>>;
+pub(super) type Shared = Arc<Mutex<Op>>;
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -51,7 +57,10 @@ async fn ta_configuration(State(op): State<Shared>) -> String {
         &json!({
             "iss": ta, "sub": ta, "iat": now(), "exp": now() + 3600,
             "jwks": {"keys": [op.ta_key.public_jwk()]},
-            "metadata": {"federation_entity": {"federation_fetch_endpoint": format!("{ta}/fetch")}},
+            "metadata": {"federation_entity": {
+                "federation_fetch_endpoint": format!("{ta}/fetch"),
+                "federation_list_endpoint": format!("{ta}/list"),
+            }},
         }),
     )
 }
@@ -67,6 +76,19 @@ async fn ta_fetch(State(op): State<Shared>) -> String {
     )
 }
 
+/// The anchor's subordinate listing: the provider, and one that has no Entity Configuration.
+async fn ta_list(
+    State(op): State<Shared>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> axum::Json<Value> {
+    let mut op = op.lock().expect("lock");
+    op.listings += 1;
+    if query.get("entity_type").map(String::as_str) != Some("openid_provider") {
+        return axum::Json(json!([]));
+    }
+    axum::Json(json!([format!("{}/op", op.base), format!("{}/ghost", op.base)]))
+}
+
 async fn op_configuration(State(op): State<Shared>) -> String {
     let op = op.lock().expect("lock");
     let issuer = format!("{}/op", op.base);
@@ -76,11 +98,17 @@ async fn op_configuration(State(op): State<Shared>) -> String {
             "iss": issuer, "sub": issuer, "iat": now(), "exp": now() + 3600,
             "jwks": {"keys": [op.key.public_jwk()]},
             "authority_hints": [format!("{}/ta", op.base)],
-            "metadata": {"openid_provider": {
+            "metadata": {
+              "federation_entity": {
+                "organization_name": op.name,
+                "logo_uri": format!("{}/logo.svg", op.base),
+              },
+              "openid_provider": {
                 "issuer": issuer,
                 "authorization_endpoint": format!("{issuer}/authorization"),
                 "token_endpoint": format!("{issuer}/token"),
                 "userinfo_endpoint": format!("{issuer}/userinfo"),
+                "revocation_endpoint": format!("{issuer}/revocation"),
                 "jwks": {"keys": [op.key.public_jwk()]},
             }},
         }),
@@ -112,6 +140,19 @@ async fn token(
         )
         .expect("signed");
     axum::Json(json!({"access_token": "at-1", "token_type": "Bearer", "id_token": id_token})).into_response()
+}
+
+/// RFC 7009 revocation, the client authenticated by a `private_key_jwt` for this endpoint.
+async fn revocation(State(op): State<Shared>, Form(form): Form<HashMap<String, String>>) -> StatusCode {
+    let mut op = op.lock().expect("lock");
+    let endpoint = format!("{}/op/revocation", op.base);
+    let assertion_ok = verify_jws(&form["client_assertion"], &op.rp_jwks, None)
+        .is_ok_and(|claims| claims["iss"] == RP && claims["sub"] == RP && claims["aud"] == endpoint);
+    if !assertion_ok || form.get("client_id").map(String::as_str) != Some(RP) {
+        return StatusCode::BAD_REQUEST;
+    }
+    op.revoked.push(form["token"].clone());
+    StatusCode::OK
 }
 
 async fn userinfo(State(op): State<Shared>, headers: HeaderMap) -> axum::response::Response {
@@ -177,11 +218,14 @@ struct World {
 }
 
 /// The fake trust anchor and provider on loopback, and the federation configuration for them.
-async fn fake_federation() -> (Shared, String, FederationConfig) {
+pub(super) async fn fake_federation() -> (Shared, String, FederationConfig) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let op = Arc::new(Mutex::new(Op {
         base: base.clone(),
+        name: "Test ID".to_owned(),
+        listings: 0,
+        revoked: Vec::new(),
         key: key(),
         ta_key: key(),
         rp_jwks: json!({}),
@@ -192,9 +236,11 @@ async fn fake_federation() -> (Shared, String, FederationConfig) {
     let app = axum::Router::new()
         .route("/ta/.well-known/openid-federation", get(ta_configuration))
         .route("/ta/fetch", get(ta_fetch))
+        .route("/ta/list", get(ta_list))
         .route("/op/.well-known/openid-federation", get(op_configuration))
         .route("/op/token", post(token))
         .route("/op/userinfo", get(userinfo))
+        .route("/op/revocation", post(revocation))
         .with_state(op.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
 
@@ -235,8 +281,13 @@ impl World {
             .await
             .expect("begins");
         let query: HashMap<_, _> = request.url.query_pairs().into_owned().collect();
-        let claims = verify_jws(&query["request"], &self.op.lock().expect("lock").rp_jwks, None)
-            .expect("request object");
+        let claims = super::trust::verify_jws_requiring(
+            &query["request"],
+            &self.op.lock().expect("lock").rp_jwks,
+            None,
+            &["exp", "iss"],
+        )
+        .expect("request object");
         let code = crate::identity::tokens::random_secret();
         self.op.lock().expect("lock").codes.insert(
             code.clone(),
@@ -400,8 +451,13 @@ async fn the_app_flow_works_with_a_federated_provider() {
     let authorize = |location: String| {
         let url = url::Url::parse(&location).expect("provider URL");
         let query: HashMap<_, _> = url.query_pairs().into_owned().collect();
-        let claims =
-            verify_jws(&query["request"], &op.lock().expect("lock").rp_jwks, None).expect("request object");
+        let claims = super::trust::verify_jws_requiring(
+            &query["request"],
+            &op.lock().expect("lock").rp_jwks,
+            None,
+            &["exp", "iss"],
+        )
+        .expect("request object");
         let code = crate::identity::tokens::random_secret();
         op.lock().expect("lock").codes.insert(
             code.clone(),
@@ -450,6 +506,31 @@ async fn the_app_flow_works_with_a_federated_provider() {
     assert_eq!(status, 200);
     assert_eq!(me["fiscal_code"], "RSSMRA85T10A562S");
     assert_eq!(me["given_name"], "Mario");
+    let count = |table: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(db.pool())
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(count("provider_sessions").await, 1, "the provider's token kept");
+
+    // Logging out of Sportello revokes the provider's token at its revocation endpoint, once.
+    let logout = || {
+        axum::http::Request::post("/v1/auth/logout")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(
+                json!({"refresh_token": pair["refresh_token"]}).to_string(),
+            ))
+            .expect("request")
+    };
+    assert_eq!(call(logout()).await.0, 204);
+    assert_eq!(op.lock().expect("lock").revoked, vec!["at-1".to_owned()]);
+    assert_eq!(count("provider_sessions").await, 0, "forgotten");
+    assert_eq!(call(logout()).await.0, 204);
+    assert_eq!(op.lock().expect("lock").revoked.len(), 1, "revoked once");
 
     // The same callback again: the state is spent.
     let (status, _, problem) = call(get(callback)).await;
@@ -463,16 +544,11 @@ async fn the_app_flow_works_with_a_federated_provider() {
     assert_eq!(status, 400);
     // A lower level than asked: back to the app with an error, and nobody new stored.
     op.lock().expect("lock").acr = ACR_LEVELS[0].to_owned();
-    let count = |table: &'static str| {
-        let db = db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(db.pool())
-                .await
-                .expect("count")
-        }
-    };
-    let before = (count("users").await, count("authorization_codes").await);
+    let before = (
+        count("users").await,
+        count("authorization_codes").await,
+        count("provider_sessions").await,
+    );
     let (_, location, _) = call(get(login(&provider, "app-2"))).await;
     let (status, location, _) = call(get(authorize(location.expect("to the provider")))).await;
     assert_eq!(status, 303);
@@ -482,7 +558,11 @@ async fn the_app_flow_works_with_a_federated_provider() {
         "{location}"
     );
     assert_eq!(
-        (count("users").await, count("authorization_codes").await),
+        (
+            count("users").await,
+            count("authorization_codes").await,
+            count("provider_sessions").await
+        ),
         before,
         "nothing stored"
     );

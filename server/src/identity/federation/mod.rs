@@ -5,6 +5,7 @@
 pub mod entity;
 pub mod jwe;
 pub mod keys;
+pub mod listing;
 pub mod policy;
 pub mod request;
 pub mod store;
@@ -47,7 +48,15 @@ pub struct FederatedIdentity {
     pub fiscal_code: sportello_core::identity::FiscalCode,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    /// The provider's access token, to revoke at logout, and when it expires (ms).
+    pub access_token: String,
+    pub access_token_expires_at: i64,
 }
+
+/// Longest a provider's access token is kept for its revocation, seconds, whatever it says.
+const MAX_PROVIDER_TOKEN_SECS: i64 = 24 * 3600;
+/// Assumed lifetime of a provider's access token that does not say (`expires_in`), seconds.
+const DEFAULT_PROVIDER_TOKEN_SECS: i64 = 3600;
 
 /// The relying party of the SPID and CIE federations.
 pub struct Federation {
@@ -58,6 +67,7 @@ pub struct Federation {
     enabled: bool,
     keys: tokio::sync::RwLock<Option<(std::sync::Arc<KeySet>, Instant)>>,
     chains: trust::ChainCache,
+    listing: listing::Listing,
     http: trust::HttpFetch,
 }
 
@@ -80,6 +90,7 @@ impl Federation {
             enabled,
             keys: tokio::sync::RwLock::new(None),
             chains: trust::ChainCache::default(),
+            listing: listing::Listing::default(),
             http: trust::HttpFetch(
                 reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
@@ -272,11 +283,93 @@ impl Federation {
                 .or(id_claims[claim].as_str())
                 .map(str::to_owned)
         };
+        let lifetime = tokens["expires_in"]
+            .as_i64()
+            .unwrap_or(DEFAULT_PROVIDER_TOKEN_SECS)
+            .clamp(0, MAX_PROVIDER_TOKEN_SECS);
         Ok(FederatedIdentity {
             fiscal_code: request::fiscal_code(&userinfo).map_err(FederationError::Rejected)?,
             given_name: name("given_name"),
             family_name: name("family_name"),
+            access_token: access_token.to_owned(),
+            access_token_expires_at: now_ms().saturating_add(lifetime.saturating_mul(1000)),
         })
+    }
+
+    /// Keeps the provider's access token of a completed login until its session ends; returns
+    /// the id the one-time code and then the session carry.
+    pub async fn keep_provider_session(
+        &self,
+        federation: &str,
+        provider: &str,
+        identity: &FederatedIdentity,
+    ) -> Result<String, sqlx::Error> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let session = store::ProviderSession {
+            federation: federation.to_owned(),
+            provider: provider.to_owned(),
+            access_token: identity.access_token.clone(),
+            expires_at: identity.access_token_expires_at,
+        };
+        store::insert_provider_session(&self.db, &id, &session, now_ms()).await?;
+        Ok(id)
+    }
+
+    /// Ends a federated session at the provider: its access token revoked at the provider's
+    /// revocation endpoint with a `private_key_jwt` assertion, and forgotten. Failures are logged,
+    /// not returned: the citizen's Sportello session is over either way, and the provider's token
+    /// expires on its own.
+    pub async fn end_provider_session(&self, id: &str) {
+        let session = match store::take_provider_session(&self.db, id).await {
+            Ok(Some(session)) if session.expires_at > now_ms() => session,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::error!(%error, "provider session unreadable: not revoked at the provider");
+                return;
+            }
+        };
+        match self.revoke_at_provider(&session).await {
+            Ok(true) => tracing::info!(provider = %session.provider, "token revoked at the provider"),
+            Ok(false) => tracing::info!(provider = %session.provider, "provider has no revocation endpoint"),
+            Err(error) => {
+                tracing::warn!(%error, provider = %session.provider, "revocation at the provider failed");
+            }
+        }
+    }
+
+    /// Revokes the session's access token; `false` if the provider has no revocation endpoint.
+    async fn revoke_at_provider(&self, session: &store::ProviderSession) -> Result<bool, FederationError> {
+        let endpoints = self.provider(&session.federation, &session.provider).await?;
+        let Some(endpoint) = endpoints.revocation_endpoint else {
+            return Ok(false);
+        };
+        let keys = self.keys().await?;
+        let assertion = request::client_assertion(
+            keys.current(Purpose::Core),
+            &self.entity_id,
+            &endpoint,
+            now_ms() / 1000,
+        )
+        .map_err(FederationError::Rejected)?;
+        let response = self
+            .http
+            .0
+            .post(&endpoint)
+            .form(&request::revocation_form(
+                &session.access_token,
+                &self.entity_id,
+                &assertion,
+            ))
+            .send()
+            .await
+            .map_err(|e| FederationError::Rejected(format!("provider unreachable: {e}")))?;
+        if !response.status().is_success() {
+            return Err(FederationError::Rejected(format!(
+                "revocation endpoint answered {}",
+                response.status()
+            )));
+        }
+        Ok(true)
     }
 
     fn retirement_ms(&self) -> i64 {

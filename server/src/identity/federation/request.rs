@@ -28,6 +28,8 @@ pub struct ProviderEndpoints {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub userinfo_endpoint: String,
+    /// Where tokens are revoked at logout (RFC 7009), if the provider has one.
+    pub revocation_endpoint: Option<String>,
     /// The provider's keys for ID tokens and userinfo.
     pub jwks: Value,
 }
@@ -51,6 +53,7 @@ impl ProviderEndpoints {
             authorization_endpoint: text("authorization_endpoint")?,
             token_endpoint: text("token_endpoint")?,
             userinfo_endpoint: text("userinfo_endpoint")?,
+            revocation_endpoint: text("revocation_endpoint").ok(),
             jwks,
         })
     }
@@ -85,9 +88,11 @@ pub fn authorization_request(
     }
     let (state, nonce, pkce_verifier) = (random_secret(), random_secret(), random_secret());
     let challenge = pkce_challenge(&pkce_verifier);
+    // No `sub`: with `iss` = `sub` = the client id and the provider as `aud`, this request
+    // object, which travels through the browser, would also pass as a `private_key_jwt` client
+    // assertion at the token endpoint (the SPID guidelines and `spid-cie-oidc` forbid it).
     let claims = json!({
         "iss": client_id,
-        "sub": client_id,
         "aud": [provider.issuer, provider.authorization_endpoint],
         "iat": now,
         "exp": now + ASSERTION_TTL_SECS,
@@ -166,6 +171,21 @@ pub fn token_form(
     ]
 }
 
+/// The token revocation request (RFC 7009) for the provider's access token, authenticated like
+/// the token request with a `private_key_jwt` assertion (whose `aud` is the revocation endpoint).
+pub fn revocation_form(access_token: &str, client_id: &str, assertion: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("token", access_token.to_owned()),
+        ("token_type_hint", "access_token".to_owned()),
+        ("client_id", client_id.to_owned()),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+        ),
+        ("client_assertion", assertion.to_owned()),
+    ]
+}
+
 /// Verifies an ID token: signature with the provider's keys (accepted algorithms only), `iss`,
 /// `aud` (Sportello's client id), `exp`, `iat`, `nonce`, and an `acr` at least as high as asked.
 pub fn verify_id_token(
@@ -206,7 +226,7 @@ pub fn verify_id_token(
 
 /// Decrypts and verifies a userinfo response: it must be a JWE (an unencrypted one is refused),
 /// decrypted with one of Sportello's encryption keys, holding a JWS of the provider about the
-/// same subject as the ID token and addressed to Sportello.
+/// same subject as the ID token; its `iss` and `aud`, when present, the provider and Sportello.
 pub fn verify_userinfo(
     body: &str,
     keys: &KeySet,
@@ -232,9 +252,15 @@ pub fn verify_userinfo(
         .find_map(|key| jwe::decrypt(body, key.private()).ok())
         .ok_or("userinfo cannot be decrypted with Sportello's keys")?;
     let inner = std::str::from_utf8(&plaintext).map_err(|_| "userinfo is not a JWS")?;
-    let claims = verify_jws_requiring(inner, &provider.jwks, None, &["iss", "sub"])
-        .map_err(|e| format!("userinfo: {e}"))?;
-    if claims["iss"] != provider.issuer.as_str() || claims["sub"] != subject {
+    // `iss` and `aud` are checked when present but not required: the reference provider
+    // (`spid-cie-oidc`) signs a userinfo of `sub` and the claims only, and the signature with
+    // the provider's key from its trust chain already says who issued it.
+    let claims =
+        verify_jws_requiring(inner, &provider.jwks, None, &["sub"]).map_err(|e| format!("userinfo: {e}"))?;
+    let issuer_ok = claims
+        .get("iss")
+        .is_none_or(|iss| iss == provider.issuer.as_str());
+    if !issuer_ok || claims["sub"] != subject {
         return Err("userinfo: about someone else or from another provider".to_owned());
     }
     if let Some(aud) = claims.get("aud")

@@ -81,8 +81,11 @@ fn the_request_object_is_signed_and_carries_pkce_state_nonce_and_acr() {
     assert_eq!(query["client_id"], CLIENT);
     assert_eq!(query["code_challenge"], pkce_challenge(&request.pkce_verifier));
     let jwks = rp().jwks(&[Purpose::Core]);
-    let claims = verify_jws(&query["request"], &jwks, None).expect("signed with the core key");
+    let claims = verify_jws_requiring(&query["request"], &jwks, None, &["exp", "iss"])
+        .expect("signed with the core key");
     assert_eq!(claims["iss"], CLIENT);
+    // Without `sub` it cannot be replayed as a client assertion.
+    assert!(claims.get("sub").is_none());
     assert_eq!(claims["aud"], json!([OP, format!("{OP}/authorization")]));
     assert_eq!(claims["state"], request.state.as_str());
     assert_eq!(claims["nonce"], request.nonce.as_str());
@@ -172,10 +175,17 @@ fn id_tokens_are_checked_claim_by_claim() {
 }
 
 fn userinfo_jws(signer: &Key, sub: &str) -> String {
-    let claims = json!({
-        "iss": OP, "sub": sub, "aud": CLIENT, "iat": now(), "exp": now() + 300,
+    userinfo_jws_with(signer, &json!({"iss": OP, "sub": sub, "aud": CLIENT}))
+}
+
+fn userinfo_jws_with(signer: &Key, extra: &Value) -> String {
+    let mut claims = json!({
+        "iat": now(), "exp": now() + 300,
         FISCAL_NUMBER_CLAIM: "TINIT-RSSMRA85T10A562S", "given_name": "Mario",
     });
+    for (name, value) in extra.as_object().expect("object") {
+        claims[name] = value.clone();
+    }
     signer.sign("JWT", &claims).expect("signed")
 }
 
@@ -198,6 +208,10 @@ fn userinfo_must_be_encrypted_to_sportello_and_signed_by_the_provider() {
         "RSSMRA85T10A562S"
     );
 
+    // As the reference provider (`spid-cie-oidc`) signs it: `sub` and the claims, no `iss`/`aud`.
+    let bare = to_sportello(&userinfo_jws_with(op_key(), &json!({"sub": "pairwise-1"})));
+    verify_userinfo(&bare, rp(), &provider(), CLIENT, "pairwise-1").expect("valid without iss and aud");
+
     let plain = userinfo_jws(op_key(), "pairwise-1");
     let to_someone_else = encrypt(
         plain.as_bytes(),
@@ -214,6 +228,24 @@ fn userinfo_must_be_encrypted_to_sportello_and_signed_by_the_provider() {
         (
             to_sportello(&userinfo_jws(op_key(), "pairwise-2")),
             "someone else",
+        ),
+        (
+            to_sportello(&userinfo_jws_with(
+                op_key(),
+                &json!({"iss": "https://other-op.example", "sub": "pairwise-1"}),
+            )),
+            "another provider",
+        ),
+        (
+            to_sportello(&userinfo_jws_with(
+                op_key(),
+                &json!({"sub": "pairwise-1", "aud": "https://other-rp.example"}),
+            )),
+            "not addressed to Sportello",
+        ),
+        (
+            to_sportello(&userinfo_jws_with(op_key(), &json!({"iss": OP}))),
+            "sub",
         ),
     ] {
         let error = verify_userinfo(&body, rp(), &provider(), CLIENT, "pairwise-1").unwrap_err();

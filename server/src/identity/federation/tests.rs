@@ -117,6 +117,7 @@ async fn the_entity_configuration_is_self_signed_and_complete() {
     );
     let rp = &claims["metadata"]["openid_relying_party"];
     assert_eq!(rp["client_id"], entity);
+    assert_eq!(rp["organization_name"], "Sportello");
     assert_eq!(rp["client_registration_types"], json!(["automatic"]));
     assert_eq!(
         rp["redirect_uris"],

@@ -54,16 +54,27 @@ pub trait Fetch: Sync {
     fn get(&self, url: &str) -> impl Future<Output = Result<String, String>> + Send;
 }
 
+/// Largest statement, listing or token response read from a federation entity: a statement is a
+/// few kilobytes, a listing of every SPID provider less than one.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
 /// Fetches over HTTP(S).
 pub struct HttpFetch(pub reqwest::Client);
 
 impl Fetch for HttpFetch {
     async fn get(&self, url: &str) -> Result<String, String> {
-        let response = self.0.get(url).send().await.map_err(|e| e.to_string())?;
+        let mut response = self.0.get(url).send().await.map_err(|e| e.to_string())?;
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status()));
         }
-        response.text().await.map_err(|e| e.to_string())
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(format!("answer larger than {MAX_RESPONSE_BYTES} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).map_err(|_| "answer is not UTF-8".to_owned())
     }
 }
 
@@ -76,6 +87,8 @@ pub struct TrustChain {
     pub anchor: String,
     /// The leaf's metadata of the entity type asked for, policies applied.
     pub metadata: Map<String, Value>,
+    /// The leaf's `federation_entity` metadata as it publishes it (its name and logo).
+    pub federation_entity: Map<String, Value>,
     /// Earliest `exp` of the chain, seconds since the epoch.
     pub expires_at: i64,
     /// The statements, leaf first: its Entity Configuration, then one subordinate statement per
@@ -121,12 +134,17 @@ pub async fn resolve<F: Fetch>(
         }
     }
     policy::apply(&merged, &mut metadata).map_err(TrustError::Policy)?;
+    let federation_entity = leaf.claims["metadata"]["federation_entity"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let mut statements = vec![leaf.jwt];
     statements.extend(above.into_iter().map(|statement| statement.jwt));
     Ok(TrustChain {
         subject: subject.to_owned(),
         anchor,
         metadata,
+        federation_entity,
         expires_at,
         statements,
     })
@@ -168,6 +186,29 @@ impl ChainCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// The entities a trust anchor lists as its subordinates of `entity_type` (OpenID Federation
+/// 1.0 §8.2, `federation_list_endpoint?entity_type=…`), and when the anchor's Entity
+/// Configuration, which names that endpoint, expires. The anchor's Entity Configuration is
+/// verified with its configured keys; the listing itself is unsigned, so each entity's chain
+/// must still be resolved before it is trusted.
+pub async fn subordinates<F: Fetch>(
+    fetch: &F,
+    anchor: &str,
+    anchors: &BTreeMap<String, Value>,
+    entity_type: &str,
+) -> Result<(Vec<String>, i64), TrustError> {
+    let configuration = entity_configuration(fetch, anchor, anchors).await?;
+    let endpoint = configuration.claims["metadata"]["federation_entity"]["federation_list_endpoint"]
+        .as_str()
+        .ok_or_else(|| invalid(anchor, "no federation_list_endpoint".to_owned()))?;
+    let mut url = url::Url::parse(endpoint).map_err(|e| invalid(anchor, e.to_string()))?;
+    url.query_pairs_mut().append_pair("entity_type", entity_type);
+    let body = get(fetch, url.as_str()).await?;
+    let ids: Vec<String> =
+        serde_json::from_str(&body).map_err(|e| invalid(anchor, format!("subordinate listing: {e}")))?;
+    Ok((ids, exp(&configuration)))
 }
 
 type Climb<'a> = Pin<Box<dyn Future<Output = Result<(Vec<Verified>, String), TrustError>> + Send + 'a>>;
