@@ -1,0 +1,154 @@
+//! The pages' static files, embedded in the binary (so `cargo run` and a copied binary need
+//! nothing beside them): Bootstrap Italia's distributed build as `scripts/web-assets` vendors
+//! it, and Sportello's own small stylesheet and script.
+//!
+//! Every URL carries one hash of all the files (`/assets/<hash>/<path>`): relative URLs between
+//! them (the stylesheet's fonts) stay valid, and a new build changes every URL, so browsers may
+//! keep a file for a year without asking again. A URL with an older hash still gets the file,
+//! revalidated each time, so a page cached across an upgrade does not lose its look.
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+/// An embedded file: its path under `server/assets/`, type and bytes.
+struct Asset {
+    path: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $type:literal) => {
+        Asset {
+            path: $path,
+            content_type: $type,
+            bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/", $path)),
+        }
+    };
+}
+
+static ASSETS: &[Asset] = &[
+    asset!(
+        "vendor/bootstrap-italia/css/bootstrap-italia.min.css",
+        "text/css; charset=utf-8"
+    ),
+    asset!("vendor/bootstrap-italia/svg/sprites.svg", "image/svg+xml"),
+    asset!(
+        "vendor/bootstrap-italia/fonts/Titillium_Web/titillium-web-v10-latin-ext_latin-300.woff2",
+        "font/woff2"
+    ),
+    asset!(
+        "vendor/bootstrap-italia/fonts/Titillium_Web/titillium-web-v10-latin-ext_latin-regular.woff2",
+        "font/woff2"
+    ),
+    asset!(
+        "vendor/bootstrap-italia/fonts/Titillium_Web/titillium-web-v10-latin-ext_latin-600.woff2",
+        "font/woff2"
+    ),
+    asset!(
+        "vendor/bootstrap-italia/fonts/Titillium_Web/titillium-web-v10-latin-ext_latin-700.woff2",
+        "font/woff2"
+    ),
+    asset!("vendor/bootstrap-italia/LICENSE", "text/plain; charset=utf-8"),
+    asset!(
+        "vendor/bootstrap-italia/fonts/Titillium_Web/OFL.txt",
+        "text/plain; charset=utf-8"
+    ),
+    asset!("web/site.css", "text/css; charset=utf-8"),
+    asset!("web/near.js", "text/javascript; charset=utf-8"),
+];
+
+/// The first 12 hex digits of the SHA-256 of every file's path and bytes.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let mut hash = Sha256::new();
+    for asset in ASSETS {
+        hash.update(asset.path.as_bytes());
+        hash.update((asset.bytes.len() as u64).to_le_bytes());
+        hash.update(asset.bytes);
+    }
+    hex::encode(&hash.finalize()[..6])
+});
+
+/// The URL of an embedded file, `path` relative to `server/assets/`.
+pub fn url(path: &str) -> String {
+    debug_assert!(ASSETS.iter().any(|a| a.path == path), "no asset {path}");
+    format!("/assets/{}/{path}", *VERSION)
+}
+
+/// The URL of an icon of Bootstrap Italia's sprite (`it-calendar`).
+pub fn icon(name: &str) -> String {
+    format!("{}#{name}", url("vendor/bootstrap-italia/svg/sprites.svg"))
+}
+
+/// `GET /assets/{version}/{*path}`.
+pub async fn serve(Path((version, path)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let current = version == *VERSION;
+    let etag = format!("\"{}\"", *VERSION);
+    let cache = if current {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        asset.bytes.into_response()
+    };
+    let out = response.headers_mut();
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        out.insert(header::ETAG, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_is_there_once_and_not_empty() {
+        for (i, asset) in ASSETS.iter().enumerate() {
+            assert!(!asset.bytes.is_empty(), "{} is empty", asset.path);
+            assert!(
+                ASSETS[..i].iter().all(|a| a.path != asset.path),
+                "{} twice",
+                asset.path
+            );
+            if asset.content_type.starts_with("font/") {
+                assert_eq!(asset.content_type, "font/woff2");
+                assert_eq!(&asset.bytes[..4], b"wOF2", "{} is not woff2", asset.path);
+            }
+        }
+        assert_eq!(url("web/site.css"), format!("/assets/{}/web/site.css", *VERSION));
+    }
+
+    #[test]
+    fn the_stylesheet_names_only_fonts_that_are_embedded() {
+        let css = ASSETS.iter().find(|a| a.path == "web/site.css").unwrap();
+        let css = std::str::from_utf8(css.bytes).unwrap();
+        let mut fonts = 0;
+        for part in css.split("url(").skip(1) {
+            let target = part.split(')').next().unwrap().trim_matches(['"', '\'']);
+            let resolved = target.strip_prefix("../").expect("fonts are relative to web/");
+            assert!(
+                ASSETS.iter().any(|a| a.path == resolved),
+                "{resolved} is not embedded"
+            );
+            fonts += 1;
+        }
+        assert_eq!(fonts, 4);
+    }
+}
