@@ -244,11 +244,12 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 
 /// The Content-Security-Policy of the web pages (`web`): scripts, styles, fonts and images
 /// from this origin only, no inline script or style (the pages have none; a JSON-LD block is
-/// data, which CSP does not run), `data:` images because Bootstrap Italia's stylesheet draws
-/// its small icons (select arrows, checkmarks) as data URLs, forms posting only here, and no
-/// framing by anyone.
+/// data, which CSP does not run), `data:` images and fonts because Bootstrap Italia's stylesheet
+/// draws its small icons (select arrows, checkmarks) as data URLs and embeds a font so (the
+/// browser loads it whether a page uses it or not), forms posting only here, and no framing by
+/// anyone.
 pub const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-    style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+    style-src 'self'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Headers that keep browsers from misreading or framing any answer: no MIME sniffing, no

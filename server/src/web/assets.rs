@@ -60,6 +60,7 @@ static ASSETS: &[Asset] = &[
     ),
     asset!("web/site.css", "text/css; charset=utf-8"),
     asset!("web/near.js", "text/javascript; charset=utf-8"),
+    asset!("web/icon.svg", "image/svg+xml"),
 ];
 
 /// The first 12 hex digits of the SHA-256 of every file's path and bytes.

@@ -71,7 +71,7 @@ pub async fn list(
             near: query.near.clone().filter(|n| !n.is_empty()),
             from,
             to,
-            municipality: query.municipality.clone().filter(|m| !m.is_empty()),
+            municipality: super::municipality_param(&state, query.municipality.as_deref())?,
             q: query.q.clone(),
             cursor: query.cursor.clone(),
             ..SearchQuery::default()

@@ -25,6 +25,7 @@ pub fn page(request: &PageRequest, title: &str, body: &Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (full_title) }
                 meta name="description" content=(request.t(&i18n::TAGLINE));
+                link rel="icon" type="image/svg+xml" href=(assets::url("web/icon.svg"));
                 link rel="stylesheet" href=(assets::url("vendor/bootstrap-italia/css/bootstrap-italia.min.css"));
                 link rel="stylesheet" href=(assets::url("web/site.css"));
                 script src=(assets::url("web/near.js")) defer {}

@@ -31,10 +31,7 @@ pub async fn list(
     Query(query): Query<LibrariesPageQuery>,
 ) -> Response {
     let result = async {
-        let municipality = match query.municipality.as_deref().filter(|m| !m.is_empty()) {
-            Some(code) => Some(state.municipalities.require(code)?.istat_code.to_string()),
-            None => None,
-        };
+        let municipality = super::municipality_param(&state, query.municipality.as_deref())?;
         let near = parse_near(query.near.as_deref().filter(|n| !n.is_empty()))?;
         let limit = usize::try_from(LIBRARY_LIST_LIMIT).unwrap_or(500);
         let mut libraries = state

@@ -25,8 +25,11 @@ use axum::routing::get;
 use maud::{Markup, html};
 use sportello_core::events::Lang;
 
+use sportello_core::tenant::IstatCode;
+
 use crate::AppState;
 use crate::http::problem::ApiError;
+use crate::tenant::malformed_istat_code;
 
 /// The pages and their assets.
 pub fn routes() -> Router<AppState> {
@@ -139,6 +142,19 @@ impl PageRequest {
         }
         response
     }
+}
+
+/// The `municipality` of a page's query: none when empty, 422 naming `municipality` when not
+/// six digits (the form's field, where the service would name its own), 404 when no
+/// municipality served here has the code.
+pub fn municipality_param(state: &AppState, code: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let parsed = IstatCode::parse(code).map_err(|_| malformed_istat_code("municipality", code))?;
+    Ok(Some(
+        state.municipalities.require_code(&parsed)?.istat_code.to_string(),
+    ))
 }
 
 /// The pages' security headers: their Content-Security-Policy (a handler's own wins, as in
