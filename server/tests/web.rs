@@ -96,7 +96,21 @@ async fn pages_languages_assets_and_errors() {
         "public, max-age=31536000, immutable"
     );
     let etag = fresh.headers()[header::ETAG].clone();
-    assert!(fresh.bytes().await.unwrap().len() > 100_000);
+    let plain = fresh.bytes().await.unwrap();
+    assert!(plain.len() > 100_000);
+    // gzip for a client that takes it, the same bytes once decoded.
+    let gzipped = client()
+        .get(server.url(&css))
+        .header(header::ACCEPT_ENCODING, "br, gzip;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()[header::CONTENT_ENCODING], "gzip");
+    let compressed = gzipped.bytes().await.unwrap();
+    assert!(compressed.len() * 4 < plain.len(), "{} bytes", compressed.len());
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut decoded).unwrap();
+    assert_eq!(decoded, plain);
     let again = client()
         .get(server.url(&css))
         .header(header::IF_NONE_MATCH, etag)

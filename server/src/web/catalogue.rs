@@ -97,7 +97,7 @@ fn body(
             p.meta { (icon_svg("it-map-marker")) " " (page.t(&i18n::LOCATION_USED)) }
         }
         @if let Some(found) = found {
-            p { (found.total) " " (page.t(&i18n::RESULTS)) }
+            p { (page.t(&i18n::RESULTS)) ": " (found.total) }
             @if found.items.is_empty() {
                 p.alert.alert-info { (page.t(&i18n::NO_RESULTS)) }
             }
@@ -123,7 +123,7 @@ fn record(page: &PageRequest, hit: &api::SearchHit) -> Markup {
             @if let Some(year) = record.year { (year) }
         }
         p.meta {
-            (icon_svg("it-book")) " "
+            (icon_svg("it-bookmark")) " "
             (availability.copies_on_shelf) "/" (availability.copies_total) " " (page.t(&i18n::ON_SHELF))
             " · " (availability.libraries) " " (page.t(&i18n::IN_LIBRARIES))
         }

@@ -339,7 +339,7 @@ pub const IN_LIBRARIES: Text = Text([
     "Bibliotheken",
     "bibliotecas",
 ]);
-pub const RESULTS: Text = Text(["risultati", "results", "résultats", "Ergebnisse", "resultados"]);
+pub const RESULTS: Text = Text(["Risultati", "Results", "Résultats", "Ergebnisse", "Resultados"]);
 pub const NO_RESULTS: Text = Text([
     "Nessun risultato.",
     "No results.",
