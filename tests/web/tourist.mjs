@@ -3,7 +3,7 @@
 // browser's position, an event's page with its JSON-LD and its calendar file, libraries near
 // and open now, a library's page, the catalogue with the nearest copy on the shelf, the
 // language switch and the 404 page; in Italian and English, on a phone and a desktop screen;
-// and the pages without JavaScript. On every page: axe-core (WCAG 2.1 A/AA) must find no
+// the pages without JavaScript; the manifest, the service worker and the offline page. On every page: axe-core (WCAG 2.1 A/AA) must find no
 // serious or critical violation, the browser must report no Content-Security-Policy violation,
 // no script error and no failed request. Screenshots and the axe results go to ARTEFACTS.
 //
@@ -77,6 +77,7 @@ async function browser(viewportName, lang, { javaScript = true } = {}) {
   return {
     page,
     problems,
+    context,
     async close() {
       await context.close();
       rmSync(userDataDir, { recursive: true, force: true });
@@ -246,6 +247,39 @@ async function withoutJavaScript() {
   }
 }
 
+/// Installable and usable offline: the manifest and its icons, the service worker controlling
+/// the pages, and with the network gone a page is the offline page, styled from the cache.
+async function installable() {
+  const session = await browser("phone", "it");
+  const { page, context } = session;
+  try {
+    await page.goto(`${base}/`);
+    const manifestUrl = new URL(await page.getAttribute('link[rel="manifest"]', "href"), base).toString();
+    const manifest = await (await page.request.get(manifestUrl)).json();
+    assert.equal(manifest.start_url, "/");
+    assert.equal(manifest.display, "standalone");
+    for (const size of ["192x192", "512x512"]) {
+      const icon = manifest.icons.find((i) => i.sizes === size);
+      assert.ok(icon, `an icon of ${size}`);
+      const image = await page.request.get(new URL(icon.src, base).toString());
+      assert.equal(image.status(), 200);
+      assert.equal(image.headers()["content-type"], "image/png");
+    }
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15000 });
+    await context.setOffline(true);
+    await page.goto(`${base}/events?municipality=010025`);
+    assert.equal((await page.textContent("h1")).trim(), "Sei offline");
+    const styled = await page.evaluate(() => document.fonts.ready.then(() => document.fonts.check('16px "Titillium Web"')));
+    assert.ok(styled, "the font comes from the worker's cache");
+    await check(session, "phone-it-10-offline");
+    await context.setOffline(false);
+    await page.goto(`${base}/events?municipality=010025`);
+    assert.equal((await page.textContent("h1")).trim(), "Eventi", "back online, the page again");
+  } finally {
+    await session.close();
+  }
+}
+
 const started = Date.now();
 for (const viewport of Object.keys(VIEWPORTS)) {
   for (const lang of ["it", "en"]) {
@@ -257,6 +291,8 @@ await languageSwitch();
 console.log("web: language switch: ok");
 await withoutJavaScript();
 console.log("web: without JavaScript: ok");
+await installable();
+console.log("web: manifest, service worker and offline page: ok");
 writeFileSync(join(artefacts, "axe.json"), JSON.stringify(axeReport, null, 2));
 const minor = axeReport.flatMap((r) => r.violations).length;
 console.log(`web: ${pages} pages checked by axe-core: 0 serious or critical violations, ${minor} minor or moderate; ` +

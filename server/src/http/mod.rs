@@ -246,11 +246,12 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// from this origin only, no inline script or style (the pages have none; a JSON-LD block is
 /// data, which CSP does not run), `data:` images and fonts because Bootstrap Italia's stylesheet
 /// draws its small icons (select arrows, checkmarks) as data URLs and embeds a font so (the
-/// browser loads it whether a page uses it or not), forms posting only here, and no framing by
-/// anyone.
+/// browser loads it whether a page uses it or not), forms posting only here, no framing by
+/// anyone, the web app manifest and the service worker from here.
 pub const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
-    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'; manifest-src 'self'; \
+    worker-src 'self'";
 
 /// Headers that keep browsers from misreading or framing any answer: no MIME sniffing, no
 /// referrer sent onwards, no framing by other sites (clickjacking), and, when Sportello is

@@ -64,7 +64,11 @@ static ASSETS: &[Asset] = &[
     ),
     asset!("web/site.css", "text/css; charset=utf-8"),
     asset!("web/near.js", "text/javascript; charset=utf-8"),
+    asset!("web/app.js", "text/javascript; charset=utf-8"),
     asset!("web/icon.svg", "image/svg+xml"),
+    // Rendered from icon.svg by Chromium (the sizes a web app manifest needs to be installable).
+    asset!("web/icon-192.png", "image/png"),
+    asset!("web/icon-512.png", "image/png"),
 ];
 
 /// The first 12 hex digits of the SHA-256 of every file's path and bytes.
@@ -79,12 +83,12 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Each text asset gzipped (the stylesheet shrinks from 600 KB to a seventh), once, at the
-/// first request for an asset; fonts are compressed already.
+/// first request for an asset; fonts and PNG images are compressed already.
 static GZIPPED: LazyLock<Vec<Option<Vec<u8>>>> = LazyLock::new(|| {
     ASSETS
         .iter()
         .map(|asset| {
-            if asset.content_type.starts_with("font/") {
+            if asset.content_type.starts_with("font/") || asset.content_type == "image/png" {
                 return None;
             }
             let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
@@ -98,6 +102,20 @@ static GZIPPED: LazyLock<Vec<Option<Vec<u8>>>> = LazyLock::new(|| {
 pub fn url(path: &str) -> String {
     debug_assert!(ASSETS.iter().any(|a| a.path == path), "no asset {path}");
     format!("/assets/{}/{path}", *VERSION)
+}
+
+/// The assets' hash, which names the service worker's cache.
+pub fn version() -> &'static str {
+    &VERSION
+}
+
+/// The URLs the service worker caches at install: every asset but the licence texts.
+pub fn shell() -> Vec<String> {
+    ASSETS
+        .iter()
+        .filter(|a| !a.content_type.starts_with("text/plain"))
+        .map(|a| url(a.path))
+        .collect()
 }
 
 /// The URL of an icon of Bootstrap Italia's sprite (`it-calendar`); a name the sprite lacks

@@ -396,6 +396,20 @@ pub const API_DOCS: Text = Text([
     "API für Entwickler",
     "API para desarrolladores",
 ]);
+pub const OFFLINE: Text = Text([
+    "Sei offline",
+    "You are offline",
+    "Vous êtes hors ligne",
+    "Sie sind offline",
+    "Estás sin conexión",
+]);
+pub const OFFLINE_TEXT: Text = Text([
+    "Questa pagina non è disponibile senza connessione. Riprova quando sarai di nuovo in linea.",
+    "This page is not available without a connection. Try again when you are back online.",
+    "Cette page n'est pas disponible sans connexion. Réessayez une fois en ligne.",
+    "Diese Seite ist ohne Verbindung nicht verfügbar. Versuchen Sie es wieder, wenn Sie online sind.",
+    "Esta página no está disponible sin conexión. Vuelve a intentarlo cuando estés en línea.",
+]);
 pub const ERROR: Text = Text([
     "Richiesta non valida",
     "The request could not be served",

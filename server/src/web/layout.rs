@@ -9,6 +9,9 @@ use super::i18n::{self, Text};
 use super::{PageRequest, assets};
 use crate::AppState;
 
+/// Bootstrap Italia's primary blue, the browser's bar and the installed app's colour.
+pub const THEME_COLOR: &str = "#0066cc";
+
 /// A whole page: `title` in the tab, `body` in `<main>`.
 pub fn page(request: &PageRequest, title: &str, body: &Markup) -> Markup {
     let lang = request.lang;
@@ -25,10 +28,14 @@ pub fn page(request: &PageRequest, title: &str, body: &Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (full_title) }
                 meta name="description" content=(request.t(&i18n::TAGLINE));
+                meta name="theme-color" content=(THEME_COLOR);
+                link rel="manifest" href="/manifest.webmanifest";
                 link rel="icon" type="image/svg+xml" href=(assets::url("web/icon.svg"));
+                link rel="apple-touch-icon" href=(assets::url("web/icon-192.png"));
                 link rel="stylesheet" href=(assets::url("vendor/bootstrap-italia/css/bootstrap-italia.min.css"));
                 link rel="stylesheet" href=(assets::url("web/site.css"));
                 script src=(assets::url("web/near.js")) defer {}
+                script src=(assets::url("web/app.js")) defer {}
             }
             body {
                 a.visually-hidden-focusable href="#main" { (request.t(&i18n::SKIP)) }

@@ -8,6 +8,7 @@
 //! [`crate::http::PAGE_CONTENT_SECURITY_POLICY`]: scripts, styles, fonts and images from this
 //! origin only (no inline script or style).
 
+mod app;
 pub mod assets;
 mod catalogue;
 mod events;
@@ -43,6 +44,9 @@ pub fn routes() -> Router<AppState> {
         .route("/libraries/{id}", get(libraries::page))
         .route("/catalogue", get(catalogue::search))
         .route("/assets/{version}/{*path}", get(assets::serve))
+        .route("/manifest.webmanifest", get(app::manifest))
+        .route("/sw.js", get(app::service_worker))
+        .route("/offline", get(app::offline))
         .layer(middleware::from_fn(page_headers))
 }
 
