@@ -44,6 +44,18 @@ pub fn end_of_day(date: Date) -> Option<Timestamp> {
     start_of_day(add_days(date, 1)?)
 }
 
+/// The Saturday and Sunday of "this weekend" seen from `date`: `date` itself and the next day
+/// on a Saturday, `date` alone on a Sunday, else the coming Saturday and Sunday. What a
+/// tourist means by "this weekend" on any day of the week.
+pub fn weekend_of(date: Date) -> (Date, Date) {
+    use jiff::civil::Weekday;
+    let saturday = match date.weekday() {
+        Weekday::Sunday => return (date, date),
+        weekday => add_days(date, i64::from(Weekday::Saturday.since(weekday))).unwrap_or(date),
+    };
+    (saturday, add_days(saturday, 1).unwrap_or(saturday))
+}
+
 #[cfg(test)]
 mod tests {
     use jiff::civil::date;
@@ -87,5 +99,30 @@ mod tests {
         // The 25-hour day.
         assert_eq!(start_of_day(date(2026, 10, 25)), Some(at("2026-10-24T22:00:00Z")));
         assert_eq!(end_of_day(date(2026, 10, 25)), Some(at("2026-10-25T23:00:00Z")));
+    }
+
+    #[test]
+    fn this_weekend_from_every_day_of_a_week() {
+        // 2026-12-07 is a Monday.
+        for day in 7..=11 {
+            assert_eq!(
+                weekend_of(date(2026, 12, day)),
+                (date(2026, 12, 12), date(2026, 12, 13)),
+                "{day}"
+            );
+        }
+        assert_eq!(
+            weekend_of(date(2026, 12, 12)),
+            (date(2026, 12, 12), date(2026, 12, 13))
+        );
+        assert_eq!(
+            weekend_of(date(2026, 12, 13)),
+            (date(2026, 12, 13), date(2026, 12, 13))
+        );
+        // Across a month and a year.
+        assert_eq!(
+            weekend_of(date(2026, 12, 31)),
+            (date(2027, 1, 2), date(2027, 1, 3))
+        );
     }
 }

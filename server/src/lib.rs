@@ -16,6 +16,7 @@ pub mod payments;
 pub mod permits;
 pub mod tenant;
 pub mod upload;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -32,7 +32,8 @@ pub struct LibraryQuery {
     limit: Option<usize>,
 }
 
-fn parse_near(near: Option<&str>) -> Result<Option<Coordinates>, ApiError> {
+/// `near=lat,lon` of a query, checked (422 naming `near`); the web pages read it the same way.
+pub fn parse_near(near: Option<&str>) -> Result<Option<Coordinates>, ApiError> {
     near.map(str::parse::<Coordinates>).transpose().map_err(|e| {
         ApiError::field(
             "near",

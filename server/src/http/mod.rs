@@ -30,7 +30,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, catalog, events, identity, notify, opendata, payments, permits, tenant};
+use crate::{AppState, catalog, events, identity, notify, opendata, payments, permits, tenant, web};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -182,8 +182,12 @@ pub fn router(state: AppState) -> Router {
     } else {
         routes
     };
+    // The web pages (outside the OpenAPI document: they are HTML for people, not the API), under
+    // the same rate limits as the API operations they call.
     let app = routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(web::routes())
+        .fallback(web::not_found)
         .route_layer(middleware::from_fn_with_state(
             limits_state,
             rate_limit::limit_rate,
@@ -240,6 +244,17 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .max_age(Duration::from_hours(1)),
     )
 }
+
+/// The Content-Security-Policy of the web pages (`web`): scripts, styles, fonts and images
+/// from this origin only, no inline script or style (the pages have none; a JSON-LD block is
+/// data, which CSP does not run), `data:` images and fonts because Bootstrap Italia's stylesheet
+/// draws its small icons (select arrows, checkmarks) as data URLs and embeds a font so (the
+/// browser loads it whether a page uses it or not), forms posting only here, no framing by
+/// anyone, the web app manifest and the service worker from here.
+pub const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'; manifest-src 'self'; \
+    worker-src 'self'";
 
 /// Headers that keep browsers from misreading or framing any answer: no MIME sniffing, no
 /// referrer sent onwards, no framing by other sites (clickjacking), and, when Sportello is

@@ -348,7 +348,9 @@ fn framework_error(response: &Response) -> Option<ApiError> {
     let content_type = response.headers().get(header::CONTENT_TYPE);
     let is_problem = content_type.is_some_and(|ct| ct == PROBLEM_JSON);
     let is_soap = content_type.is_some_and(|ct| ct.as_bytes().starts_with(b"text/xml"));
-    if is_problem || is_soap {
+    // The web pages render their own errors for people (web::PageRequest::error).
+    let is_page = content_type.is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
+    if is_problem || is_soap || is_page {
         return None;
     }
     match status {

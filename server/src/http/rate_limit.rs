@@ -32,7 +32,7 @@ pub enum Limited {
     Refresh,
     /// `POST /v1/payments/verify`.
     Verify,
-    /// Catalogue search, DAIA and event search.
+    /// Catalogue search, DAIA and event search, in the API and the web pages.
     Search,
     /// `POST /v1/me/devices`.
     Devices,
@@ -46,7 +46,10 @@ impl Limited {
             | ("POST", "/v1/auth/dev-login") => Self::Login,
             ("POST", "/v1/auth/token") => Self::Refresh,
             ("POST", "/v1/payments/verify") => Self::Verify,
-            ("GET", "/v1/catalog/search" | "/v1/daia" | "/v1/events") => Self::Search,
+            // The web pages' searches too: they call the same services.
+            ("GET", "/v1/catalog/search" | "/v1/daia" | "/v1/events" | "/catalogue" | "/events") => {
+                Self::Search
+            }
             ("POST", "/v1/me/devices") => Self::Devices,
             _ => return None,
         })
