@@ -22,7 +22,7 @@ fn with_type(body: String, content_type: &'static str) -> Response {
 /// The DCAT-AP catalogue of the open data: JSON-LD, or Turtle with `Accept: text/turtle`.
 #[utoipa::path(get, path = "/opendata/catalog", tag = "opendata", operation_id = "opendata_catalog",
     responses((status = 200, description = "DCAT-AP 3.0 catalogue (also DCAT-AP_IT classes)",
-        content((String = "application/ld+json"), (String = "text/turtle")))))]
+        content((serde_json::Value = "application/ld+json"), (String = "text/turtle")))))]
 #[tracing::instrument(skip_all)]
 pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let turtle = headers
@@ -46,7 +46,7 @@ pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Respo
 #[utoipa::path(get, path = "/opendata/{file}", tag = "opendata", operation_id = "opendata_file",
     params(("file" = String, Path, example = "events.csv")),
     responses((status = 200, description = "The dataset",
-            content((String = "text/csv"), (String = "application/json"), (String = "text/calendar"))),
+            content((String = "text/csv"), (serde_json::Value = "application/json"), (String = "text/calendar"))),
         (status = 404, body = api::Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(file = %file))]
 pub async fn file(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
