@@ -19,6 +19,8 @@ target_rps="${BENCH_TARGET_RPS:-1000}"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 source scripts/bench-lib/oha.sh
+# shellcheck source=bin.sh
+source scripts/bench-lib/bin.sh
 oha_bin >/dev/null
 
 work="$(mktemp -d /tmp/sportello-bench-events.XXXXXX)"
@@ -29,17 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ -n "${SPORTELLO_BIN:-}" ]]; then
-    bin="$SPORTELLO_BIN"
-else
-    step "build ($profile)"
-    if [[ "$profile" == release ]]; then
-        cargo build --quiet --release --locked -p sportello-server
-    else
-        cargo build --quiet --locked -p sportello-server
-    fi
-    bin="$root/target/$profile/sportello"
-fi
+bin="$(sportello_bin "$profile")"
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"

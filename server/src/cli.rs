@@ -62,6 +62,20 @@ pub enum Command {
     /// pagoPA: play the Node against a running server.
     #[command(subcommand)]
     Pagopa(PagopaCommand),
+    /// Back up the embedded database and the permit documents into a new directory, each file
+    /// with its SHA-256 in manifest.json; safe while `serve` runs. PostgreSQL: use pg_dump.
+    Backup {
+        /// The backup directory (created; must be empty if it exists).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Restore a backup into an empty data directory: every hash checked first, then the
+    /// migrations of this version, then the catalogue search index rebuilt.
+    Restore {
+        /// The backup directory (written by `sportello backup`).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! Sportello server: the HTTP API, storage and background work around `sportello-core`.
 
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

@@ -60,6 +60,45 @@ impl Limits<'_> {
     }
 }
 
+/// SHA-256 (hex) of the file at `path`, read in chunks.
+pub async fn sha256_of_file(path: &Path) -> std::io::Result<String> {
+    Ok(hash_and_copy(path, None).await?.sha256)
+}
+
+/// Reads the file at `from` in chunks and hashes it; with `to`, writes the same bytes to that
+/// new file and flushes it to disk. The copy and its hash come from one read, so the hash is
+/// the hash of what was copied.
+pub async fn hash_and_copy(from: &Path, to: Option<&Path>) -> std::io::Result<Saved> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut source = tokio::fs::File::open(from).await?;
+    let mut target = match to {
+        Some(to) => Some(tokio::fs::File::create_new(to).await?),
+        None => None,
+    };
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let read = source.read(&mut buffer).await?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        size += read as u64;
+        if let Some(target) = target.as_mut() {
+            target.write_all(&buffer[..read]).await?;
+        }
+    }
+    if let Some(mut target) = target {
+        target.flush().await?;
+        target.sync_all().await?;
+    }
+    Ok(Saved {
+        size,
+        sha256: hex::encode(hasher.finalize()),
+    })
+}
+
 /// Streams `body` into a new file at `path`, hashing as it goes, and flushes it to disk. On any
 /// error the file is removed and nothing is left behind.
 pub async fn save<S, E>(body: S, path: &Path, limits: &Limits<'_>) -> Result<Saved, UploadError>

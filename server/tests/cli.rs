@@ -5,8 +5,8 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::io::BufReader;
+use std::process::{Child, ChildStderr, Command, Output};
 
 use common::{GENOVA_OPERATOR, TestDb};
 
@@ -170,39 +170,9 @@ async fn migrate_and_manage_operators() {
     }
 }
 
-/// Starts `sportello serve --demo` on a free loopback port; returns the child, its stderr (after
-/// the "listening" line) and the address.
+/// Starts `sportello serve --demo` on the test database (see `common::serve_binary`).
 fn serve(db: &TestDb, data_dir: &str, extra: &[&str]) -> (Child, BufReader<ChildStderr>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db.url,
-        ])
-        .args(["--data-dir", data_dir])
-        .args(extra)
-        .env("SPORTELLO_LOG", "info")
-        .env_remove("SPORTELLO__ENV")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    let address = loop {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "server exited early:\n{log}"
-        );
-        log.push_str(&line);
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    (child, stderr, address)
+    common::serve_binary(&db.url, data_dir, extra)
 }
 
 #[tokio::test]

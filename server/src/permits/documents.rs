@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use axum::body::Bytes;
 use futures_util::Stream;
-use sha2::{Digest, Sha256};
 use sportello_core::permits::{Action, Actor, Status};
 
 use super::access::require_filer;
@@ -164,22 +163,6 @@ fn upload_refused(config: &PermitsConfig, limit: u64, error: UploadError) -> Per
     }
 }
 
-/// SHA-256 of a file, read in chunks.
-async fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
-    use tokio::io::AsyncReadExt;
-    let mut file = tokio::fs::File::open(path).await?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let read = file.read(&mut buffer).await?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(hex::encode(hasher.finalize()))
-}
-
 impl Permits {
     /// Stores an uploaded document: streamed to a file while hashed (never held in memory),
     /// checked by its first bytes, and recorded only when complete and within the limits.
@@ -287,7 +270,7 @@ impl Permits {
             .ok_or(PermitError::DocumentNotFound)?;
         drop(conn);
         let path = self.documents_dir.join(id).join(&row.id);
-        let actual = hash_file(&path)
+        let actual = upload::sha256_of_file(&path)
             .await
             .map_err(|e| PermitError::Integrity(format!("document {} of permit {id}: {e}", row.id)))?;
         if actual != row.sha256 {
@@ -383,8 +366,8 @@ mod tests {
         let body =
             futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"%PDF-1.7\n%%EOF\n"))]);
         let saved = upload::save(body, &path, &limits).await.unwrap();
-        assert_eq!(hash_file(&path).await.unwrap(), saved.sha256);
-        assert!(hash_file(&dir.path().join("missing")).await.is_err());
+        assert_eq!(upload::sha256_of_file(&path).await.unwrap(), saved.sha256);
+        assert!(upload::sha256_of_file(&dir.path().join("missing")).await.is_err());
     }
 
     #[test]

@@ -233,3 +233,40 @@ pub async fn oracle(script: &str, requirements: &str, input: &serde_json::Value)
     );
     serde_json::from_slice(&output.stdout).expect("the oracle prints JSON")
 }
+
+/// Starts the `sportello` binary (`serve --demo`) on `database_url` and `data_dir` on a free
+/// loopback port; returns the child, its stderr (after the "listening" line) and the address.
+pub fn serve_binary(
+    database_url: &str,
+    data_dir: &str,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStderr>,
+    String,
+) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sportello"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(["--database-url", database_url, "--data-dir", data_dir])
+        .args(extra)
+        .env("SPORTELLO_LOG", "info")
+        .env_remove("SPORTELLO__ENV")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start sportello");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut log = String::new();
+    let address = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).expect("read the server's log") > 0,
+            "server exited early:\n{log}"
+        );
+        log.push_str(&line);
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().expect("an address").to_owned();
+        }
+    };
+    (child, stderr, address)
+}
