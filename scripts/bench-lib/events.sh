@@ -45,7 +45,8 @@ load_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 db_size="$(du -sh "$work/srv/sportello.db" | cut -f1)"
 
 step "server (loopback)"
-SPORTELLO_LOG=warn SPORTELLO__NOTIFY__WORKER=false "$bin" --data-dir "$work/srv" serve --listen "127.0.0.1:$port" \
+# Rate limits off: the load comes from one address, which a public server would answer with 429.
+SPORTELLO__RATE_LIMITS__ENABLED=false SPORTELLO_LOG=warn SPORTELLO__NOTIFY__WORKER=false "$bin" --data-dir "$work/srv" serve --listen "127.0.0.1:$port" \
     >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 150); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
