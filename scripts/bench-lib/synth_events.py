@@ -59,7 +59,7 @@ def fold(text):
 
 
 def cell(lat, lon):
-    return math.floor((lat + 90.0) * 10.0) * 10_000 + math.floor((lon + 180.0) * 10.0)
+    return math.floor((lat + 90.0) * 100.0) * 100_000 + math.floor((lon + 180.0) * 100.0)
 
 
 def title(rng, category):

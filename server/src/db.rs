@@ -230,6 +230,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     shared!("0010_federation_keys.sql"),
     shared!("0011_events.sql"),
     shared!("0012_provider_sessions.sql"),
+    per_backend!("0013_event_cells_finer.sql"),
 ];
 
 impl EmbeddedMigration {

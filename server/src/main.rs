@@ -83,8 +83,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             );
             let state = AppState::start(config).await?;
             let address = listener.local_addr()?;
+            let shutdown = shutdown_signal()?;
             tracing::info!("listening on http://{address} (API docs: http://{address}/docs)");
-            serve(state, listener, pagopa, shutdown_signal()).await?;
+            serve(state, listener, pagopa, shutdown).await?;
             tracing::info!("stopped");
         }
         Command::Migrate(_) => {
@@ -469,24 +470,23 @@ fn ensure_municipality(municipalities: &Municipalities, role: &Role) -> anyhow::
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or SIGINT (Ctrl-C), as a future. The handlers are installed here, before the server
+/// says it is listening: installed on the future's first poll instead, a SIGTERM sent as soon as
+/// the first answer came could find none and kill the process (a test saw it under load).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?)
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

@@ -415,6 +415,76 @@ async fn officers_write_the_events_of_their_own_municipality_only() {
     server.stop().await;
 }
 
+/// Forty events scattered up to 25 km around the Ducale: every page of a search near it, read
+/// by its cursor, holds exactly the events the test ranks itself by haversine distance. The
+/// search reads the grid in rings of 1, 2, 4… km; a page may only stop at a ring once the events
+/// it returns are nearer than every cell it has not read, which pages of 7 across rings test.
+#[tokio::test]
+async fn searches_near_a_point_rank_scattered_events_exactly_across_the_rings() {
+    use sportello_core::geo::Coordinates;
+    let server = TestServer::start().await;
+    let (genova, _) = server
+        .dev_login(GENOVA_OPERATOR, &["operator:010025:events"])
+        .await;
+    let sat = saturday();
+    let ducale = Coordinates::new(DUCALE.0, DUCALE.1).unwrap();
+    // A small linear congruential generator: the same places on every run.
+    let mut seed: u64 = 21;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        f64::from(u32::try_from(seed >> 40).unwrap()) / f64::from(1u32 << 24)
+    };
+    let mut expected = Vec::new();
+    for i in 0..40 {
+        // Denser near the centre, as a city's venues are.
+        let (r, angle) = (25.0 * next() * next(), std::f64::consts::TAU * next());
+        let lat = DUCALE.0 + r / 111.2 * angle.sin();
+        let lon = DUCALE.1 + r / (111.2 * DUCALE.0.to_radians().cos()) * angle.cos();
+        let mut body = event_body(
+            &format!("Evento {i}"),
+            "",
+            &[format!("{sat}T{:02}:00", 10 + i % 12)],
+        );
+        body.as_object_mut().unwrap().remove("venue");
+        body["place"] = json!({"name": format!("Luogo {i}"), "address": "Genova", "lat": lat, "lon": lon});
+        let event = create(&server, &genova, GENOVA, &body).await;
+        let km = Coordinates::new(lat, lon).unwrap().distance_km(ducale);
+        expected.push((km, event.id));
+    }
+    expected.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for radius in [3.0, 20.0] {
+        let within: Vec<String> = expected
+            .iter()
+            .filter(|(km, _)| *km <= radius)
+            .map(|(_, id)| id.clone())
+            .collect();
+        assert!(within.len() >= 8, "{radius}: {}", within.len());
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "/v1/events?near={},{}&radius_km={radius}&from={sat}&to={sat}&limit=7",
+                DUCALE.0, DUCALE.1
+            );
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let response = client().get(server.url(&url)).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let page: api::EventPage = response.json().await.unwrap();
+            assert!(page.items.len() <= 7);
+            seen.extend(page.items.iter().map(|h| h.id.clone()));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen, within, "radius {radius}");
+    }
+}
+
 #[tokio::test]
 async fn the_public_finds_this_weekends_free_events_near_a_point_in_its_language() {
     let server = TestServer::start().await;

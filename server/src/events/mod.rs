@@ -11,6 +11,7 @@ mod error;
 mod feed;
 mod follows;
 pub mod formats;
+mod grid;
 pub mod http;
 pub mod imports;
 mod reminders;

@@ -2,9 +2,9 @@
 //! else soonest first, filtered by category, municipality, price, accessibility and words.
 //!
 //! It reads the materialised occurrences only (`event_occurrences`): with `near`, the grid
-//! cells of the radius' bounding box through the (cell, start) index; without, the window
-//! through the start index. Distances are exact (haversine) on the candidates; the page's
-//! events are then read by id.
+//! cells around the point in widening rings through the (cell, start) index (see `grid`);
+//! without, the window through the start index. Distances are exact (haversine) on the
+//! candidates; the page's events are then read by id.
 
 use std::collections::HashMap;
 
@@ -14,8 +14,8 @@ use sportello_core::catalog::record::fold;
 use sportello_core::events::{Category, Lang};
 use sportello_core::geo::Coordinates;
 
+use super::grid;
 use super::store::{self, MatchRow, OccurrenceQuery};
-use super::writes::cell;
 use super::{DAY_MS, Events, EventsError, wire};
 use crate::clock::now_ms;
 use crate::pagination::{Cursor, PageRequest};
@@ -32,8 +32,11 @@ pub const RADIUS_MAX_KM: f64 = 50.0;
 pub const WINDOW_MAX_DAYS: i64 = 366;
 /// Window unless `to` is given, days.
 const WINDOW_DEFAULT_DAYS: i64 = 30;
-/// Events around a point ranked by distance: the soonest this many in the radius' box.
+/// Most events one ring of cells yields (the soonest in the window): a ring this full in a
+/// 1-3 day window is far beyond any calendar of the metropolitan city.
 pub const NEAR_CANDIDATES: i64 = 5_000;
+/// The first ring's reach, km; each next ring doubles it.
+const FIRST_RING_KM: f64 = 1.0;
 /// Longest `q`, characters.
 const MAX_WORDS: usize = 100;
 
@@ -204,26 +207,16 @@ impl Events {
                 (rows.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), next)
             }
             Some((at, radius)) => {
-                query.cells = cells_around(at, radius);
                 query.limit = NEAR_CANDIDATES;
-                let mut found: Vec<(MatchRow, u64)> = store::matches(&self.db, &query)
-                    .await?
-                    .into_iter()
-                    .filter_map(|m| {
-                        let km = Coordinates::new(m.lat, m.lon).ok()?.distance_km(at);
-                        (km <= radius).then_some((m, metres(km)))
-                    })
-                    .collect();
-                found.sort_by(|(a, da), (b, db)| {
-                    (da, a.first_start, &a.event_id).cmp(&(db, b.first_start, &b.event_id))
-                });
-                if let Some(after) = &request.page.after {
-                    let (d, start) = near_key(&after.key)?;
-                    found.retain(|(m, dm)| {
-                        (*dm, m.first_start, m.event_id.as_str()) > (d, start, after.id.as_str())
-                    });
-                }
-                found.truncate(request.page.limit + 1);
+                let after = request
+                    .page
+                    .after
+                    .as_ref()
+                    .map(|c| Ok::<_, EventsError>((near_key(&c.key)?, c.id.as_str())))
+                    .transpose()?;
+                let found = self
+                    .nearest(&mut query, at, radius, after, request.page.limit + 1)
+                    .await?;
                 let (rows, next) = request.page.page(found, |(m, d)| {
                     Cursor::new(format!("{d}:{}", m.first_start), m.event_id.clone())
                 });
@@ -276,6 +269,69 @@ impl Events {
     }
 }
 
+impl Events {
+    /// The `wanted` events nearest to `at` within `radius` km that pass the query's filters and
+    /// come after the cursor `after` (metres, first start, id), nearest first, each with its
+    /// distance in metres.
+    ///
+    /// Reads the grid in rings: the cells within 1 km, then 2, 4, 8… An event found within the
+    /// reach of the rings read so far is surely ranked, as every unread cell lies farther; the
+    /// loop ends when `wanted` events are, or the radius is read.
+    async fn nearest(
+        &self,
+        query: &mut OccurrenceQuery,
+        at: Coordinates,
+        radius: f64,
+        after: Option<((u64, i64), &str)>,
+        wanted: usize,
+    ) -> Result<Vec<(MatchRow, u64)>, EventsError> {
+        let beyond = |m: &MatchRow, d: u64| {
+            after.is_none_or(|((ad, start), id)| (d, m.first_start, m.event_id.as_str()) > (ad, start, id))
+        };
+        let rank = |rows: Vec<MatchRow>, found: &mut Vec<(MatchRow, u64)>| {
+            found.extend(rows.into_iter().filter_map(|m| {
+                let km = Coordinates::new(m.lat, m.lon).ok()?.distance_km(at);
+                let d = metres(km);
+                (km <= radius && beyond(&m, d)).then_some((m, d))
+            }));
+        };
+        let mut found: Vec<(MatchRow, u64)> = Vec::new();
+        let Some(cells) = grid::cells_within(at, radius) else {
+            // Near a pole: the window everywhere, ranked whole.
+            rank(store::matches(&self.db, query).await?, &mut found);
+            return Ok(best(found, wanted));
+        };
+        // The cursor's distance is already ranked: start from there.
+        let mut reach = FIRST_RING_KM + after.map_or(0.0, |((d, _), _)| km_of(d));
+        let mut read = 0;
+        loop {
+            let upto = cells.partition_point(|c| c.nearest_km <= reach);
+            if upto > read {
+                query.cells = cells[read..upto].iter().map(|c| c.cell).collect();
+                rank(store::matches(&self.db, query).await?, &mut found);
+                read = upto;
+            }
+            let ranked = found.iter().filter(|(_, d)| km_of(*d) <= reach).count();
+            if ranked >= wanted || read == cells.len() {
+                return Ok(best(found, wanted));
+            }
+            reach *= 2.0;
+        }
+    }
+}
+
+/// The `wanted` nearest, then soonest, then by id.
+fn best(mut found: Vec<(MatchRow, u64)>, wanted: usize) -> Vec<(MatchRow, u64)> {
+    found.sort_by(|(a, da), (b, db)| (da, a.first_start, &a.event_id).cmp(&(db, b.first_start, &b.event_id)));
+    found.truncate(wanted);
+    found
+}
+
+#[allow(clippy::cast_precision_loss, reason = "metres on Earth, below 2^53")]
+fn km_of(metres: u64) -> f64 {
+    metres as f64 / 1000.0
+}
+
 /// A window bound: an RFC 3339 instant, or a date in Europe/Rome (its start, or with `end` the
 /// start of the next day).
 fn instant(field: &str, text: &str, end: bool) -> Result<i64, EventsError> {
@@ -317,47 +373,9 @@ fn near_key(key: &str) -> Result<(u64, i64), EventsError> {
     Ok((d.parse().map_err(|_| bad())?, start.parse().map_err(|_| bad())?))
 }
 
-/// The grid cells that cover the bounding box of a circle.
-fn cells_around(at: Coordinates, radius_km: f64) -> Vec<i64> {
-    let dlat = radius_km / 111.0;
-    let dlon = radius_km / (111.32 * at.lat().to_radians().cos().max(0.01));
-    let (south, north) = ((at.lat() - dlat).max(-90.0), (at.lat() + dlat).min(89.999));
-    let (west, east) = ((at.lon() - dlon).max(-180.0), (at.lon() + dlon).min(179.999));
-    let (first, last) = (cell(south, west), cell(north, east));
-    let (row_first, row_last) = (first.div_euclid(10_000), last.div_euclid(10_000));
-    let (col_first, col_last) = (first.rem_euclid(10_000), last.rem_euclid(10_000));
-    let mut cells = Vec::new();
-    for row in row_first..=row_last {
-        for col in col_first..=col_last {
-            cells.push(row * 10_000 + col);
-        }
-    }
-    cells
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_cells_of_a_radius_cover_every_point_within_it() {
-        let ducale = Coordinates::new(44.4074, 8.9335).unwrap();
-        let cells = cells_around(ducale, 10.0);
-        assert!(cells.len() <= 12, "{}", cells.len());
-        for (lat, lon) in [
-            (44.4074, 8.9335),
-            (44.49, 8.9335),
-            (44.33, 8.9335),
-            (44.4074, 9.05),
-            (44.4074, 8.81),
-        ] {
-            let p = Coordinates::new(lat, lon).unwrap();
-            if p.distance_km(ducale) <= 10.0 {
-                assert!(cells.contains(&cell(lat, lon)), "{lat},{lon}");
-            }
-        }
-        assert!(cells_around(ducale, RADIUS_MAX_KM).len() < 200);
-    }
 
     #[test]
     fn window_bounds_take_dates_in_rome_and_instants() {

@@ -7,6 +7,7 @@ use sportello_core::events::{EventSpec, EventStatus, Lang};
 use sportello_core::identity::Role;
 
 use super::follows::{Change, tell_followers};
+use super::grid;
 use super::store::{self, EventRow, OccurrenceRow};
 use super::{DAY_MS, Events, EventsError, HORIZON_DAYS, MAX_OCCURRENCES, PAST_DAYS};
 use crate::clock::{now_ms, timestamp_from_ms};
@@ -16,16 +17,6 @@ struct Draft {
     input: api::EventInput,
     spec: EventSpec,
     venue: api::EventVenue,
-}
-
-/// The 0.1-degree grid cell of a point (about 11 × 8 km here): what the occurrences are
-/// indexed by, so a radius reads only the cells of its bounding box.
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "validated coordinates: at most 3,600 columns and 1,800 rows"
-)]
-pub fn cell(lat: f64, lon: f64) -> i64 {
-    ((lat + 90.0) * 10.0).floor() as i64 * 10_000 + ((lon + 180.0) * 10.0).floor() as i64
 }
 
 impl Events {
@@ -260,7 +251,7 @@ fn occurrence_rows(
         .map(|o| OccurrenceRow {
             starts_at: o.start.as_millisecond(),
             ends_at: o.end.as_millisecond(),
-            cell: cell(venue.lat, venue.lon),
+            cell: grid::cell(venue.lat, venue.lon),
             lat: venue.lat,
             lon: venue.lon,
             municipality: municipality.to_owned(),
@@ -327,15 +318,6 @@ fn apply(input: &mut api::EventInput, patch: api::EventPatch) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearby_points_share_a_cell_and_cells_are_distinct() {
-        // Palazzo Ducale and Teatro Carlo Felice, 200 m apart.
-        assert_eq!(cell(44.4074, 8.9335), cell(44.4077, 8.9339));
-        assert_ne!(cell(44.4074, 8.9335), cell(44.3172, 9.3224));
-        assert_eq!(cell(44.45, 8.95) - cell(44.35, 8.95), 10_000);
-        assert_eq!(cell(44.45, 9.05) - cell(44.45, 8.95), 1);
-    }
 
     #[test]
     fn a_patch_replaces_only_what_it_names() {
