@@ -422,6 +422,7 @@ async fn officers_write_the_events_of_their_own_municipality_only() {
 #[tokio::test]
 async fn searches_near_a_point_rank_scattered_events_exactly_across_the_rings() {
     use sportello_core::geo::Coordinates;
+    use std::fmt::Write as _;
     let server = TestServer::start().await;
     let (genova, _) = server
         .dev_login(GENOVA_OPERATOR, &["operator:010025:events"])
@@ -461,7 +462,7 @@ async fn searches_near_a_point_rank_scattered_events_exactly_across_the_rings() 
             .map(|(_, id)| id.clone())
             .collect();
         assert!(within.len() >= 8, "{radius}: {}", within.len());
-        let mut seen = Vec::new();
+        let mut listed = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let mut url = format!(
@@ -469,19 +470,19 @@ async fn searches_near_a_point_rank_scattered_events_exactly_across_the_rings() 
                 DUCALE.0, DUCALE.1
             );
             if let Some(c) = &cursor {
-                url.push_str(&format!("&cursor={c}"));
+                let _ = write!(url, "&cursor={c}");
             }
             let response = client().get(server.url(&url)).send().await.unwrap();
             assert_eq!(response.status(), 200);
             let page: api::EventPage = response.json().await.unwrap();
             assert!(page.items.len() <= 7);
-            seen.extend(page.items.iter().map(|h| h.id.clone()));
+            listed.extend(page.items.iter().map(|h| h.id.clone()));
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
             }
         }
-        assert_eq!(seen, within, "radius {radius}");
+        assert_eq!(listed, within, "radius {radius}");
     }
 }
 
