@@ -112,13 +112,28 @@ fn s3_storage(bucket: &str) -> StorageConfig {
 /// differ.
 fn pdf(size: usize) -> Vec<u8> {
     let mut bytes = b"%PDF-1.4\n".to_vec();
-    bytes.extend((0..size.saturating_sub(9)).map(|i| (i % 251) as u8));
+    bytes.extend((0..size.saturating_sub(9)).map(|i| u8::try_from(i % 251).unwrap()));
     bytes
 }
 
 fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A new draft permesso di costruire in Genova; returns its id.
+async fn draft(server: &TestServer, token: &str) -> String {
+    let created: Value = client()
+        .post(server.url("/v1/permits"))
+        .bearer_auth(token)
+        .json(&json!({ "municipality": GENOVA, "procedure": "pdc" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_owned()
 }
 
 async fn upload(server: &TestServer, token: &str, id: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
@@ -159,17 +174,7 @@ async fn documents_go_to_the_bucket_and_come_back_checked() {
     let data_dir = prepared.config.data_dir.clone();
     let server = prepared.start().await;
     let (citizen, _) = server.dev_login(CITIZEN, &["citizen"]).await;
-    let created: Value = client()
-        .post(server.url("/v1/permits"))
-        .bearer_auth(&citizen)
-        .json(&json!({ "municipality": GENOVA, "procedure": "pdc" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = draft(&server, &citizen).await;
 
     // A small document (one PUT) and one of 7 MiB (a multipart upload of 5 MiB parts), both
     // back byte for byte, with the hash recorded at upload.
@@ -305,17 +310,7 @@ async fn backup_and_restore_carry_the_documents_of_the_bucket() {
     let config = prepared.config.clone();
     let server = prepared.start().await;
     let (citizen, _) = server.dev_login(CITIZEN, &["citizen"]).await;
-    let created: Value = client()
-        .post(server.url("/v1/permits"))
-        .bearer_auth(&citizen)
-        .json(&json!({ "municipality": GENOVA, "procedure": "pdc" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = draft(&server, &citizen).await;
     let bytes = pdf(2 * MIB);
     let response = upload(&server, &citizen, &id, "pianta.pdf", bytes.clone()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -330,7 +325,7 @@ async fn backup_and_restore_carry_the_documents_of_the_bucket() {
     server.stop().await;
     if common::backend_name() == "postgres" {
         // pg_dump for the database, the bucket's own versioning for the documents.
-        let message = format!("{:#}", backed_up.err().expect("refused on PostgreSQL"));
+        let message = format!("{:#}", backed_up.expect_err("refused on PostgreSQL"));
         assert!(
             message.contains(&bucket) && message.contains("versioning"),
             "{message}"
@@ -353,8 +348,7 @@ async fn backup_and_restore_carry_the_documents_of_the_bucket() {
     restored.config.storage = s3_storage(&bucket);
     let refused = sportello_server::backup::restore(&restored.config, &to)
         .await
-        .err()
-        .expect("a bucket with documents is refused");
+        .expect_err("a bucket with documents is refused");
     assert!(format!("{refused:#}").contains("holds documents"), "{refused:#}");
     assert!(!data.path().join("sportello.db").exists(), "nothing restored");
     restored.config.storage = s3_storage(&restored_bucket);

@@ -88,8 +88,8 @@ impl ObjectBackend {
     fn path(&self, key: Option<&Key>) -> Path {
         let names = self.prefix.iter().map(String::as_str);
         match key {
-            Some(key) => Path::from_iter(names.chain(key.as_str().split('/'))),
-            None => Path::from_iter(names),
+            Some(key) => names.chain(key.as_str().split('/')).collect(),
+            None => names.collect(),
         }
     }
 
