@@ -115,7 +115,11 @@ mod tests {
         assert!(config.validate(false).is_ok());
         config.s3.access_key_id = Some(Secret::new("id"));
         assert!(config.validate(false).is_err());
-        config.s3.secret_access_key = Some(Secret::new("secret"));
+        config.s3.secret_access_key = Some(Secret::new("s3-secret-value"));
+        assert!(
+            !format!("{config:?}").contains("s3-secret-value"),
+            "never printed"
+        );
         config.s3.allow_http = true;
         assert!(config.validate(false).is_ok());
         assert!(config.validate(true).is_err());
