@@ -38,3 +38,13 @@ spid_cie_oidc_venv() {
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
     _venv_with "${SPORTELLO_SPID_VENV:-$root/build/venv-spid}" "$root/tests/spid-cie-oidc/requirements.txt"
 }
+
+# The venv of the S3-compatible test server (moto, tests/s3): `build/venv-s3`, or
+# $SPORTELLO_S3_VENV. Its own, because moto pins boto3 and botocore.
+#
+# Usage: source scripts/lib/venv.sh; venv="$(s3_venv)"
+s3_venv() {
+    local root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    _venv_with "${SPORTELLO_S3_VENV:-$root/build/venv-s3}" "$root/tests/s3/requirements.txt"
+}

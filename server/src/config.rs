@@ -12,7 +12,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod http;
+mod storage;
 pub use http::{HttpConfig, Quota, RateLimitsConfig};
+pub use storage::{MIN_PART_BYTES, S3Config, StorageConfig, StorageKind};
 
 /// Where the server runs; production forbids demo-only switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -89,6 +91,8 @@ pub struct Config {
     pub catalog: CatalogConfig,
     /// Permits: document limits, the deadline sweep.
     pub permits: PermitsConfig,
+    /// Where uploaded files are kept: the data directory or S3-compatible object storage.
+    pub storage: StorageConfig,
     /// pagoPA: the creditor side (idPA, idBrokerPA, idStation, IBANs, segregation codes).
     pub pagopa: PagopaConfig,
     /// Events: reminders to followers.
@@ -539,6 +543,7 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             catalog: CatalogConfig::default(),
             permits: PermitsConfig::default(),
+            storage: StorageConfig::default(),
             events: EventsConfig::default(),
             opendata: OpenDataConfig::default(),
             pagopa: PagopaConfig::default(),
@@ -632,6 +637,7 @@ impl Config {
                 && self.permits.max_permit_bytes >= self.permits.max_document_bytes,
             "permits.max_permit_bytes must be >= permits.max_document_bytes > 0"
         );
+        self.storage.validate(self.env == Environment::Production)?;
         if self.env == Environment::Production && self.demo {
             anyhow::bail!("refusing to start: --demo data cannot be loaded with env = production");
         }

@@ -15,6 +15,7 @@ pub mod opendata;
 pub mod pagination;
 pub mod payments;
 pub mod permits;
+pub mod storage;
 pub mod tenant;
 pub mod upload;
 pub mod web;
@@ -100,6 +101,7 @@ impl AppState {
         }
         let extended = events.extend_horizons().await?;
         tracing::info!(extended, "event occurrences materialised up to the horizon");
+        let storage = storage::Storage::open(&config.storage, config.data_dir.clone()).await?;
         let permits = Arc::new(
             Permits::new(
                 db.clone(),
@@ -108,6 +110,7 @@ impl AppState {
                 Arc::clone(&notifier),
                 Arc::clone(&municipalities),
             )
+            .with_storage(storage)
             .with_fee_notices(Arc::clone(&payments) as Arc<dyn permits::fees::FeeNotices>),
         );
         let opendata = Arc::new(opendata::OpenData::new(

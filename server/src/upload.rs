@@ -1,5 +1,5 @@
-//! Uploads streamed to a file, never held in memory: the one way a request body larger than a
-//! JSON document (a MARC export, a permit document) reaches the disk.
+//! Uploads streamed to a file or another writer, never held in memory: the one way a request
+//! body larger than a JSON document (a MARC export, a permit document) is stored.
 
 use std::path::Path;
 
@@ -60,11 +60,6 @@ impl Limits<'_> {
     }
 }
 
-/// SHA-256 (hex) of the file at `path`, read in chunks.
-pub async fn sha256_of_file(path: &Path) -> std::io::Result<String> {
-    Ok(hash_and_copy(path, None).await?.sha256)
-}
-
 /// Reads the file at `from` in chunks and hashes it; with `to`, writes the same bytes to that
 /// new file and flushes it to disk. The copy and its hash come from one read, so the hash is
 /// the hash of what was copied.
@@ -113,12 +108,31 @@ where
     saved
 }
 
-async fn write<S, E>(mut body: S, path: &Path, limits: &Limits<'_>) -> Result<Saved, UploadError>
+async fn write<S, E>(body: S, path: &Path, limits: &Limits<'_>) -> Result<Saved, UploadError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     let mut file = tokio::fs::File::create(path).await?;
+    let saved = copy_within(body, &mut file, limits).await?;
+    file.flush().await?;
+    file.sync_all().await?;
+    Ok(saved)
+}
+
+/// Streams `body` into `sink` within `limits`, hashing as it goes: the one loop behind a file
+/// upload and an object-store upload (`crate::storage`). The caller finishes the sink (flush,
+/// complete the multipart upload) on success and discards what was written on error.
+pub async fn copy_within<S, E, W>(
+    mut body: S,
+    sink: &mut W,
+    limits: &Limits<'_>,
+) -> Result<Saved, UploadError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+    W: tokio::io::AsyncWrite + Unpin,
+{
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut head: Vec<u8> = Vec::with_capacity(limits.head_len);
@@ -140,7 +154,7 @@ where
             }
         }
         hasher.update(&chunk);
-        file.write_all(&chunk).await?;
+        sink.write_all(&chunk).await?;
     }
     if size == 0 && limits.head_len > 0 {
         return Err(UploadError::Empty);
@@ -148,8 +162,6 @@ where
     if !head_checked && !(limits.accept_head)(&head) {
         return Err(UploadError::Refused);
     }
-    file.flush().await?;
-    file.sync_all().await?;
     Ok(Saved {
         size,
         sha256: hex::encode(hasher.finalize()),

@@ -1050,7 +1050,7 @@ async fn documents_are_checked_streamed_and_verified() {
         StatusCode::INTERNAL_SERVER_ERROR,
     )
     .await;
-    assert_eq!(code_of(&refused), "internal");
+    assert_eq!(code_of(&refused), "document-damaged");
     server.stop().await;
 }
 

@@ -1,9 +1,14 @@
-//! Backup and restore of an embedded Sportello: the SQLite database and the permit documents
-//! under the data directory, in one directory with a manifest of every file's SHA-256.
+//! Backup and restore of an embedded Sportello: the SQLite database and the permit documents,
+//! in one directory with a manifest of every file's SHA-256.
+//!
+//! The documents are read from, and restored into, the configured file store
+//! (`crate::storage`): the data directory, or the S3 bucket when `storage.kind = "s3"`, so a
+//! backup holds everything either way (a bucket's own versioning or replication is still the
+//! better protection of a large one; docs/deployment.md, "Backup and restore").
 //!
 //! A backup may be taken while the server runs: the database is copied as of one instant
-//! (`VACUUM INTO`), and the documents copied are those that copy records (a document's file is
-//! in place before its row is committed, and documents are never deleted). Every document is
+//! (`VACUUM INTO`), and the documents copied are those that copy records (a document is in
+//! its store before its row is committed, and documents are never deleted). Every document is
 //! checked against the hash recorded at upload while it is copied; the manifest is written last,
 //! so a directory without one is not a backup. A restore checks every hash before it writes
 //! anything, goes only into an empty data directory, applies the migrations of this version and
@@ -21,9 +26,11 @@ use anyhow::{Context, bail, ensure};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog;
-use crate::config::Config;
+use crate::config::{Config, StorageKind};
 use crate::db::{Backend, Db};
-use crate::upload::hash_and_copy;
+use crate::permits::documents::document_key;
+use crate::storage::{Key, Storage};
+use crate::upload::{Limits, Saved, hash_and_copy};
 
 /// The manifest's file name in a backup directory.
 pub const MANIFEST: &str = "manifest.json";
@@ -31,7 +38,7 @@ pub const MANIFEST: &str = "manifest.json";
 const FORMAT: u32 = 1;
 /// The database's file name in a backup directory.
 const DATABASE_FILE: &str = "sportello.db";
-/// Where the permit documents are, in a backup and in the data directory (`Permits::new`).
+/// Where the permit documents are, in a backup and in the store (`document_key`).
 const DOCUMENTS_DIR: &str = "permits";
 
 /// The tables whose rows a backup counts, and a restore checks it restored.
@@ -116,20 +123,20 @@ pub async fn backup(config: &Config, to: &Path) -> anyhow::Result<BackupReport> 
     let counts = counts(&snapshot).await?;
     snapshot.close().await;
 
+    let live = Storage::open(&config.storage, config.data_dir.clone()).await?;
+    let backup_files = Storage::local(to.to_owned());
     let mut bytes = 0;
     let mut entries = Vec::with_capacity(documents.len());
     for document in &documents {
-        let relative = format!("{DOCUMENTS_DIR}/{}/{}", document.permit_id, document.id);
-        let target = to.join(&relative);
-        tokio::fs::create_dir_all(target.parent().expect("a document has a directory")).await?;
-        let copied = hash_and_copy(&config.data_dir.join(&relative), Some(&target))
-            .await
-            .with_context(|| {
-                format!(
-                    "copying document {} of permit {}",
-                    document.id, document.permit_id
-                )
-            })?;
+        let key = document_key(&document.permit_id, &document.id)?;
+        let copied = copy_document(&live, &backup_files, &key).await.with_context(|| {
+            format!(
+                "copying document {} of permit {} from {}",
+                document.id,
+                document.permit_id,
+                live.describe()
+            )
+        })?;
         if copied.sha256 != document.sha256 || i64::try_from(copied.size).ok() != Some(document.size_bytes) {
             bail!(
                 "document {} of permit {} is damaged: SHA-256 {} ({} bytes) where {} ({} bytes) was \
@@ -145,7 +152,7 @@ pub async fn backup(config: &Config, to: &Path) -> anyhow::Result<BackupReport> 
         }
         bytes += copied.size;
         entries.push(BackedUpFile {
-            path: relative,
+            path: key.as_str().to_owned(),
             size: copied.size,
             sha256: copied.sha256,
         });
@@ -187,11 +194,12 @@ pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<RestoreRepo
             path.display()
         );
     }
-    let documents_dir = config.data_dir.join(DOCUMENTS_DIR);
-    if documents_dir.exists() && std::fs::read_dir(&documents_dir)?.next().is_some() {
+    let live = Storage::open(&config.storage, config.data_dir.clone()).await?;
+    if !live.is_empty_under(&Key::new(&[DOCUMENTS_DIR])?).await? {
         bail!(
-            "{} holds documents: restore goes into an empty data directory (move the present one aside)",
-            documents_dir.display()
+            "{} holds documents under {DOCUMENTS_DIR}/: restore goes into an empty store (move the \
+             present data directory aside, or use a new bucket or prefix)",
+            live.describe()
         );
     }
 
@@ -202,10 +210,24 @@ pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<RestoreRepo
     let _ = tokio::fs::remove_file(&partial).await;
     verify(from, &manifest.database, Some(&partial)).await?;
     tokio::fs::rename(&partial, &database).await?;
+    let backup_files = Storage::local(from.to_owned());
     for file in &manifest.documents {
-        let target = config.data_dir.join(&file.path);
-        tokio::fs::create_dir_all(target.parent().expect("a document has a directory")).await?;
-        verify(from, file, Some(&target)).await?;
+        let key = Key::new(&file.path.split('/').collect::<Vec<_>>())?;
+        let copied = copy_document(&backup_files, &live, &key)
+            .await
+            .with_context(|| format!("restoring {} into {}", file.path, live.describe()))?;
+        if copied.sha256 != file.sha256 || copied.size != file.size {
+            let _ = live.delete(&key).await;
+            bail!(
+                "{} changed while it was restored: SHA-256 {} ({} bytes) where the manifest says \
+                 {} ({} bytes)",
+                file.path,
+                copied.sha256,
+                copied.size,
+                file.sha256,
+                file.size
+            );
+        }
     }
 
     let db = Db::connect(&config.database_url()).await?;
@@ -277,6 +299,13 @@ async fn verify(from: &Path, file: &BackedUpFile, to: Option<&Path>) -> anyhow::
     Ok(())
 }
 
+/// Copies `key` from one store to the other, streamed; returns the size and hash of what was
+/// written.
+async fn copy_document(from: &Storage, to: &Storage, key: &Key) -> anyhow::Result<Saved> {
+    let bytes = from.read(key).await?;
+    Ok(to.put(key, bytes, &Limits::size(u64::MAX)).await?)
+}
+
 /// Rows of each of [`COUNTED`].
 async fn counts(db: &Db) -> anyhow::Result<BTreeMap<String, i64>> {
     let mut counts = BTreeMap::new();
@@ -290,11 +319,21 @@ async fn counts(db: &Db) -> anyhow::Result<BTreeMap<String, i64>> {
 fn sqlite_file(config: &Config) -> anyhow::Result<PathBuf> {
     let url = config.database_url();
     if Backend::from_url(&url)? == Backend::Postgres {
+        let documents = match config.storage.kind {
+            StorageKind::Local => format!(
+                "the documents directory {} with your file backups",
+                config.data_dir.join(DOCUMENTS_DIR).display()
+            ),
+            StorageKind::S3 => format!(
+                "the documents in the bucket {} by the object store's own means (versioning, \
+                 replication)",
+                config.storage.s3.bucket
+            ),
+        };
         bail!(
             "sportello backup and restore work on the embedded SQLite database; on PostgreSQL \
-             back up the database with pg_dump and the documents directory {} with your file \
-             backups (docs/deployment.md, \"Backup and restore\")",
-            config.data_dir.join(DOCUMENTS_DIR).display()
+             back up the database with pg_dump and {documents} (docs/deployment.md, \"Backup and \
+             restore\")"
         );
     }
     let path = url

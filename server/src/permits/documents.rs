@@ -1,8 +1,7 @@
 //! Documents of an application: what is accepted (file names without paths, four types
-//! recognised by their first bytes, never by the name alone), uploads streamed to storage
-//! through `crate::upload` within the limits, and downloads re-hashed before they are served.
-
-use std::path::PathBuf;
+//! recognised by their first bytes, never by the name alone), uploads streamed to the file
+//! store (`crate::storage`) within the limits, and downloads checked against the hash recorded
+//! at upload, never served damaged.
 
 use axum::body::Bytes;
 use futures_util::Stream;
@@ -15,7 +14,8 @@ use super::store::{self, DocumentRow};
 use super::{PermitError, Permits, internal};
 use crate::config::PermitsConfig;
 use crate::identity::Principal;
-use crate::upload::{self, Limits, UploadError};
+use crate::storage::{ByteStream, Key, Recorded, StorageError};
+use crate::upload::{Limits, UploadError};
 
 /// An accepted document type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,11 @@ pub const SNIFF_LEN: usize = 32;
 
 /// The DER encoding of the OID 1.2.840.113549.1.7.2 (PKCS #7 signedData).
 const SIGNED_DATA_OID: [u8; 11] = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02];
+
+/// Where a document is in the file store: `permits/PERMIT/DOCUMENT` (also its path in a backup).
+pub fn document_key(permit_id: &str, document_id: &str) -> Result<Key, StorageError> {
+    Key::new(&["permits", permit_id, document_id])
+}
 
 impl DocumentType {
     /// The media type stored and served.
@@ -199,21 +204,19 @@ impl Permits {
             )
         };
         let document_id = uuid::Uuid::now_v7().to_string();
-        let dir = self.documents_dir.join(id);
-        tokio::fs::create_dir_all(&dir).await.map_err(internal)?;
-        let part = dir.join(format!("{document_id}.part"));
+        let key = document_key(id, &document_id).map_err(internal)?;
         let accept = |head: &[u8]| DocumentType::sniff(head) == Some(promised);
         let limits = Limits {
             max_bytes: limit,
             head_len: SNIFF_LEN,
             accept_head: &accept,
         };
-        let saved = upload::save(body, &part, &limits)
+        let saved = self
+            .storage
+            .put(&key, body, &limits)
             .await
             .map_err(|error| upload_refused(&self.config, limit, error))?;
-        let path = dir.join(&document_id);
         let recorded = async {
-            tokio::fs::rename(&part, &path).await.map_err(internal)?;
             let mut tx = self.db.pool().begin().await?;
             if !store::lock_permit(&mut tx, id).await? {
                 return Err(PermitError::NotFound);
@@ -248,38 +251,41 @@ impl Permits {
                 Ok(row)
             }
             Err(error) => {
-                let _ = tokio::fs::remove_file(&path).await;
-                let _ = tokio::fs::remove_file(&part).await;
+                if let Err(cause) = self.storage.delete(&key).await {
+                    tracing::warn!(%key, %cause, "unrecorded document left in storage");
+                }
                 Err(error)
             }
         }
     }
 
-    /// A document for download, after checking that the stored bytes still hash to what was
-    /// recorded (a mismatch is logged and refused, never served).
+    /// A document for download, checked against the size and SHA-256 recorded at upload
+    /// before its first byte is given and again as it is sent (`crate::storage`): a damaged
+    /// document is logged and refused, never served.
     pub async fn document(
         &self,
         principal: &Principal,
         id: &str,
         document_id: &str,
-    ) -> Result<(DocumentRow, PathBuf), PermitError> {
+    ) -> Result<(DocumentRow, ByteStream), PermitError> {
         let mut conn = self.conn().await?;
         self.visible(&mut conn, principal, id).await?;
         let row = store::get_document(&mut conn, id, document_id)
             .await?
             .ok_or(PermitError::DocumentNotFound)?;
         drop(conn);
-        let path = self.documents_dir.join(id).join(&row.id);
-        let actual = upload::sha256_of_file(&path)
-            .await
-            .map_err(|e| PermitError::Integrity(format!("document {} of permit {id}: {e}", row.id)))?;
-        if actual != row.sha256 {
-            return Err(PermitError::Integrity(format!(
-                "document {} of permit {id}: SHA-256 {actual} differs from the recorded {}",
-                row.id, row.sha256
-            )));
+        let key = document_key(id, &row.id).map_err(internal)?;
+        let recorded = Recorded {
+            size: u64::try_from(row.size_bytes).map_err(internal)?,
+            sha256: row.sha256.clone(),
+        };
+        match self.storage.get(&key, &recorded).await {
+            Ok(bytes) => Ok((row, bytes)),
+            Err(error @ (StorageError::Damaged { .. } | StorageError::Missing(_))) => {
+                Err(PermitError::DocumentDamaged(error.to_string()))
+            }
+            Err(StorageError::Unavailable(cause)) => Err(PermitError::Internal(cause)),
         }
-        Ok((row, path))
     }
 }
 
@@ -351,23 +357,6 @@ mod tests {
             upload_refused(&config, 50, UploadError::Refused),
             PermitError::UnsupportedDocument
         ));
-    }
-
-    #[tokio::test]
-    async fn stored_files_are_hashed_as_they_were_uploaded() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("doc");
-        let accept = |head: &[u8]| DocumentType::sniff(head) == Some(DocumentType::Pdf);
-        let limits = Limits {
-            max_bytes: 1024,
-            head_len: SNIFF_LEN,
-            accept_head: &accept,
-        };
-        let body =
-            futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"%PDF-1.7\n%%EOF\n"))]);
-        let saved = upload::save(body, &path, &limits).await.unwrap();
-        assert_eq!(upload::sha256_of_file(&path).await.unwrap(), saved.sha256);
-        assert!(upload::sha256_of_file(&dir.path().join("missing")).await.is_err());
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum PermitError {
     /// A cursor or page size the lists refuse.
     #[error(transparent)]
     Page(#[from] PageError),
+    /// A stored document missing, or not the bytes recorded at upload.
+    #[error("document damaged: {0}")]
+    DocumentDamaged(String),
     /// A stored document or timeline that does not check out.
     #[error("integrity: {0}")]
     Integrity(String),
@@ -263,6 +266,18 @@ impl From<PermitError> for ApiError {
             E::Integrity(cause) => {
                 tracing::error!(%cause, "permits integrity check failed");
                 ApiError::Internal
+            }
+            E::DocumentDamaged(cause) => {
+                tracing::error!(%cause, "permit document refused: not what was uploaded");
+                refused(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "document-damaged",
+                    Message::new("Documento danneggiato", "Document damaged"),
+                    "Il documento archiviato non corrisponde all'impronta SHA-256 registrata al \
+                     caricamento e non viene consegnato; l'errore è stato registrato.",
+                    "The stored document does not match the SHA-256 recorded when it was \
+                     uploaded and is not served; the error has been logged.",
+                )
             }
             E::Database(error) => error.into(),
             E::Internal(cause) => ApiError::internal(cause),

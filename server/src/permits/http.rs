@@ -196,32 +196,20 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(wire::document(&document))))
 }
 
-/// Downloads a document, after verifying its SHA-256.
+/// Downloads a document, after verifying its SHA-256 (checked again while it is sent: a file
+/// changed meanwhile cuts the response short of its `Content-Length`).
 #[utoipa::path(get, path = "/v1/permits/{id}/documents/{document_id}", tag = "permits",
     security(("bearer" = [])), params(("id" = String, Path), ("document_id" = String, Path)),
     responses((status = 200, description = "The document", content_type = "application/octet-stream"),
         (status = 404, description = "`permit-not-found`, `document-not-found`"),
-        (status = 500, description = "`internal`: the stored file does not match its SHA-256")))]
+        (status = 500, description = "`document-damaged`: the stored file does not match its SHA-256")))]
 #[tracing::instrument(skip_all, fields(permit = %id, document = %document_id))]
 pub async fn download(
     State(state): State<AppState>,
     principal: Principal,
     Path((id, document_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (row, path) = state.permits.document(&principal, &id, &document_id).await?;
-    let file = tokio::fs::File::open(&path).await.map_err(ApiError::internal)?;
-    let stream = futures_util::stream::unfold(file, |mut file| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buffer = vec![0u8; 64 * 1024];
-        match file.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buffer.truncate(n);
-                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buffer)), file))
-            }
-            Err(error) => Some((Err(error), file)),
-        }
-    });
+    let (row, stream) = state.permits.document(&principal, &id, &document_id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, row.content_type.clone()),

@@ -35,7 +35,6 @@ pub use self::reads::{MonthlyCount, PermitView, ProcedureCatalogue, QueueQuery, 
 pub(crate) use self::steps::apply_step;
 pub use self::sweep::SweepReport;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -46,6 +45,7 @@ use crate::clock::now_ms;
 use crate::config::PermitsConfig;
 use crate::db::Db;
 use crate::notify::Notifier;
+use crate::storage::Storage;
 use crate::tenant::Municipalities;
 
 /// How long permit pushes stay deliverable when the caller has no notifier config (fees).
@@ -61,7 +61,8 @@ fn internal(cause: impl std::fmt::Display) -> PermitError {
 pub struct Permits {
     db: Db,
     config: PermitsConfig,
-    documents_dir: PathBuf,
+    /// Where the documents are (`permits/ID/DOCUMENT` in the store).
+    storage: Arc<Storage>,
     notifier: Arc<Notifier>,
     push_ttl_ms: i64,
     clock_offset_ms: AtomicI64,
@@ -72,7 +73,8 @@ pub struct Permits {
 }
 
 impl Permits {
-    /// The service; documents go under `data_dir/permits`.
+    /// The service; documents go under `data_dir/permits` until [`Self::with_storage`] says
+    /// otherwise.
     pub fn new(
         db: Db,
         config: PermitsConfig,
@@ -84,7 +86,7 @@ impl Permits {
         Self {
             db,
             config,
-            documents_dir: data_dir.join("permits"),
+            storage: Arc::new(Storage::local(data_dir.to_owned())),
             push_ttl_ms: notifier.ttl_ms(),
             notifier,
             clock_offset_ms: AtomicI64::new(offset),
@@ -99,6 +101,13 @@ impl Permits {
     #[must_use]
     pub fn with_fee_notices(mut self, notices: Arc<dyn fees::FeeNotices>) -> Self {
         self.fee_notices = Some(notices);
+        self
+    }
+
+    /// Keeps the documents in `storage` (the configured store: the data directory or a bucket).
+    #[must_use]
+    pub fn with_storage(mut self, storage: Arc<Storage>) -> Self {
+        self.storage = storage;
         self
     }
 
