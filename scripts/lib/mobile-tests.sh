@@ -65,14 +65,11 @@ wait_for() {
     return 1
 }
 
-if [[ ${MOBILE_TESTS_SKIP_JVM:-} != 1 ]] && ! command -v "${MVN:-mvn}" >/dev/null; then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        log "installing Maven and a JDK (apt-get)"
-        apt-get update -qq && apt-get install -y -qq maven openjdk-17-jdk-headless >/dev/null
-    else
-        log "Maven not found: install maven and a JDK 17+ (or set MOBILE_TESTS_SKIP_JVM=1)"
-        exit 1
-    fi
+# shellcheck source=jvm-tests.sh
+source scripts/lib/jvm-tests.sh
+if [[ ${MOBILE_TESTS_SKIP_JVM:-} != 1 ]] && ! jvm_tests_ensure_maven; then
+    log "or set MOBILE_TESTS_SKIP_JVM=1"
+    exit 1
 fi
 
 if [[ -n ${SPORTELLO_BIN:-} ]]; then
@@ -170,9 +167,7 @@ export SPORTELLO_BINDINGS_DIR="$bindings_dir"
 failed=()
 if [[ ${MOBILE_TESTS_SKIP_JVM:-} != 1 ]]; then
     log "Kotlin on the JVM: mvn test (mobile-samples/jvm)"
-    # shellcheck disable=SC2086 # MAVEN_ARGS is a list of words
-    if ! ${MVN:-mvn} -B -ntp ${MAVEN_ARGS:-} -f mobile-samples/jvm/pom.xml \
-        -Dsportello.bindings.dir="$bindings_dir" clean test; then
+    if ! jvm_tests clean test; then
         failed+=(jvm)
     fi
 fi
