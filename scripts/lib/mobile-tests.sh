@@ -167,7 +167,7 @@ export SPORTELLO_BINDINGS_DIR="$bindings_dir"
 failed=()
 if [[ ${MOBILE_TESTS_SKIP_JVM:-} != 1 ]]; then
     log "Kotlin on the JVM: mvn test (mobile-samples/jvm)"
-    if ! jvm_tests clean test; then
+    if ! { jvm_tests_compile && jvm_tests surefire:test; }; then
         failed+=(jvm)
     fi
 fi
