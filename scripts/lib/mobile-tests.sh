@@ -8,7 +8,9 @@
 #
 # Steps: build the server; generate the bindings (scripts/bindings); start the test OpenID
 # provider (tests/oidc-provider, when Node is available) and the server with it configured as
-# provider `test`; run `mvn test` and `python3 -m unittest`; stop everything (trap EXIT).
+# provider `test`; run the Kotlin tests (scripts/lib/jvm-tests.sh: compiled unless
+# tests/spid-cie-oidc/run compiled the same sources already; SpidLoginTest skips here) and
+# `python3 -m unittest`; stop everything (trap EXIT).
 #
 # Environment:
 #   MOBILE_TESTS_SKIP_JVM=1     skip the Maven tests
@@ -166,7 +168,7 @@ export SPORTELLO_BINDINGS_DIR="$bindings_dir"
 
 failed=()
 if [[ ${MOBILE_TESTS_SKIP_JVM:-} != 1 ]]; then
-    log "Kotlin on the JVM: mvn test (mobile-samples/jvm)"
+    log "Kotlin on the JVM: mvn surefire:test (mobile-samples/jvm)"
     if ! { jvm_tests_compile && jvm_tests surefire:test; }; then
         failed+=(jvm)
     fi
