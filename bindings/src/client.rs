@@ -207,6 +207,8 @@ impl SportelloClient {
     /// for (e.g. `/v1/payments`) so that the server asks the SPID level configured for it. Then
     /// as `begin_login`: open the URL in the system browser and pass the redirect to
     /// `complete_login`.
+    // UniFFI hands a foreign optional string over by value.
+    #[allow(clippy::needless_pass_by_value)]
     #[uniffi::method(default(redirect_uri = "it.genova.sportello://auth", route = None))]
     pub fn begin_federated_login(
         &self,
