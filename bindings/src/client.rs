@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::error::SportelloError;
 use crate::identity::Me;
-use crate::login::{LoginRequest, PendingLogin, Redirect};
+use crate::login::{LoginRequest, LoginTarget, PendingLogin, Redirect};
 use crate::session::{SessionListener, SessionSnapshot, SessionState, Tokens, logged_out};
 use crate::tenant::{Municipality, parse_istat_code};
 
@@ -199,9 +199,30 @@ impl SportelloClient {
     // The default is `login::DEFAULT_REDIRECT_URI`; UniFFI needs the literal.
     #[uniffi::method(default(redirect_uri = "it.genova.sportello://auth"))]
     pub fn begin_login(&self, provider: &str, redirect_uri: &str) -> Result<LoginRequest, SportelloError> {
-        let (pending, request) = PendingLogin::start(&self.base, provider, redirect_uri)?;
-        *lock(&self.pending_login) = Some(pending);
-        Ok(request)
+        self.begin(LoginTarget::Oidc(provider), redirect_uri)
+    }
+
+    /// Starts a SPID or CIE login with an identity provider of `providers().federated`: pass its
+    /// `federation` (`spid`, `cie`) and `entity_id`, and optionally the API route the login is
+    /// for (e.g. `/v1/payments`) so that the server asks the SPID level configured for it. Then
+    /// as `begin_login`: open the URL in the system browser and pass the redirect to
+    /// `complete_login`.
+    // UniFFI hands a foreign optional string over by value.
+    #[allow(clippy::needless_pass_by_value)]
+    #[uniffi::method(default(redirect_uri = "it.genova.sportello://auth", route = None))]
+    pub fn begin_federated_login(
+        &self,
+        federation: &str,
+        entity_id: &str,
+        redirect_uri: &str,
+        route: Option<String>,
+    ) -> Result<LoginRequest, SportelloError> {
+        let target = LoginTarget::Federated {
+            federation,
+            entity_id,
+            route: route.as_deref(),
+        };
+        self.begin(target, redirect_uri)
     }
 
     /// Finishes a login with the URL the browser was sent back to (the app's redirect URI with
@@ -456,6 +477,13 @@ impl SportelloClient {
     }
 
     /// Installs the tokens of a new session.
+    /// Starts a login at `target`: the pending login replaces any earlier one.
+    fn begin(&self, target: LoginTarget<'_>, redirect_uri: &str) -> Result<LoginRequest, SportelloError> {
+        let (pending, request) = PendingLogin::start(&self.base, target, redirect_uri)?;
+        *lock(&self.pending_login) = Some(pending);
+        Ok(request)
+    }
+
     fn start_session(&self, pair: api::TokenPair) -> SessionState {
         let tokens = Tokens::from_pair(pair, SystemTime::now());
         let state = tokens.state();

@@ -62,18 +62,84 @@ pub(crate) fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// Provider ids are path segments: letters, digits and `-` (as the server requires).
-fn check_provider(provider: &str) -> Result<(), SportelloError> {
-    let ok = !provider.is_empty()
-        && provider.len() <= 64
-        && provider.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+/// Which of the server's login endpoints a login starts at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginTarget<'a> {
+    /// A generic OpenID Connect provider of `providers().items`, by id.
+    Oidc(&'a str),
+    /// A SPID or CIE identity provider of `providers().federated`.
+    Federated {
+        /// `federation` of the entry: `spid` or `cie`.
+        federation: &'a str,
+        /// `entity_id` of the entry.
+        entity_id: &'a str,
+        /// The API route the login is for, so that the server asks the SPID level configured
+        /// for it (e.g. `/v1/payments`).
+        route: Option<&'a str>,
+    },
+}
+
+/// Provider ids and federations are path segments: letters, digits and `-` (as the server
+/// requires).
+fn check_segment(field: &str, value: &str) -> Result<(), SportelloError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if ok {
         Ok(())
     } else {
         Err(SportelloError::invalid(
-            "provider",
-            "a provider id is letters, digits or '-' (see providers())",
+            field,
+            "letters, digits or '-' (see providers())",
         ))
+    }
+}
+
+/// A federation entity id is an http(s) URL without query or fragment.
+fn check_entity_id(entity_id: &str) -> Result<(), SportelloError> {
+    let url = Url::parse(entity_id)
+        .map_err(|error| SportelloError::invalid("provider", &format!("not an entity id: {error}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.query().is_some() || url.fragment().is_some() {
+        return Err(SportelloError::invalid(
+            "provider",
+            "an entity id is an http(s) URL without query or fragment (see providers().federated)",
+        ));
+    }
+    Ok(())
+}
+
+impl LoginTarget<'_> {
+    /// The server's login URL for this target, before the app's parameters.
+    fn url(self, base: &Url) -> Result<Url, SportelloError> {
+        match self {
+            LoginTarget::Oidc(provider) => {
+                check_segment("provider", provider)?;
+                base.join(&format!("v1/auth/oidc/{provider}/login"))
+                    .map_err(|error| SportelloError::invalid("provider", &error))
+            }
+            LoginTarget::Federated {
+                federation,
+                entity_id,
+                route,
+            } => {
+                check_segment("federation", federation)?;
+                check_entity_id(entity_id)?;
+                if route.is_some_and(|route| !route.starts_with('/')) {
+                    return Err(SportelloError::invalid(
+                        "route",
+                        "an API path such as /v1/payments",
+                    ));
+                }
+                let mut url = base
+                    .join(&format!("v1/auth/federation/{federation}/login"))
+                    .map_err(|error| SportelloError::invalid("federation", &error))?;
+                url.query_pairs_mut().append_pair("provider", entity_id);
+                if let Some(route) = route {
+                    url.query_pairs_mut().append_pair("route", route);
+                }
+                Ok(url)
+            }
+        }
     }
 }
 
@@ -81,10 +147,10 @@ impl PendingLogin {
     /// Starts a login: fresh verifier and state, and the URL of the server's login endpoint.
     pub fn start(
         base: &Url,
-        provider: &str,
+        target: LoginTarget<'_>,
         redirect_uri: &str,
     ) -> Result<(Self, LoginRequest), SportelloError> {
-        check_provider(provider)?;
+        let mut url = target.url(base)?;
         let redirect_uri = Url::parse(redirect_uri)
             .map_err(|error| SportelloError::invalid("redirect_uri", &format!("not a URL: {error}")))?;
         if redirect_uri.query().is_some() || redirect_uri.fragment().is_some() {
@@ -96,9 +162,6 @@ impl PendingLogin {
         // 64 bytes give an 86-character verifier, within RFC 7636's 43..=128.
         let verifier = random_token(64);
         let state = random_token(24);
-        let mut url = base
-            .join(&format!("v1/auth/oidc/{provider}/login"))
-            .map_err(|error| SportelloError::invalid("provider", &error))?;
         url.query_pairs_mut()
             .append_pair("redirect_uri", redirect_uri.as_str())
             .append_pair("code_challenge", &pkce_challenge(&verifier))
@@ -167,7 +230,7 @@ mod tests {
 
     fn start() -> (PendingLogin, LoginRequest) {
         let base = Url::parse("https://sportello.example/").unwrap();
-        PendingLogin::start(&base, "cie", DEFAULT_REDIRECT_URI).unwrap()
+        PendingLogin::start(&base, LoginTarget::Oidc("cie"), DEFAULT_REDIRECT_URI).unwrap()
     }
 
     #[test]
@@ -205,18 +268,82 @@ mod tests {
         let base = Url::parse("https://sportello.example/").unwrap();
         for provider in ["", "../admin", "c i e", "cie?x=1"] {
             assert!(
-                matches!(PendingLogin::start(&base, provider, DEFAULT_REDIRECT_URI),
+                matches!(PendingLogin::start(&base, LoginTarget::Oidc(provider), DEFAULT_REDIRECT_URI),
                     Err(SportelloError::InvalidInput { field, .. }) if field == "provider"),
                 "{provider}"
             );
         }
         for redirect in ["not a url", "it.genova.sportello://auth?x=1", "app://cb#f"] {
             assert!(
-                matches!(PendingLogin::start(&base, "cie", redirect),
+                matches!(PendingLogin::start(&base, LoginTarget::Oidc("cie"), redirect),
                     Err(SportelloError::InvalidInput { field, .. }) if field == "redirect_uri"),
                 "{redirect}"
             );
         }
+    }
+
+    fn federated<'a>(federation: &'a str, entity_id: &'a str, route: Option<&'a str>) -> LoginTarget<'a> {
+        LoginTarget::Federated {
+            federation,
+            entity_id,
+            route,
+        }
+    }
+
+    #[test]
+    fn federated_login_url_names_the_federation_and_the_provider() {
+        let base = Url::parse("https://sportello.example/").unwrap();
+        let provider = "https://idp.example.it/oidc/op";
+        let (pending, request) =
+            PendingLogin::start(&base, federated("spid", provider, None), DEFAULT_REDIRECT_URI).unwrap();
+        let url = Url::parse(&request.url).unwrap();
+        assert_eq!(url.path(), "/v1/auth/federation/spid/login");
+        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(query["provider"], provider);
+        assert!(!query.contains_key("route"));
+        assert_eq!(query["redirect_uri"], DEFAULT_REDIRECT_URI);
+        assert_eq!(query["code_challenge"], pkce_challenge(&pending.verifier));
+        assert_eq!(query["code_challenge_method"], "S256");
+        assert_eq!(query["state"], request.state);
+
+        let (_, request) = PendingLogin::start(
+            &base,
+            federated("cie", provider, Some("/v1/payments")),
+            DEFAULT_REDIRECT_URI,
+        )
+        .unwrap();
+        let url = Url::parse(&request.url).unwrap();
+        assert_eq!(url.path(), "/v1/auth/federation/cie/login");
+        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(query["route"], "/v1/payments");
+    }
+
+    #[test]
+    fn federated_login_start_refuses_bad_federations_providers_and_routes() {
+        let base = Url::parse("https://sportello.example/").unwrap();
+        let provider = "https://idp.example.it/oidc/op";
+        let refused = |target, expected: &str| {
+            matches!(PendingLogin::start(&base, target, DEFAULT_REDIRECT_URI),
+                Err(SportelloError::InvalidInput { field, .. }) if field == expected)
+        };
+        for federation in ["", "../admin", "sp id"] {
+            assert!(
+                refused(federated(federation, provider, None), "federation"),
+                "{federation}"
+            );
+        }
+        for entity_id in [
+            "",
+            "idp.example.it",
+            "ftp://idp.example.it",
+            "https://idp.example.it/?x=1",
+        ] {
+            assert!(
+                refused(federated("spid", entity_id, None), "provider"),
+                "{entity_id}"
+            );
+        }
+        assert!(refused(federated("spid", provider, Some("v1/payments")), "route"));
     }
 
     #[test]

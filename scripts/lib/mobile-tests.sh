@@ -8,7 +8,9 @@
 #
 # Steps: build the server; generate the bindings (scripts/bindings); start the test OpenID
 # provider (tests/oidc-provider, when Node is available) and the server with it configured as
-# provider `test`; run `mvn test` and `python3 -m unittest`; stop everything (trap EXIT).
+# provider `test`; run the Kotlin tests (scripts/lib/jvm-tests.sh: compiled unless
+# tests/spid-cie-oidc/run compiled the same sources already; SpidLoginTest skips here) and
+# `python3 -m unittest`; stop everything (trap EXIT).
 #
 # Environment:
 #   MOBILE_TESTS_SKIP_JVM=1     skip the Maven tests
@@ -65,14 +67,11 @@ wait_for() {
     return 1
 }
 
-if [[ ${MOBILE_TESTS_SKIP_JVM:-} != 1 ]] && ! command -v "${MVN:-mvn}" >/dev/null; then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        log "installing Maven and a JDK (apt-get)"
-        apt-get update -qq && apt-get install -y -qq maven openjdk-17-jdk-headless >/dev/null
-    else
-        log "Maven not found: install maven and a JDK 17+ (or set MOBILE_TESTS_SKIP_JVM=1)"
-        exit 1
-    fi
+# shellcheck source=jvm-tests.sh
+source scripts/lib/jvm-tests.sh
+if [[ ${MOBILE_TESTS_SKIP_JVM:-} != 1 ]] && ! jvm_tests_ensure_maven; then
+    log "or set MOBILE_TESTS_SKIP_JVM=1"
+    exit 1
 fi
 
 if [[ -n ${SPORTELLO_BIN:-} ]]; then
@@ -169,10 +168,8 @@ export SPORTELLO_BINDINGS_DIR="$bindings_dir"
 
 failed=()
 if [[ ${MOBILE_TESTS_SKIP_JVM:-} != 1 ]]; then
-    log "Kotlin on the JVM: mvn test (mobile-samples/jvm)"
-    # shellcheck disable=SC2086 # MAVEN_ARGS is a list of words
-    if ! ${MVN:-mvn} -B -ntp ${MAVEN_ARGS:-} -f mobile-samples/jvm/pom.xml \
-        -Dsportello.bindings.dir="$bindings_dir" clean test; then
+    log "Kotlin on the JVM: mvn surefire:test (mobile-samples/jvm)"
+    if ! { jvm_tests_compile && jvm_tests surefire:test; }; then
         failed+=(jvm)
     fi
 fi
