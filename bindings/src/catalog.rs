@@ -17,10 +17,10 @@ use sportello_core::api::{
 use sportello_core::catalog::availability::{self, OnShelf};
 use sportello_core::catalog::holdings;
 
-use crate::client::{SportelloClient, path_segment, timestamp};
+use crate::client::{SportelloClient, optional_time, path_segment};
 use crate::error::SportelloError;
 use crate::geo::{checked, rank_by_distance};
-use crate::tenant::parse_istat_code;
+use crate::tenant::{checked_municipality, parse_istat_code};
 
 /// Availability requests in flight at once for `search_nearest_on_device`: enough to hide
 /// latency on a phone, few enough not to look like a flood to the server's rate limits.
@@ -60,13 +60,7 @@ impl CopyStatus {
 /// The query string of `GET /v1/catalog/search` (core's, which the server reads back), with the
 /// municipality checked on the device.
 fn search_params(query: &CatalogQuery) -> Result<Vec<(&'static str, String)>, SportelloError> {
-    let mut params = query.to_params();
-    for (name, value) in &mut params {
-        if *name == "municipality" {
-            *value = parse_istat_code(value)?;
-        }
-    }
-    Ok(params)
+    checked_municipality(query.to_params())
 }
 
 /// A library (branch) of the network. Not `api::Library`: the apps get its place as one
@@ -108,11 +102,6 @@ pub struct LibraryBranch {
     pub distance_km: Option<f64>,
     /// Demo data: a real library, its details not yet confirmed by the library.
     pub demo: bool,
-}
-
-/// An optional RFC 3339 time from the server.
-fn optional_time(field: &str, text: Option<&str>) -> Result<Option<SystemTime>, SportelloError> {
-    text.map(|text| timestamp(field, text)).transpose()
 }
 
 impl TryFrom<api::Library> for LibraryBranch {

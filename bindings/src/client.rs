@@ -98,6 +98,11 @@ pub(crate) fn timestamp(field: &str, text: &str) -> Result<SystemTime, Sportello
         .map_err(|error| SportelloError::unexpected(200, &format!("{field}: {error}")))
 }
 
+/// An optional RFC 3339 time from the server.
+pub(crate) fn optional_time(field: &str, text: Option<&str>) -> Result<Option<SystemTime>, SportelloError> {
+    text.map(|text| timestamp(field, text)).transpose()
+}
+
 /// An id from the server as one percent-encoded URL path segment: the ids of broadcast messages
 /// contain `/`. Empty ids and dot segments (which URL resolution would climb) are refused.
 pub(crate) fn path_segment(field: &str, id: &str) -> Result<String, SportelloError> {

@@ -18,6 +18,7 @@ uniffi::setup_scaffolding!();
 mod catalog;
 mod client;
 mod error;
+mod events;
 mod geo;
 mod identity;
 mod login;
@@ -33,6 +34,10 @@ pub use catalog::{
 };
 pub use client::SportelloClient;
 pub use error::SportelloError;
+pub use events::{
+    Event, EventHit, EventOccurrence, EventPage, EventPeriod, EventStatus, EventVenue, EventWindow,
+    event_window, rank_events_by_distance,
+};
 pub use geo::distance_km;
 pub use identity::{Me, Office, Role, is_valid_fiscal_code, parse_fiscal_code, parse_role};
 pub use login::{DEFAULT_REDIRECT_URI, LoginRequest};
@@ -49,9 +54,9 @@ pub use session::{SessionListener, SessionSnapshot, SessionState};
 /// Core's wire types that the apps use as they are (generated in core's module).
 pub use sportello_core::api::{
     AuthProvider, AuthProviderList, AvailabilitySummary, BroadcastAccepted, CatalogQuery, CatalogSort,
-    Contributor, Coordinates, FacetCount, Facets, FederatedProvider, FieldError, MaterialFormat, NearestCopy,
-    PaymentData, ProcedureDocument, ProcedureFee, ProcedureField, ProcedureInfo, QuietHours,
-    RecordIdentifier, VerifiedPayment,
+    Contributor, Coordinates, EventQuery, EventText, FacetCount, Facets, FederatedProvider, FieldError,
+    MaterialFormat, NearestCopy, PaymentData, ProcedureDocument, ProcedureFee, ProcedureField, ProcedureInfo,
+    QuietHours, RecordIdentifier, VerifiedPayment,
 };
 pub use tenant::{
     Municipality, RankedMunicipality, is_valid_istat_code, parse_istat_code, rank_municipalities_by_distance,

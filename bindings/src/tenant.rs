@@ -66,6 +66,19 @@ pub fn parse_istat_code(text: &str) -> Result<String, SportelloError> {
         .map_err(|error| SportelloError::invalid("istat_code", &error))
 }
 
+/// A search's query string with its `municipality` checked on the device (a typo such as
+/// `Genova` is `InvalidInput` before any request) and normalised.
+pub(crate) fn checked_municipality(
+    mut params: Vec<(&'static str, String)>,
+) -> Result<Vec<(&'static str, String)>, SportelloError> {
+    for (name, value) in &mut params {
+        if *name == "municipality" {
+            *value = parse_istat_code(value)?;
+        }
+    }
+    Ok(params)
+}
+
 /// Whether `text` is an ISTAT municipality code (six digits; surrounding spaces tolerated).
 #[uniffi::export]
 pub fn is_valid_istat_code(text: &str) -> bool {

@@ -693,7 +693,11 @@ async fn the_public_finds_this_weekends_free_events_near_a_point_in_its_language
         ("from=sabato".to_owned(), "from"),
         ("category=rave".to_owned(), "category"),
         ("cursor=nonsense".to_owned(), "cursor"),
+        ("near=95,8.9".to_owned(), "near"),
         ("limit=500".to_owned(), "limit"),
+        ("limit=0".to_owned(), "limit"),
+        // Unsigned on the wire (core's `EventQuery`): refused as it is read.
+        ("limit=-1".to_owned(), "limit"),
         ("free=perhaps".to_owned(), "free"),
         ("colour=red".to_owned(), "colour"),
     ] {

@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
+use super::Coordinates;
+
 /// An event's title and description in one language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct EventText {
     /// Title, 1–200 characters.
@@ -234,6 +237,86 @@ pub struct Event {
     pub updated_at: String,
 }
 
+/// An events search, the query string of `GET /v1/events`: what the server extracts (serde)
+/// and what the mobile client sends (`to_params`). Every field is optional; the server checks
+/// them, and a bad position, radius, window, category, limit or cursor is a `validation`
+/// problem naming the parameter (a `limit` that is not a number from 0 up, such as `-1`, is
+/// refused as it is read).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct EventQuery {
+    /// The person's position, `lat,lon`: nearest first within `radius_km`, each hit with its
+    /// distance. The server sees it; an app can rank on the device instead.
+    #[serde(default, deserialize_with = "super::lat_lon")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>, example = "44.4072,8.934"))]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub near: Option<Coordinates>,
+    /// Radius around `near`, km (more than 0, at most 50; default 10). Only with `near`.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub radius_km: Option<f64>,
+    /// Window start: an RFC 3339 instant, or a date (its start in Europe/Rome). Default now.
+    #[cfg_attr(feature = "openapi", param(example = "2026-12-12"))]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub from: Option<String>,
+    /// Window end: an RFC 3339 instant, or a date (its end in Europe/Rome, so `from=to=` a date
+    /// is that day). Default 30 days after `from`; at most 366 days after it.
+    #[cfg_attr(feature = "openapi", param(example = "2026-12-13"))]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub to: Option<String>,
+    /// Category id (`concert`, `exhibition`, `guided-tour`, …).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub category: Option<String>,
+    /// Only this municipality's events (ISTAT code).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub municipality: Option<String>,
+    /// Only free events.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub free: Option<bool>,
+    /// Only events with an accessibility feature (of the event or its venue).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub accessible: Option<bool>,
+    /// Words in the title (any language) or the place's name.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub q: Option<String>,
+    /// Language of the titles: `it`, `en`, `fr`, `de`, `es` (else `Accept-Language`, else
+    /// Italian).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub lang: Option<String>,
+    /// The previous page's `next_cursor`; none for the first page.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub cursor: Option<String>,
+    /// Hits per page, 1 to 50 (default 20).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub limit: Option<u32>,
+}
+
+impl EventQuery {
+    /// The query string pairs, in the form the server's extractor reads back.
+    pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        let text = |name, value: &Option<String>| value.clone().map(|value| (name, value));
+        let shown = |name, value: Option<&dyn std::fmt::Display>| value.map(|v| (name, v.to_string()));
+        [
+            self.near.map(|near| ("near", near.to_param())),
+            shown("radius_km", self.radius_km.as_ref().map(|r| r as _)),
+            text("from", &self.from),
+            text("to", &self.to),
+            text("category", &self.category),
+            text("municipality", &self.municipality),
+            shown("free", self.free.as_ref().map(|f| f as _)),
+            shown("accessible", self.accessible.as_ref().map(|a| a as _)),
+            text("q", &self.q),
+            text("lang", &self.lang),
+            text("cursor", &self.cursor),
+            shown("limit", self.limit.as_ref().map(|l| l as _)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
 /// One event found by a search: its first occurrence in the window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -312,4 +395,56 @@ pub struct EventImportSummary {
 pub struct EventList {
     /// Most recently followed first (at most 200).
     pub items: Vec<Event>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_queries_become_parameters_the_server_reads_back() {
+        assert!(EventQuery::default().to_params().is_empty());
+        let query = EventQuery {
+            near: Some(Coordinates {
+                lat: 44.4072,
+                lon: 8.934,
+            }),
+            radius_km: Some(2.5),
+            from: Some("2026-12-12".into()),
+            to: Some("2026-12-13".into()),
+            free: Some(true),
+            lang: Some("en".into()),
+            limit: Some(5),
+            ..EventQuery::default()
+        };
+        let params = query.to_params();
+        assert_eq!(
+            params,
+            [
+                ("near", "44.4072,8.934".to_owned()),
+                ("radius_km", "2.5".to_owned()),
+                ("from", "2026-12-12".to_owned()),
+                ("to", "2026-12-13".to_owned()),
+                ("free", "true".to_owned()),
+                ("lang", "en".to_owned()),
+                ("limit", "5".to_owned()),
+            ]
+        );
+        // Strings stand in for the query string here (numbers and booleans aside, which the
+        // query-string reader converts).
+        let text: serde_json::Map<String, serde_json::Value> = params
+            .iter()
+            .filter(|(name, _)| ["near", "from", "to", "lang"].contains(name))
+            .map(|(name, value)| ((*name).to_owned(), value.clone().into()))
+            .collect();
+        let back: EventQuery = serde_json::from_value(text.into()).unwrap();
+        assert_eq!(
+            (back.near, back.from, back.lang),
+            (query.near, query.from, query.lang)
+        );
+        assert!(serde_json::from_str::<EventQuery>(r#"{"near":"north"}"#).is_err());
+        assert!(serde_json::from_str::<EventQuery>(r#"{"when":"weekend"}"#).is_err());
+        // A negative page size is not a page size: refused as it is read, naming `limit`.
+        assert!(serde_json::from_str::<EventQuery>(r#"{"limit":-1}"#).is_err());
+    }
 }

@@ -6,6 +6,7 @@
 //! which knows the venues; the place's own checks ([`check_place`]) are here.
 
 pub mod ical;
+pub mod period;
 pub mod reminder;
 pub mod schedule;
 
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+pub use self::period::{Period, Window};
 pub use self::schedule::{Occurrence, Schedule, ScheduleError};
 use crate::api;
 use crate::geo::Coordinates;

@@ -11,7 +11,6 @@ use sportello_core::events::Lang;
 use utoipa::IntoParams;
 
 use super::imports::{ImportDefaults, MAX_CALENDAR_BYTES};
-use super::search::SearchQuery;
 use super::{FeedQuery, formats};
 use crate::AppState;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -194,7 +193,7 @@ pub async fn venues(
 
 /// Searches events with an occurrence in a window (public): nearest first with `near`, else
 /// soonest first; "this weekend" is `from=<saturday>&to=<sunday>`.
-#[utoipa::path(get, path = "/v1/events", tag = "events", operation_id = "search_events", params(SearchQuery),
+#[utoipa::path(get, path = "/v1/events", tag = "events", operation_id = "search_events", params(api::EventQuery),
     responses((status = 200, body = api::EventPage),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
@@ -203,7 +202,7 @@ pub async fn venues(
 pub async fn search(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<SearchQuery>,
+    ApiQuery(query): ApiQuery<api::EventQuery>,
 ) -> Result<Json<api::EventPage>, ApiError> {
     let lang = answer_lang(&headers, query.lang.as_deref());
     let request = state.events.search_request(&query, lang)?;

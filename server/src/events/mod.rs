@@ -31,7 +31,7 @@ pub use self::error::EventsError;
 pub use self::feed::FeedQuery;
 pub use self::imports::ImportDefaults;
 pub use self::reminders::ReminderReport;
-pub use self::search::{SearchQuery, SearchRequest};
+pub use self::search::SearchRequest;
 use self::store::VenueRow;
 use crate::catalog::Catalog;
 use crate::clock::now_ms;

@@ -40,41 +40,6 @@ const FIRST_RING_KM: f64 = 1.0;
 /// Longest `q`, characters.
 const MAX_WORDS: usize = 100;
 
-/// A search as the query string gives it, unchecked.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct SearchQuery {
-    /// `lat,lon`: nearest first, within `radius_km`.
-    #[param(example = "44.4072,8.934")]
-    pub near: Option<String>,
-    /// Radius around `near`, km (default 10, at most 50).
-    pub radius_km: Option<f64>,
-    /// Window start: RFC 3339 instant, or a date (its start in Europe/Rome). Default now.
-    #[param(example = "2026-12-12")]
-    pub from: Option<String>,
-    /// Window end: RFC 3339 instant, or a date (its end in Europe/Rome, so `from=to=` a date is
-    /// that day). Default 30 days after `from`; at most 366 days after it.
-    #[param(example = "2026-12-13")]
-    pub to: Option<String>,
-    /// Category id.
-    pub category: Option<String>,
-    /// ISTAT code.
-    pub municipality: Option<String>,
-    /// Only free events.
-    pub free: Option<bool>,
-    /// Only events with an accessibility feature (of the event or its venue).
-    pub accessible: Option<bool>,
-    /// Words in the title (any language) or the place's name.
-    pub q: Option<String>,
-    /// Language of the titles: it, en, fr, de, es (else `Accept-Language`, else Italian).
-    pub lang: Option<String>,
-    /// From the `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Hits per page, 1–50 (default 20).
-    pub limit: Option<i64>,
-}
-
 /// A search, checked.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
@@ -91,12 +56,12 @@ pub struct SearchRequest {
 }
 
 impl Events {
-    /// Checks a search's parameters.
-    pub fn search_request(&self, query: &SearchQuery, lang: Lang) -> Result<SearchRequest, EventsError> {
-        let near = match &query.near {
+    /// Checks a search's parameters (core's `EventQuery`, which the mobile client also sends).
+    pub fn search_request(&self, query: &api::EventQuery, lang: Lang) -> Result<SearchRequest, EventsError> {
+        let near = match query.near {
             None => None,
-            Some(text) => {
-                let at: Coordinates = text.parse().map_err(|e| {
+            Some(point) => {
+                let at = Coordinates::try_from(point).map_err(|e| {
                     EventsError::invalid(
                         "near",
                         format!("Posizione non valida: {e}"),
@@ -162,7 +127,12 @@ impl Events {
             Some(q) => Some(fold(q)).filter(|w| !w.is_empty()),
             None => None,
         };
-        let page = PageRequest::new(query.cursor.as_deref(), query.limit, PAGE_DEFAULT, PAGE_LIMIT)?;
+        let page = PageRequest::new(
+            query.cursor.as_deref(),
+            query.limit.map(i64::from),
+            PAGE_DEFAULT,
+            PAGE_LIMIT,
+        )?;
         Ok(SearchRequest {
             near,
             from,

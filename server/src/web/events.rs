@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use sportello_core::api;
-use sportello_core::calendar::{rome_date, weekend_of};
+use sportello_core::events::Period;
 
 use super::layout::{self, icon_svg};
 use super::{PageRequest, i18n};
 use crate::AppState;
-use crate::events::{SearchQuery, formats};
+use crate::events::formats;
 use crate::http::problem::{ApiError, Message};
 
 /// The query of `/events`: every field a string, checked by the events service (or here, for
@@ -34,27 +34,22 @@ const WHENS: [(&str, &i18n::Text); 3] = [
     ("month", &i18n::NEXT_30_DAYS),
 ];
 
-/// `from` and `to` of the events search for a window, seen from now in Rome.
+/// `from` and `to` of the events search for a window, seen from now in Rome (core's
+/// `Period`, the apps' too).
 fn window(when: &str) -> Result<(Option<String>, Option<String>), ApiError> {
-    let now = jiff::Timestamp::now();
-    let today = rome_date(now);
-    match when {
-        "today" => Ok((Some(now.to_string()), Some(today.to_string()))),
-        "weekend" => {
-            let (saturday, sunday) = weekend_of(today);
-            let from = if saturday == today {
-                now.to_string()
-            } else {
-                saturday.to_string()
-            };
-            Ok((Some(from), Some(sunday.to_string())))
+    let period = match when {
+        "today" => Period::Today,
+        "weekend" => Period::ThisWeekend,
+        "month" => return Ok((None, None)),
+        _ => {
+            return Err(ApiError::field(
+                "when",
+                Message::new("Uno tra today, weekend, month.", "One of today, weekend, month."),
+            ));
         }
-        "month" => Ok((None, None)),
-        _ => Err(ApiError::field(
-            "when",
-            Message::new("Uno tra today, weekend, month.", "One of today, weekend, month."),
-        )),
-    }
+    };
+    let window = period.window(jiff::Timestamp::now());
+    Ok((Some(window.from), Some(window.to)))
 }
 
 /// `GET /events`.
@@ -67,14 +62,30 @@ pub async fn list(
     let when = query.when.as_deref().filter(|w| !w.is_empty()).unwrap_or("month");
     let result = async {
         let (from, to) = window(when)?;
-        let search = SearchQuery {
-            near: query.near.clone().filter(|n| !n.is_empty()),
+        let near = query
+            .near
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                n.parse::<api::Coordinates>().map_err(|e| {
+                    ApiError::field(
+                        "near",
+                        Message::new(
+                            format!("Posizione non valida: {e}"),
+                            format!("Invalid position: {e}"),
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        let search = api::EventQuery {
+            near,
             from,
             to,
             municipality: super::municipality_param(&state, query.municipality.as_deref())?,
             q: query.q.clone(),
             cursor: query.cursor.clone(),
-            ..SearchQuery::default()
+            ..api::EventQuery::default()
         };
         let request = state.events.search_request(&search, page.lang)?;
         let found = state.events.search(&request).await?;

@@ -1,9 +1,5 @@
 package it.genova.sportello.mobile
 
-import java.net.URI
-import java.net.http.HttpClient
-import java.net.http.HttpRequest
-import java.net.http.HttpResponse
 import java.util.UUID
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.AfterEach
@@ -19,25 +15,11 @@ import org.junit.jupiter.api.Test
  */
 class PaymentsTest {
     private val clients = mutableListOf<SportelloClient>()
-    private val http = HttpClient.newHttpClient()
 
     @AfterEach
     fun closeClients() {
         clients.forEach { it.close() }
     }
-
-    private fun post(path: String, body: String, vararg headers: String): String {
-        val request = HttpRequest.newBuilder(URI.create(baseUrl() + path))
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .apply { headers.toList().chunked(2).forEach { (name, value) -> header(name, value) } }
-            .build()
-        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
-        assertTrue(response.statusCode() in 200..299, "$path: ${response.statusCode()} ${response.body()}")
-        return response.body()
-    }
-
-    private fun field(json: String, name: String): String =
-        Regex("\"$name\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
 
     @Test
     fun `notices and QR codes are read on the device`() {
@@ -63,20 +45,20 @@ class PaymentsTest {
         val citizen = SportelloClient(baseUrl()).also { clients += it }
         citizen.devLogin(fiscalCode, emptyList())
 
-        val login = post(
+        val login = postToServer(
             "/v1/auth/dev-login",
             """{"fiscal_code":"VRDGPP80A01D969Z","roles":["operator:010025:payments"]}""",
             "content-type", "application/json",
         )
-        val token = field(login, "access_token")
-        val created = post(
+        val token = jsonField(login, "access_token")
+        val created = postToServer(
             "/v1/municipalities/010025/payment-positions",
             """{"debtor":{"fiscal_code":"$fiscalCode","full_name":"Test Kotlin"},"description":"Diritti di segreteria",
                "options":[{"amount_cents":3000,"due_date":"2099-12-31"}]}""",
             "content-type", "application/json", "authorization", "Bearer $token",
         )
-        val positionId = field(created, "id")
-        post("/v1/municipalities/010025/payment-positions/$positionId/publish", "", "authorization", "Bearer $token")
+        val positionId = jsonField(created, "id")
+        postToServer("/v1/municipalities/010025/payment-positions/$positionId/publish", "", "authorization", "Bearer $token")
 
         val due = citizen.myPayments().single()
         assertEquals(PaymentState.DUE, due.state)
@@ -100,7 +82,7 @@ class PaymentsTest {
             <IBAN>IT60X0542811101000000123456</IBAN><remittanceInformation>Diritti</remittanceInformation><transferCategory>9/0101108TS/</transferCategory></transfer></transferList>
             <idPSP>PSP</idPSP><PSPCompanyName>PSP</PSPCompanyName><idChannel>PSP_01</idChannel><channelDescription>app</channelDescription>
             </receipt></pafn:paSendRTV2Request></soapenv:Body></soapenv:Envelope>"""
-        val answer = post("/pagopa/paForNode", soap, "content-type", "text/xml", "soapaction", "paSendRTV2")
+        val answer = postToServer("/pagopa/paForNode", soap, "content-type", "text/xml", "soapaction", "paSendRTV2")
         assertTrue(answer.contains("<outcome>OK</outcome>"), answer)
 
         val paid = citizen.myPayments().single()

@@ -2,7 +2,12 @@ package it.genova.sportello.mobile
 
 import it.genova.sportello.core.*
 import java.net.ServerSocket
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
 import java.util.Collections
+import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Assertions.fail
 
 const val CITIZEN = "RSSMRA85T10A562S"
@@ -35,6 +40,26 @@ fun randomFiscalCode(): String {
     }
     return body + ('A' + sum % 26)
 }
+
+private val plainHttp: HttpClient = HttpClient.newHttpClient()
+
+/**
+ * A plain HTTP POST to the test server (what the app has no call for: an operator's or the
+ * pagoPA Node's requests); [headers] are name, value pairs. Fails unless the answer is 2xx.
+ */
+fun postToServer(path: String, body: String, vararg headers: String): String {
+    val request = HttpRequest.newBuilder(URI.create(baseUrl() + path))
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .apply { headers.toList().chunked(2).forEach { (name, value) -> header(name, value) } }
+        .build()
+    val response = plainHttp.send(request, HttpResponse.BodyHandlers.ofString())
+    assertTrue(response.statusCode() in 200..299, "$path: ${response.statusCode()} ${response.body()}")
+    return response.body()
+}
+
+/** The first string value named [name] in a JSON text (enough for ids and tokens). */
+fun jsonField(json: String, name: String): String =
+    Regex("\"$name\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
 
 /** A loopback port nobody listens on (bound, then released). */
 fun freePort(): Int = ServerSocket(0).use { it.localPort }
