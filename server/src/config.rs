@@ -2,7 +2,6 @@
 //! `SPORTELLO__*` environment variables (`__` separates nesting, e.g.
 //! `SPORTELLO__AUTH__PROVIDERS__CIE__CLIENT_SECRET`), then command-line flags.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,9 +10,16 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod auth;
 mod http;
+mod notify;
+mod pagopa;
 mod storage;
+pub use auth::{AuthConfig, FederationConfig, ProviderConfig, RelyingPartyConfig, TrustMarkConfig};
 pub use http::{HttpConfig, Quota, RateLimitsConfig};
+pub use notify::{FcmConfig, NotifyConfig};
+use pagopa::{DEMO_BROKER, DEMO_STATION, EXAMPLE_IBAN};
+pub use pagopa::{PagopaChannelConfig, PagopaConfig, PagopaCreditorConfig};
 pub use storage::{MIN_PART_BYTES, S3Config, StorageConfig, StorageKind};
 
 /// Where the server runs; production forbids demo-only switches.
@@ -177,169 +183,6 @@ impl Default for PermitsConfig {
     }
 }
 
-/// pagoPA creditor settings. Metropolitan-wide values apply to every municipality; a
-/// `[pagopa.municipalities.<ISTAT>]` table overrides them for one. The idPA of a municipality is
-/// its fiscal code from the reference data, never configured, so it cannot drift.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PagopaConfig {
-    /// idBrokerPA: the intermediary (partner tecnologico) the Node knows this installation by.
-    pub broker_id: String,
-    /// idStation: the station of the broker the Node calls.
-    pub station_id: String,
-    /// Segregation code of the notice numbers (aux digit 3), 0–99.
-    pub segregation_code: u8,
-    /// Account credited by the transfers.
-    pub iban: String,
-    /// Default taxonomy category of the transfers.
-    pub taxonomy: String,
-    /// Largest SOAP request accepted on `/pagopa/paForNode`, bytes.
-    pub body_limit_bytes: usize,
-    /// Per-municipality overrides, by ISTAT code.
-    pub municipalities: BTreeMap<String, PagopaCreditorConfig>,
-    /// How the Node's endpoint is protected: mutual TLS on its own listener, source networks,
-    /// a shared key (docs/payments.md, "The channel").
-    pub channel: PagopaChannelConfig,
-}
-
-/// The channel the pagoPA Node calls `/pagopa/paForNode` through. Whoever reaches the endpoint
-/// can mark notices paid, so production refuses to start unless at least one protection is on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PagopaChannelConfig {
-    /// The endpoint's own listener; when set, the main listener no longer serves it.
-    pub listen: Option<SocketAddr>,
-    /// Certificate chain (PEM) of the own listener; with `tls_key` it speaks TLS.
-    pub tls_cert: Option<PathBuf>,
-    /// Private key (PEM) of `tls_cert`.
-    pub tls_key: Option<PathBuf>,
-    /// CA bundle (PEM) that client certificates are verified against: mutual TLS, a client
-    /// without a certificate of one of these CAs cannot complete the handshake.
-    pub client_ca: Option<PathBuf>,
-    /// The common name (CN) the verified client certificate's subject must have, exactly.
-    pub client_subject: Option<String>,
-    /// Only TCP peers in these networks reach the endpoint; others get 403.
-    pub source_networks: Vec<ipnet::IpNet>,
-    /// The request header that carries `shared_key`.
-    pub shared_key_header: String,
-    /// A key every request must carry in `shared_key_header` (at least 16 characters); others
-    /// get 403.
-    pub shared_key: Option<Secret>,
-}
-
-impl Default for PagopaChannelConfig {
-    fn default() -> Self {
-        Self {
-            listen: None,
-            tls_cert: None,
-            tls_key: None,
-            client_ca: None,
-            client_subject: None,
-            source_networks: Vec::new(),
-            shared_key_header: "x-pagopa-channel-key".to_owned(),
-            shared_key: None,
-        }
-    }
-}
-
-impl PagopaChannelConfig {
-    /// Whether anything stands between the network and the endpoint.
-    pub fn is_protected(&self) -> bool {
-        self.client_ca.is_some() || !self.source_networks.is_empty() || self.shared_key.is_some()
-    }
-
-    /// Whether the endpoint is served on the channel's own listener with TLS.
-    pub fn is_tls(&self) -> bool {
-        self.tls_cert.is_some()
-    }
-
-    /// Rejects settings that cannot work together.
-    fn validate(&self, main_listen: SocketAddr) -> anyhow::Result<()> {
-        anyhow::ensure!(
-            self.tls_cert.is_some() == self.tls_key.is_some(),
-            "pagopa.channel.tls_cert and pagopa.channel.tls_key go together"
-        );
-        anyhow::ensure!(
-            self.tls_cert.is_none() || self.listen.is_some(),
-            "pagopa.channel.tls_cert needs pagopa.channel.listen: TLS is served on the channel's own \
-             listener (behind an ingress that terminates TLS, leave both unset)"
-        );
-        anyhow::ensure!(
-            self.client_ca.is_none() || self.tls_cert.is_some(),
-            "pagopa.channel.client_ca needs pagopa.channel.tls_cert and tls_key: client certificates \
-             are verified in the channel's own TLS handshake"
-        );
-        anyhow::ensure!(
-            self.client_subject.is_none() || self.client_ca.is_some(),
-            "pagopa.channel.client_subject needs pagopa.channel.client_ca"
-        );
-        anyhow::ensure!(
-            self.client_subject.as_ref().is_none_or(|s| !s.is_empty()),
-            "pagopa.channel.client_subject must not be empty"
-        );
-        anyhow::ensure!(
-            self.listen != Some(main_listen),
-            "pagopa.channel.listen must differ from listen"
-        );
-        anyhow::ensure!(
-            axum::http::HeaderName::from_bytes(self.shared_key_header.as_bytes()).is_ok(),
-            "pagopa.channel.shared_key_header `{}` is not an HTTP header name",
-            self.shared_key_header
-        );
-        if let Some(key) = &self.shared_key {
-            anyhow::ensure!(
-                key.expose().chars().count() >= 16,
-                "pagopa.channel.shared_key must have at least 16 characters"
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Overrides of the pagoPA settings for one municipality.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PagopaCreditorConfig {
-    /// `false`: the municipality does not collect through this installation's pagoPA station
-    /// (no notices are opened for it, the Node's calls for it are refused); its permit fees
-    /// stay due without a notice and are paid at its office.
-    pub enabled: Option<bool>,
-    /// idBrokerPA, when the municipality has its own intermediary.
-    pub broker_id: Option<String>,
-    /// idStation.
-    pub station_id: Option<String>,
-    /// Segregation code.
-    pub segregation_code: Option<u8>,
-    /// Account credited.
-    pub iban: Option<String>,
-    /// Default taxonomy category.
-    pub taxonomy: Option<String>,
-}
-
-/// The IBAN of pagoPA's own examples: the demo's default, never a real creditor's account.
-const EXAMPLE_IBAN: &str = "IT60X0542811101000000123456";
-/// The demo's broker (Comune di Genova's fiscal code, which a real broker may well be).
-const DEMO_BROKER: &str = "00856930102";
-/// The demo's station of that broker: printed in the README, never registered at pagoPA.
-const DEMO_STATION: &str = "00856930102_01";
-
-impl Default for PagopaConfig {
-    fn default() -> Self {
-        // Demo values (README): Comune di Genova as the metropolitan broker, its first station,
-        // and the IBAN of pagoPA's own examples. Real deployments set their own.
-        Self {
-            broker_id: DEMO_BROKER.to_owned(),
-            station_id: DEMO_STATION.to_owned(),
-            segregation_code: 1,
-            iban: EXAMPLE_IBAN.to_owned(),
-            taxonomy: "9/0101108TS/".to_owned(),
-            body_limit_bytes: 256 * 1024,
-            municipalities: BTreeMap::new(),
-            channel: PagopaChannelConfig::default(),
-        }
-    }
-}
-
 /// Library catalogue.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -357,173 +200,6 @@ impl Default for CatalogConfig {
             index_poll_ms: 1000,
         }
     }
-}
-
-/// Login and tokens.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthConfig {
-    /// Lifetime of access JWTs, seconds.
-    pub access_token_ttl_secs: u64,
-    /// Lifetime of refresh tokens, seconds.
-    pub refresh_token_ttl_secs: u64,
-    /// Time a citizen has to complete a login at the identity provider, seconds.
-    pub login_ttl_secs: u64,
-    /// Where apps may ask to be sent back after login (exact match), e.g.
-    /// `it.genova.sportello://auth` for the mobile apps.
-    pub app_redirect_uris: Vec<String>,
-    /// OpenID Connect providers by id (a municipality's own staff directory, …).
-    pub providers: BTreeMap<String, ProviderConfig>,
-    /// Sportello as an OpenID Connect Federation relying party: its Entity Configuration.
-    pub relying_party: RelyingPartyConfig,
-    /// The OpenID Connect Federations Sportello is a leaf of, by id: `spid`, `cie`.
-    pub federations: BTreeMap<String, FederationConfig>,
-}
-
-/// What the Entity Configuration says about Sportello (see docs/identity.md).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RelyingPartyConfig {
-    /// The organisation running Sportello (`federation_entity.organization_name`, `client_name`).
-    pub organization_name: String,
-    /// Contact addresses published in the metadata (`contacts`).
-    pub contacts: Vec<String>,
-    /// The organisation's home page (`federation_entity.homepage_uri`), if any.
-    pub homepage_uri: Option<String>,
-    /// Lifetime of the signed Entity Configuration, seconds.
-    pub entity_configuration_ttl_secs: u64,
-    /// How long a replaced key stays published after a rotation, seconds: at least the longest
-    /// lifetime of anything it signed (the Entity Configuration, request objects, assertions).
-    pub key_retirement_secs: u64,
-}
-
-/// One federation (SPID or CIE): where its trust comes from and what it issued to Sportello.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FederationConfig {
-    /// Trust anchors by entity id, each with its federation signing keys (a JWKS, as the
-    /// federation publishes them): a chain is trusted only if it ends at one of these keys.
-    pub trust_anchors: BTreeMap<String, serde_json::Value>,
-    /// Superiors that registered Sportello (the trust anchor or an intermediate/aggregator).
-    pub authority_hints: Vec<String>,
-    /// Trust marks the federation issued to Sportello, as signed JWTs with their ids.
-    #[serde(default)]
-    pub trust_marks: Vec<TrustMarkConfig>,
-    /// Level asked by default (`https://www.spid.gov.it/SpidL2`, …).
-    #[serde(default)]
-    pub default_acr: Option<String>,
-    /// Level asked per route (a payment or a permit may ask for SpidL2).
-    #[serde(default)]
-    pub acr_by_route: BTreeMap<String, String>,
-}
-
-/// A trust mark issued to Sportello.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrustMarkConfig {
-    /// The trust mark type, e.g. `https://registry.spid.gov.it/openid_relying_party/public/`.
-    pub id: String,
-    /// The signed trust mark JWT.
-    pub trust_mark: Secret,
-}
-
-/// Inbox and push delivery.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NotifyConfig {
-    /// Run the delivery worker in this process (several instances may all run one).
-    pub worker: bool,
-    /// VAPID `sub` claim: how push services can reach the operator (`mailto:` or `https:`).
-    pub vapid_subject: String,
-    /// Hosts Web Push endpoints may point at; a subscription elsewhere is refused, so users
-    /// cannot make the server post to arbitrary addresses. `*.` prefixes match subdomains.
-    pub webpush_allowed_hosts: Vec<String>,
-    /// Accept `http://` push endpoints (local simulators only).
-    pub allow_insecure_endpoints: bool,
-    /// Pushes claimed per round.
-    pub batch_size: u32,
-    /// Pushes in flight at once per round.
-    pub concurrency: usize,
-    /// Rounds (claimed batches) in flight at once per instance. More than one overlaps the
-    /// database work of a batch with the network time of another; the at-least-once window after
-    /// a crash grows to `rounds_in_flight × batch_size` pushes.
-    pub rounds_in_flight: usize,
-    /// Idle wait between polls, milliseconds.
-    pub poll_interval_ms: u64,
-    /// How long a claimed push is reserved for the worker that claimed it, seconds. A worker
-    /// that dies releases its pushes when the lease ends: the at-least-once window.
-    pub lease_secs: u64,
-    /// How long an undelivered push is kept, seconds.
-    pub ttl_secs: u64,
-    /// Largest number of devices per person.
-    pub max_devices_per_user: u32,
-    /// Firebase Cloud Messaging (HTTP v1); off when absent.
-    pub fcm: Option<FcmConfig>,
-}
-
-/// Firebase Cloud Messaging settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FcmConfig {
-    /// Google service-account key file (JSON).
-    pub service_account_file: PathBuf,
-    /// API base URL.
-    #[serde(default = "default_fcm_api_url")]
-    pub api_url: String,
-    /// Token endpoint; default: the key file's `token_uri`.
-    #[serde(default)]
-    pub token_url: Option<String>,
-}
-
-fn default_fcm_api_url() -> String {
-    "https://fcm.googleapis.com".to_owned()
-}
-
-impl Default for NotifyConfig {
-    fn default() -> Self {
-        Self {
-            worker: true,
-            vapid_subject: "mailto:sportello@comune.genova.it".to_owned(),
-            webpush_allowed_hosts: [
-                "fcm.googleapis.com",
-                "updates.push.services.mozilla.com",
-                "*.push.apple.com",
-                "*.notify.windows.com",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-            allow_insecure_endpoints: false,
-            batch_size: 256,
-            concurrency: 64,
-            rounds_in_flight: 2,
-            poll_interval_ms: 500,
-            lease_secs: 60,
-            ttl_secs: 7 * 24 * 3600,
-            max_devices_per_user: 20,
-            fcm: None,
-        }
-    }
-}
-
-/// One OpenID Connect provider (SPID aggregator, CIE, …).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderConfig {
-    /// Name for login buttons.
-    pub display_name: String,
-    /// Issuer URL; `/.well-known/openid-configuration` is discovered from it.
-    pub issuer_url: String,
-    /// Client id registered at the provider.
-    pub client_id: String,
-    /// Client secret (client_secret_basic).
-    pub client_secret: Secret,
-    /// Extra scopes beside `openid`.
-    #[serde(default = "default_scopes")]
-    pub scopes: Vec<String>,
-}
-
-fn default_scopes() -> Vec<String> {
-    vec!["profile".to_owned()]
 }
 
 impl Default for Config {
@@ -547,32 +223,6 @@ impl Default for Config {
             events: EventsConfig::default(),
             opendata: OpenDataConfig::default(),
             pagopa: PagopaConfig::default(),
-        }
-    }
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        Self {
-            access_token_ttl_secs: 15 * 60,
-            refresh_token_ttl_secs: 30 * 24 * 3600,
-            login_ttl_secs: 10 * 60,
-            app_redirect_uris: vec!["it.genova.sportello://auth".to_owned()],
-            providers: BTreeMap::new(),
-            relying_party: RelyingPartyConfig::default(),
-            federations: BTreeMap::new(),
-        }
-    }
-}
-
-impl Default for RelyingPartyConfig {
-    fn default() -> Self {
-        Self {
-            organization_name: "Sportello".to_owned(),
-            contacts: Vec::new(),
-            homepage_uri: None,
-            entity_configuration_ttl_secs: 24 * 3600,
-            key_retirement_secs: 2 * 24 * 3600,
         }
     }
 }
@@ -938,7 +588,7 @@ mod tests {
                 issuer_url: "https://idp.example".into(),
                 client_id: "c".into(),
                 client_secret: Secret::new("hunter2"),
-                scopes: default_scopes(),
+                scopes: auth::default_scopes(),
             },
         );
         let printed = format!("{config:?}");
