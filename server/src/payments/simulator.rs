@@ -19,6 +19,8 @@ pub struct NodeSimulator {
     node_url: String,
     /// Header and value of the channel's shared key, if it has one.
     shared_key: Option<(String, String)>,
+    /// Whether a client certificate is presented to the channel.
+    presents_certificate: bool,
     /// idBrokerPA to send.
     pub broker_id: String,
     /// idStation to send.
@@ -83,6 +85,7 @@ impl NodeSimulator {
             base_url: base_url.trim_end_matches('/').to_owned(),
             node_url: base_url.trim_end_matches('/').to_owned(),
             shared_key: None,
+            presents_certificate: false,
             broker_id: broker_id.to_owned(),
             station_id: station_id.to_owned(),
         }
@@ -121,6 +124,7 @@ impl NodeSimulator {
             base_url: base_url.trim_end_matches('/').to_owned(),
             node_url: node_url.trim_end_matches('/').to_owned(),
             shared_key: credentials.shared_key.clone(),
+            presents_certificate: credentials.identity_pem.is_some(),
             broker_id: broker_id.to_owned(),
             station_id: station_id.to_owned(),
         })
@@ -144,6 +148,15 @@ impl NodeSimulator {
             while let Some(cause) = source {
                 message = format!("{message}: {cause}");
                 source = cause.source();
+            }
+            // In TLS 1.3 the client finishes its handshake before the server has judged the
+            // client's certificate; a refusal may then arrive as a bare closed connection, the
+            // alert unread.
+            if self.node_url.starts_with("https://") && !self.presents_certificate {
+                message.push_str(
+                    " (a channel with mutual TLS closes connections that present no client \
+                     certificate: pass --client-cert and --client-key)",
+                );
             }
             SimulatorError::Other(format!("{}: {message}", operation.action()))
         })?;
