@@ -79,6 +79,7 @@ pub async fn import_files(
 ) -> Result<HashSet<String>, CatalogError> {
     let mut all_changed = HashSet::new();
     let mut connection = store::import_connection(db).await?;
+    let mut batches: u64 = 0;
     for (path, name) in files {
         let (sender, mut receiver) = mpsc::channel::<Vec<Item>>(1);
         let reader = spawn_reader(path.clone(), name.clone(), options.clone(), sender);
@@ -98,6 +99,10 @@ pub async fn import_files(
             store::record_changes(&mut tx, &changed.0).await?;
             tx.commit().await?;
             all_changed.extend(changed.0.into_keys());
+            batches += 1;
+            if batches.is_power_of_two() {
+                store::refresh_statistics(&mut connection).await?;
+            }
         }
         match reader.await {
             Ok(Ok(())) => {}
