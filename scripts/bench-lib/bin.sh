@@ -18,3 +18,23 @@ sportello_bin() {
     fi
     printf '%s\n' "$root/target/$profile/sportello"
 }
+
+# An admin's access token from a server started with --dev-auth at BASE.
+#
+# Usage: token="$(dev_admin_token "$base")"
+dev_admin_token() {
+    curl -fs -X POST "$1/v1/auth/dev-login" -H 'content-type: application/json' \
+        -d '{"fiscal_code":"GLLMRC68H22D969U","roles":["admin"]}' |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+# The synthetic catalogue's libraries (LIBRARIES_JSON) registered at BASE with TOKEN; the array
+# `maps` gets the importer's `--map` arguments for them.
+#
+# Usage: library_maps "$work/synth/libraries.json" "$base" "$token"; … import "${maps[@]}"
+library_maps() {
+    maps=()
+    local pair
+    while read -r pair; do maps+=(--map "$pair"); done < <(
+        python3 scripts/bench-lib/register_libraries.py "$1" "$2" "$3")
+}

@@ -36,6 +36,8 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 source scripts/lib/postgres.sh
 # shellcheck source=bench-lib/oha.sh
 source scripts/bench-lib/oha.sh
+# shellcheck source=bin.sh
+source scripts/bench-lib/bin.sh
 oha_bin >/dev/null
 
 work="$(mktemp -d /tmp/sportello-bench.XXXXXX)"
@@ -73,23 +75,8 @@ SPORTELLO__RATE_LIMITS__ENABLED=false SPORTELLO_LOG=warn "$bin" --data-dir "$wor
     >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-token="$(curl -fs -X POST "$base/v1/auth/dev-login" -H 'content-type: application/json' \
-    -d '{"fiscal_code":"GLLMRC68H22D969U","roles":["admin"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
-maps=()
-python3 - "$work/synth/libraries.json" "$base" "$token" <<'EOF'
-import json, sys, urllib.request
-libs, base, token = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
-for lib in libs:
-    body = json.dumps({"name": f"Biblioteca {lib['id']}", "address": "Via di prova 1", "postal_code": "16100",
-        "lat": lib["lat"], "lon": lib["lon"], "codes": [lib["code"]],
-        "opening_hours": "Mo-Sa 08:00-20:00; Su 09:00-13:00"}).encode()
-    request = urllib.request.Request(f"{base}/v1/municipalities/{lib['municipality']}/libraries/{lib['id']}",
-        data=body, method="PUT", headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
-    urllib.request.urlopen(request).read()
-EOF
-while read -r pair; do maps+=(--map "$pair"); done < <(python3 -c '
-import json, sys
-for lib in json.load(open(sys.argv[1])): print(lib["code"] + "=" + lib["id"])' "$work/synth/libraries.json")
+token="$(dev_admin_token "$base")"
+library_maps "$work/synth/libraries.json" "$base" "$token"
 
 step "import (CLI, end to end into the database)"
 start_ns=$(date +%s%N)

@@ -26,7 +26,19 @@ oha_rate() {
     local rate="$1" seconds="$2" clients="$3"
     shift 3
     "$(oha_bin)" --no-tui --output-format json --latency-correction -q "$rate" -z "${seconds}s" -c "$clients" "$@" |
-        python3 -c '
+        _oha_result
+}
+
+# oha_max SECONDS CLIENTS [oha arguments…]: the same line for a closed loop (every client sends
+# its next request as soon as the last is answered): the throughput the server reaches.
+oha_max() {
+    local seconds="$1" clients="$2"
+    shift 2
+    "$(oha_bin)" --no-tui --output-format json -z "${seconds}s" -c "$clients" "$@" | _oha_result
+}
+
+_oha_result() {
+    python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 s, p = d["summary"], d["latencyPercentiles"]

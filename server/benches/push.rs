@@ -4,7 +4,9 @@
 //! message beside pywebpush's, measured in the same run.
 //!
 //! SPORTELLO_BENCH_DEVICES (default 100000), SPORTELLO_BENCH_PG_URL (PostgreSQL instead of
-//! SQLite), SPORTELLO_BENCH_PYTHON (default build/venv/bin/python).
+//! SQLite), SPORTELLO_BENCH_PYTHON (default build/venv/bin/python), SPORTELLO_BENCH_INSTANCES
+//! (2: the broadcast again with one instance's workers, then with a second instance's beside
+//! them on the same database, and the ratio; `scripts/bench cluster` sets it, on PostgreSQL).
 
 #![allow(
     clippy::unwrap_used,
@@ -36,6 +38,10 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let instances: usize = std::env::var("SPORTELLO_BENCH_INSTANCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let dir = tempfile::tempdir().unwrap();
     let url = match std::env::var("SPORTELLO_BENCH_PG_URL") {
         Ok(url) => url,
@@ -118,28 +124,19 @@ async fn main() {
     db.close().await;
     let setup = setup.elapsed();
 
-    let mut config = Config {
-        data_dir: dir.path().to_owned(),
-        database_url: Some(Secret::new(url.clone())),
-        ..Config::default()
+    let make_config = |data_dir: &std::path::Path| {
+        let mut config = Config {
+            data_dir: data_dir.to_owned(),
+            database_url: Some(Secret::new(url.clone())),
+            ..Config::default()
+        };
+        config.notify.allow_insecure_endpoints = true;
+        config.notify.webpush_allowed_hosts = vec!["127.0.0.1".to_owned()];
+        config.notify.batch_size = 512;
+        config.notify.concurrency = 64;
+        config
     };
-    config.notify.allow_insecure_endpoints = true;
-    config.notify.webpush_allowed_hosts = vec!["127.0.0.1".to_owned()];
-    config.notify.batch_size = 512;
-    config.notify.concurrency = 64;
-    let state = AppState::start(config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn({
-        let state = state.clone();
-        async move {
-            serve(state, listener, None, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        }
-    });
+    let first = Instance::start(make_config(dir.path())).await;
 
     let request = BroadcastRequest {
         municipalities: vec!["010025".to_owned()],
@@ -147,25 +144,20 @@ async fn main() {
         subject: "Allerta rossa per temporali".to_owned(),
         body: "Evitate i sottopassi e le zone vicine ai torrenti. Seguite gli aggiornamenti.".to_owned(),
     };
-    let start = Instant::now();
-    let (_, recipients, pushes) = state
-        .notifier
-        .broadcast("bench", &[Role::Admin], &request)
-        .await
-        .unwrap();
-    let fan_out = start.elapsed();
-    assert_eq!((recipients, pushes), (devices as u64, devices as u64));
-    while received.load(Ordering::Relaxed) < devices {
-        assert!(
-            start.elapsed() < Duration::from_mins(15),
-            "stalled at {}",
-            received.load(Ordering::Relaxed)
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let (fan_out, total) = broadcast_and_wait(&first.state, &request, &received, devices).await;
+
+    // Two instances on one database: the same broadcast again with one instance's workers (warm,
+    // as the next run will be), then with a second instance's workers beside them.
+    let mut two_instances = None;
+    if instances >= 2 {
+        let (_, one) = broadcast_and_wait(&first.state, &request, &received, devices).await;
+        let second_dir = tempfile::tempdir().unwrap();
+        let second = Instance::start(make_config(second_dir.path())).await;
+        let (_, two) = broadcast_and_wait(&first.state, &request, &received, devices).await;
+        second.stop().await;
+        two_instances = Some((one, two));
     }
-    let total = start.elapsed();
-    let _ = stop.send(());
-    server.await.unwrap();
+    first.stop().await;
 
     // Encryption alone, ours and pywebpush's, on the same payload size.
     let payload = serde_json::json!({
@@ -227,6 +219,82 @@ async fn main() {
         }
         None => println!("  pywebpush: not available ({python}); run scripts/test once to create the venv"),
     }
+    if let Some((one, two)) = two_instances {
+        let rate = |took: Duration| devices as f64 / took.as_secs_f64();
+        println!(
+            "  one instance's workers (warm):        {:>8.2} s, {:>6.0} deliveries/s",
+            one.as_secs_f64(),
+            rate(one)
+        );
+        println!(
+            "  two instances' workers together:     {:>8.2} s, {:>6.0} deliveries/s",
+            two.as_secs_f64(),
+            rate(two)
+        );
+        println!(
+            "  two instances / one instance:         {:>8.2}x",
+            rate(two) / rate(one)
+        );
+    }
+}
+
+/// One server with its delivery workers, as `sportello serve` runs it.
+struct Instance {
+    state: AppState,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Instance {
+    async fn start(config: Config) -> Self {
+        let state = AppState::start(config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn({
+            let state = state.clone();
+            async move {
+                serve(state, listener, None, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            }
+        });
+        Self { state, stop, server }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap();
+    }
+}
+
+/// Broadcasts `request` and waits until the sink has received a push for every device: the
+/// fan-out's time and the time to the last push.
+async fn broadcast_and_wait(
+    state: &AppState,
+    request: &BroadcastRequest,
+    received: &AtomicUsize,
+    devices: usize,
+) -> (Duration, Duration) {
+    received.store(0, Ordering::Relaxed);
+    let start = Instant::now();
+    let (_, recipients, pushes) = state
+        .notifier
+        .broadcast("bench", &[Role::Admin], request)
+        .await
+        .unwrap();
+    let fan_out = start.elapsed();
+    assert_eq!((recipients, pushes), (devices as u64, devices as u64));
+    while received.load(Ordering::Relaxed) < devices {
+        assert!(
+            start.elapsed() < Duration::from_mins(15),
+            "stalled at {}",
+            received.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (fan_out, start.elapsed())
 }
 
 fn rand16() -> [u8; 16] {
