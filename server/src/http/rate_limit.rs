@@ -48,8 +48,7 @@ impl Limited {
                 "/v1/auth/oidc/{provider}/login" | "/v1/auth/federation/{federation}/login" | "/login/start",
             )
             | ("POST", "/v1/auth/dev-login" | "/login/dev") => Self::Login,
-            ("GET", "/login/done") => Self::Refresh,
-            ("POST", "/v1/auth/token") => Self::Refresh,
+            ("POST", "/v1/auth/token") | ("GET", "/login/done") => Self::Refresh,
             ("POST", "/v1/payments/verify") => Self::Verify,
             // The web pages' searches too: they call the same services.
             ("GET", "/v1/catalog/search" | "/v1/daia" | "/v1/events" | "/catalogue" | "/events") => {

@@ -149,6 +149,7 @@ impl PageRequest {
 
     /// This request as a citizen's page: in Italian, or else in English (the pages after
     /// login are in the two languages of the API's texts).
+    #[must_use]
     pub fn citizen(mut self) -> Self {
         if self.lang != Lang::It {
             self.lang = Lang::En;
