@@ -97,6 +97,10 @@ async fn get(server: &TestServer, cookie: &str, path: &str) -> reqwest::Response
         .unwrap()
 }
 
+async fn text_of(server: &TestServer, cookie: &str, path: &str) -> String {
+    get(server, cookie, path).await.text().await.unwrap()
+}
+
 async fn post_form(
     server: &TestServer,
     cookie: &str,
@@ -236,11 +240,7 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
     let integration = integration.expect("one demo application waits for documents");
 
     // My payments: each notice with its code, its QR code and the link to pagoPA Checkout.
-    let html = get(&server, &mario.cookie, "/me/payments")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&server, &mario.cookie, "/me/payments").await;
     assert!(html.contains("<h1>My payments</h1>"));
     let notices = linked_ids(&html, "src=\"/me/payments/");
     assert!(!notices.is_empty(), "the demo citizen has notices");
@@ -260,11 +260,7 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
     assert!(qr.text().await.unwrap().contains("<svg"));
 
     // The inbox, and one message (read from then on).
-    let html = get(&server, &mario.cookie, "/me/inbox")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&server, &mario.cookie, "/me/inbox").await;
     let messages = linked_ids(&html, "href=\"/me/inbox/");
     assert!(!messages.is_empty(), "the demo's steps left messages");
     let message = get(&server, &mario.cookie, &format!("/me/inbox/{}", messages[0])).await;
@@ -402,11 +398,7 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
     )
     .await;
     assert_eq!(follow.status(), StatusCode::SEE_OTHER);
-    let html = get(&server, &mario.cookie, "/me/events")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&server, &mario.cookie, "/me/events").await;
     assert!(html.contains(&format!("href=\"/events/{event}\"")));
     let html = get(&server, &mario.cookie, &format!("/events/{event}"))
         .await
@@ -426,30 +418,16 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
 
     // Another citizen sees none of it.
     let laura = login(&server, OTHER_CITIZEN).await;
-    let html = get(&server, &laura.cookie, "/me/permits")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(linked_ids(&html, "href=\"/me/permits/").is_empty());
-    let html = get(&server, &laura.cookie, "/me/payments")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(linked_ids(&html, "src=\"/me/payments/").is_empty());
-    let html = get(&server, &laura.cookie, "/me/inbox")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(linked_ids(&html, "href=\"/me/inbox/").is_empty());
-    let html = get(&server, &laura.cookie, "/me/events")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(!html.contains(&format!("href=\"/events/{event}\"")));
+    for (path, links) in [
+        ("/me/permits", "href=\"/me/permits/"),
+        ("/me/payments", "src=\"/me/payments/"),
+        ("/me/inbox", "href=\"/me/inbox/"),
+    ] {
+        let page = text_of(&server, &laura.cookie, path).await;
+        assert!(linked_ids(&page, links).is_empty(), "{path}");
+    }
+    let followed = text_of(&server, &laura.cookie, "/me/events").await;
+    assert!(!followed.contains(&format!("href=\"/events/{event}\"")));
     assert_cannot_see(
         &server,
         &laura,

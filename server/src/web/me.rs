@@ -8,14 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use serde::Deserialize;
 use sportello_core::api;
 
 use super::i18n::citizen as words;
 use super::layout::{self, icon_svg};
 use super::login::CsrfForm;
 use super::session::{CSRF_FIELD, CSRF_HEADER, Citizen};
-use super::{PageRequest, events::municipality_name, i18n};
+use super::{CursorQuery, PageRequest, events::municipality_name, i18n};
 use crate::AppState;
 use crate::http::problem::{ApiError, Message};
 use crate::pagination::PageRequest as Rows;
@@ -49,22 +48,16 @@ pub async fn home(page: PageRequest, State(state): State<AppState>, citizen: Cit
     page.render(page.w(&words::MY_AREA), result)
 }
 
-/// The query of `/me/inbox`.
-#[derive(Debug, Default, Deserialize)]
-pub struct InboxQuery {
-    cursor: Option<String>,
-}
-
 /// `GET /me/inbox`: newest first, unread ones marked.
 pub async fn inbox(
     page: PageRequest,
     State(state): State<AppState>,
     citizen: Citizen,
-    Query(query): Query<InboxQuery>,
+    Query(query): Query<CursorQuery>,
 ) -> Response {
     let page = page.citizen();
     let result = async {
-        let rows = Rows::new(query.cursor.as_deref(), None, 20, 20)?;
+        let rows = query.rows()?;
         let found = state.notifier.inbox(&citizen.principal.user_id, &rows).await?;
         Ok::<_, ApiError>(html! {
             h1 { (page.w(&words::INBOX)) }

@@ -123,6 +123,24 @@ impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
     }
 }
 
+/// The query of a citizen's list page (permits, inbox): where the previous page ended.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+impl CursorQuery {
+    /// The rows of this page: 20 after the cursor.
+    pub fn rows(&self) -> Result<crate::pagination::PageRequest, ApiError> {
+        Ok(crate::pagination::PageRequest::new(
+            self.cursor.as_deref(),
+            None,
+            20,
+            20,
+        )?)
+    }
+}
+
 /// Query pairs a page keeps for its links; a form has far fewer fields.
 const MAX_QUERY_PAIRS: usize = 32;
 

@@ -5,7 +5,6 @@
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use serde::Deserialize;
 use sportello_core::api;
 use sportello_core::tenant::IstatCode;
 
@@ -13,28 +12,21 @@ use super::i18n::citizen::{self as words, Words};
 use super::layout::{self, icon_svg};
 use super::login::CsrfForm;
 use super::session::{CSRF_FIELD, Citizen};
-use super::{PageRequest, events::municipality_name};
+use super::{CursorQuery, PageRequest, events::municipality_name};
 use crate::AppState;
 use crate::http::problem::{ApiError, Message};
-use crate::pagination::PageRequest as Rows;
 use crate::permits::{PermitError, wire};
-
-/// The query of `/me/permits`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    cursor: Option<String>,
-}
 
 /// `GET /me/permits`.
 pub async fn list(
     page: PageRequest,
     State(state): State<AppState>,
     citizen: Citizen,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<CursorQuery>,
 ) -> Response {
     let page = page.citizen();
     let result = async {
-        let rows = Rows::new(query.cursor.as_deref(), None, 20, 20)?;
+        let rows = query.rows()?;
         let mine = state.permits.mine(&citizen.principal, &rows).await?;
         let found = wire::page(&mine, page.lang.as_str());
         Ok::<_, ApiError>(html! {
