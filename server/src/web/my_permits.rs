@@ -104,11 +104,7 @@ pub async fn page(
     let page = page.citizen();
     let result = async {
         let permit = mine(&state, &citizen, &id, page.lang.as_str()).await?;
-        let kinds = if permit.status == "integration_requested" {
-            document_kinds(&state, &permit, page.lang.as_str()).await?
-        } else {
-            Vec::new()
-        };
+        let kinds = document_kinds(&state, &permit, page.lang.as_str()).await?;
         Ok::<_, ApiError>((
             permit.procedure_name.clone(),
             permit_body(&page, &state, &citizen, &permit, &kinds),
@@ -155,7 +151,9 @@ fn permit_body(
         }
         (deadline(page, permit.deadline.as_deref(), permit.days_left))
         @if permit.clock_stopped { p.alert.alert-warning { (page.w(&words::CLOCK_STOPPED)) } }
-        @if !kinds.is_empty() { (integration_form(page, citizen, permit, kinds)) }
+        @if permit.status == "integration_requested" && !kinds.is_empty() {
+            (integration_form(page, citizen, permit, kinds))
+        }
         h2.h4.mt-4 { (page.w(&words::TIMELINE)) }
         ol.timeline {
             @for step in &permit.timeline {
@@ -173,7 +171,8 @@ fn permit_body(
         } @else {
             ul #documents {
                 @for document in &permit.documents {
-                    li { (document.file_name) " · " (document.kind) " · " (layout::date_time(page.lang, &document.uploaded_at)) }
+                    @let kind = kinds.iter().find(|(code, _)| *code == document.kind).map_or(document.kind.as_str(), |(_, name)| name.as_str());
+                    li { (document.file_name) " · " (kind) " · " (layout::date_time(page.lang, &document.uploaded_at)) }
                 }
             }
         }
