@@ -222,6 +222,7 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
     // My permits: the demo's four applications, each with its page.
     let list = get(&server, &mario.cookie, "/me/permits").await;
     assert_eq!(list.status(), 200);
+    assert_eq!(list.headers()[header::CACHE_CONTROL], "private, no-store");
     assert_eq!(list.headers()[header::CONTENT_LANGUAGE], "en");
     let html = list.text().await.unwrap();
     assert!(html.contains("<h1>My applications</h1>"));
@@ -411,9 +412,11 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
         .send()
         .await
         .unwrap();
+    let anonymous = anonymous.text().await.unwrap();
+    assert!(!anonymous.contains("/follow\""), "no button without a session");
     assert!(
-        !anonymous.text().await.unwrap().contains("/follow\""),
-        "no button without a session"
+        anonymous.contains(&format!("href=\"/login?next=%2Fevents%2F{event}\"")),
+        "but the way to log in and back"
     );
 
     // Another citizen sees none of it.
@@ -493,4 +496,33 @@ async fn assert_cannot_see(
     let path = format!("/me/permits/{integration}/submit-integration");
     let response = post_form(server, &browser.cookie, &path, &[("csrf", &browser.csrf)]).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND, "answer");
+}
+
+/// Behind https (the public URL says so), the cookies are `Secure`.
+#[tokio::test]
+async fn cookies_are_secure_when_served_over_https() {
+    let mut prepared = Prepared::new().await;
+    prepared.config.public_url = Some("https://sportello.example".to_owned());
+    let server = prepared.start().await;
+    let page = client().get(server.url("/login")).send().await.unwrap();
+    let (form_cookie, whole) = set_cookie(&page, "sportello_csrf").unwrap();
+    assert!(
+        whole.contains("; Secure") && whole.contains("HttpOnly"),
+        "{whole}"
+    );
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let response = client()
+        .post(server.url("/login/dev"))
+        .header(header::COOKIE, &form_cookie)
+        .form(&[("csrf", csrf.as_str()), ("fiscal_code", CITIZEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, whole) = set_cookie(&response, "sportello_session").unwrap();
+    assert!(
+        whole.contains("; Secure") && whole.contains("HttpOnly") && whole.contains("SameSite=Lax"),
+        "{whole}"
+    );
+    server.stop().await;
 }

@@ -192,7 +192,9 @@ pub async fn page(
                     }
                     Err(error) => return page.error(&error.into()),
                 },
-                None => None,
+                None => Some(html! {
+                    p { a.btn.btn-outline-primary href={ "/login?next=%2Fevents%2F" (event.id) } { (page.t(&i18n::LOGIN_TO_FOLLOW)) } }
+                }),
             };
             let title = event.title.clone();
             page.render(&title, Ok(event_body(&page, &state, &event, follow)))

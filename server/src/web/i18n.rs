@@ -429,6 +429,13 @@ pub const MY_AREA: Text = Text([
 ]);
 pub const LOGOUT: Text = Text(["Esci", "Log out", "Se déconnecter", "Abmelden", "Salir"]);
 pub const FOLLOW: Text = Text(["Segui", "Follow", "Suivre", "Folgen", "Seguir"]);
+pub const LOGIN_TO_FOLLOW: Text = Text([
+    "Accedi per seguire l'evento",
+    "Log in to follow this event",
+    "Connectez-vous pour suivre l'événement",
+    "Anmelden, um der Veranstaltung zu folgen",
+    "Accede para seguir el evento",
+]);
 pub const UNFOLLOW: Text = Text([
     "Non seguire più",
     "Unfollow",

@@ -246,12 +246,23 @@ pub fn municipality_param(state: &AppState, code: Option<&str>) -> Result<Option
 
 /// The pages' security headers: their Content-Security-Policy (a handler's own wins, as in
 /// [`crate::http::security_headers`], which adds the others).
+/// A citizen's pages and the login's are never stored by a browser's or a proxy's cache.
 async fn page_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let personal =
+        path == "/me" || path.starts_with("/me/") || path == "/login" || path.starts_with("/login/");
     let mut response = next.run(request).await;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(crate::http::PAGE_CONTENT_SECURITY_POLICY),
     );
+    if personal {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
     response
 }
 
