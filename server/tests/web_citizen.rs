@@ -204,6 +204,8 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
         "/logout",
         "/me/notifications",
         "/me/permits/x/submit-integration",
+        "/me/permits/x/documents",
+        "/me/devices",
         "/events/x/follow",
         "/events/x/unfollow",
     ] {
@@ -429,6 +431,11 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
         let page = text_of(&server, &laura.cookie, path).await;
         assert!(linked_ids(&page, links).is_empty(), "{path}");
     }
+    let preferences = text_of(&server, &laura.cookie, "/me/notifications").await;
+    assert!(
+        !preferences.contains("value=\"22:00\""),
+        "her own preferences, not his"
+    );
     let followed = text_of(&server, &laura.cookie, "/me/events").await;
     assert!(!followed.contains(&format!("href=\"/events/{event}\"")));
     assert_cannot_see(
