@@ -115,7 +115,7 @@ fn account(request: &PageRequest) -> Markup {
             }
             form.logout method="post" action="/logout" {
                 input type="hidden" name=(super::session::CSRF_FIELD) value=(csrf);
-                button.btn.btn-link.account-link type="submit" { (request.t(&i18n::LOGOUT)) }
+                button.account-link type="submit" { (request.t(&i18n::LOGOUT)) }
             }
         } @else {
             a.account-link href="/login" aria-current=[(request.path == "/login").then_some("page")] {

@@ -205,7 +205,7 @@ fn preferences_body(
                     input.form-control #quiet-end type="time" name="quiet_end" value=[quiet.map(|q| q.end.as_str())];
                 }
             }
-            div.form-group.mb-3 {
+            div.form-group.stacked.mb-3 {
                 label for="municipalities" { (page.w(&words::ALERT_AREAS)) }
                 select.form-select #municipalities name="municipalities" multiple size="6" {
                     @for municipality in state.municipalities.all() {
