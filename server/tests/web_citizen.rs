@@ -320,11 +320,7 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
 
     // Answering the request for documents: an upload (the permits service's checks), then the
     // answer sent.
-    let page = get(&server, &mario.cookie, &format!("/me/permits/{integration}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&server, &mario.cookie, &format!("/me/permits/{integration}")).await;
     let kind = page
         .split("<option value=\"")
         .nth(1)
@@ -335,11 +331,7 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
         .to_owned();
     let uploaded = upload(&server, &mario.cookie, &path, Some(&mario.csrf), &kind).await;
     assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
-    let page = get(&server, &mario.cookie, &format!("/me/permits/{integration}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&server, &mario.cookie, &format!("/me/permits/{integration}")).await;
     assert!(page.contains("relazione.pdf"), "the document is listed");
     let sent = post_form(
         &server,
@@ -349,11 +341,7 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
     )
     .await;
     assert_eq!(sent.status(), StatusCode::SEE_OTHER);
-    let page = get(&server, &mario.cookie, &format!("/me/permits/{integration}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&server, &mario.cookie, &format!("/me/permits/{integration}")).await;
     assert!(page.contains("Documents sent") && !page.contains("multipart/form-data"));
 
     // Preferences, the push subscription as a device, following an event.
@@ -403,11 +391,7 @@ async fn citizens_see_their_own_pages_and_nobody_else_does() {
     assert_eq!(follow.status(), StatusCode::SEE_OTHER);
     let html = text_of(&server, &mario.cookie, "/me/events").await;
     assert!(html.contains(&format!("href=\"/events/{event}\"")));
-    let html = get(&server, &mario.cookie, &format!("/events/{event}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&server, &mario.cookie, &format!("/events/{event}")).await;
     assert!(html.contains(&format!("action=\"/events/{event}/unfollow\"")));
     let anonymous = client()
         .get(server.url(&format!("/events/{event}")))
