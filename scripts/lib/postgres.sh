@@ -17,6 +17,9 @@
 #   PG_TMPDIR              temp dir holding data, socket and log
 #   PG_PORT                TCP port on 127.0.0.1
 #   SPORTELLO_TEST_PG_URL  postgres://sportello@127.0.0.1:<port>/sportello_test
+#   SPORTELLO_TEST_PG_CTL  a pg_ctl for this server (`$SPORTELLO_TEST_PG_CTL -m fast stop`,
+#                          `$SPORTELLO_TEST_PG_CTL start`), run as its user: the cluster test
+#                          restarts the database under load with it
 #
 # Knobs (environment):
 #   PG_RUN_USER            user to run the server as when root
@@ -266,6 +269,14 @@ EOF
     fi
 
     export SPORTELLO_TEST_PG_URL="postgres://sportello@127.0.0.1:${PG_PORT}/sportello_test"
+    local runner=""
+    [[ -n "$_PG_RUN_AS" ]] && runner="runuser -u $_PG_RUN_AS --"
+    cat >"$PG_TMPDIR/pg_ctl" <<EOF
+#!/bin/sh
+cd '$PG_TMPDIR' && exec $runner '$PG_BIN/pg_ctl' -D '$PG_TMPDIR/data' -l '$PG_TMPDIR/postgres.log' "\$@"
+EOF
+    chmod 0755 "$PG_TMPDIR/pg_ctl"
+    export SPORTELLO_TEST_PG_CTL="$PG_TMPDIR/pg_ctl"
     _pg_log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') ready: $SPORTELLO_TEST_PG_URL"
 }
 

@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 use common::TestDb;
 use common::push::Simulator;
 use serde_json::Value;
-use sportello_server::identity;
 use sportello_server::notify::store;
-use sportello_server::tenant;
 
 const DEVICES: usize = 2000;
 const BATCH: usize = 16;
@@ -55,28 +53,9 @@ async fn kill_9_mid_broadcast_loses_nothing_and_duplicates_stay_within_the_batch
     let simulator = Simulator::start(true).await;
     let test_db = TestDb::new().await;
     let db = test_db.connect().await;
-    tenant::Municipalities::load(&db).await.unwrap();
-    let subscriptions = simulator.subscriptions(DEVICES, "ok").await;
-    for (i, subscription) in subscriptions.iter().enumerate() {
-        // Distinct valid fiscal codes are not needed at the store level: any unique key will do.
-        let user = identity::store::upsert_user(&db, &format!("USER{i:012}"), None, None)
-            .await
-            .unwrap();
-        let keys = &subscription["keys"];
-        store::upsert_device(
-            &db,
-            &user.id,
-            "webpush",
-            subscription["endpoint"].as_str().unwrap(),
-            keys["p256dh"].as_str(),
-            keys["auth"].as_str(),
-        )
-        .await
-        .unwrap();
-        store::add_alert_areas(&db, &user.id, &["010025".to_owned()])
-            .await
-            .unwrap();
-    }
+    simulator
+        .register_alert_followers(&db, DEVICES, "USER", "010025")
+        .await;
     let municipalities = ["010025".to_owned()];
     let broadcast = store::NewBroadcast {
         id: "crash-test",

@@ -13,7 +13,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{ARENZANO_OPERATOR, CITIZEN, Prepared, TestServer, client};
+use common::{ARENZANO_OPERATOR, CITIZEN, Prepared, TestServer, client, pdf};
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
@@ -106,14 +106,6 @@ fn s3_storage(bucket: &str) -> StorageConfig {
             ..S3Config::default()
         },
     }
-}
-
-/// A PDF of `size` bytes (only the magic bytes matter to the server), varied so that parts
-/// differ.
-fn pdf(size: usize) -> Vec<u8> {
-    let mut bytes = b"%PDF-1.4\n".to_vec();
-    bytes.extend((0..size.saturating_sub(9)).map(|i| u8::try_from(i % 251).unwrap()));
-    bytes
 }
 
 fn sha256(bytes: &[u8]) -> String {

@@ -350,7 +350,10 @@ fn framework_error(response: &Response) -> Option<ApiError> {
     let is_soap = content_type.is_some_and(|ct| ct.as_bytes().starts_with(b"text/xml"));
     // The web pages render their own errors for people (web::PageRequest::error).
     let is_page = content_type.is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
-    if is_problem || is_soap || is_page {
+    // A handler's own JSON with an error status is its answer (`/readyz`'s 503 with the
+    // readiness body, which a load balancer reads); the framework's refusals are plain text.
+    let is_json = content_type.is_some_and(|ct| ct == "application/json");
+    if is_problem || is_soap || is_page || is_json {
         return None;
     }
     match status {

@@ -270,3 +270,11 @@ pub fn serve_binary(
     };
     (child, stderr, address)
 }
+
+/// A PDF of `size` bytes (only the magic bytes matter to the server), varied so that the parts
+/// of a multipart upload differ.
+pub fn pdf(size: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.4\n".to_vec();
+    bytes.extend((0..size.saturating_sub(9)).map(|i| u8::try_from(i % 251).unwrap()));
+    bytes
+}

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sportello_server::config::FcmConfig;
+use sportello_server::db::Db;
+use sportello_server::notify::store;
+use sportello_server::{identity, tenant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
@@ -68,6 +71,34 @@ impl Simulator {
             _dir: dir,
             _child: child,
             _stdin: stdin,
+        }
+    }
+
+    /// `count` people (fiscal codes `{prefix}0…`) with a Web Push subscription each on this
+    /// simulator, following the alerts of `municipality`: a broadcast's audience, written
+    /// straight into the store.
+    pub async fn register_alert_followers(&self, db: &Db, count: usize, prefix: &str, municipality: &str) {
+        tenant::Municipalities::load(db).await.unwrap();
+        let subscriptions = self.subscriptions(count, "ok").await;
+        for (i, subscription) in subscriptions.iter().enumerate() {
+            // Valid fiscal codes are not needed at the store level: any unique key will do.
+            let user = identity::store::upsert_user(db, &format!("{prefix}{i:012}"), None, None)
+                .await
+                .unwrap();
+            let keys = &subscription["keys"];
+            store::upsert_device(
+                db,
+                &user.id,
+                "webpush",
+                subscription["endpoint"].as_str().unwrap(),
+                keys["p256dh"].as_str(),
+                keys["auth"].as_str(),
+            )
+            .await
+            .unwrap();
+            store::add_alert_areas(db, &user.id, &[municipality.to_owned()])
+                .await
+                .unwrap();
         }
     }
 
