@@ -48,7 +48,6 @@ fn with_type(body: String, content_type: &'static str) -> Response {
     responses((status = 201, body = api::Alert),
         (status = 200, body = api::Alert, description = "A CAP document received before"),
         (status = 400, body = api::Problem, content_type = "application/problem+json"),
-        (status = 401, body = api::Problem, content_type = "application/problem+json"),
         (status = 403, body = api::Problem, content_type = "application/problem+json"),
         (status = 404, body = api::Problem, content_type = "application/problem+json"),
         (status = 409, body = api::Problem, content_type = "application/problem+json"),
