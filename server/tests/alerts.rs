@@ -172,6 +172,16 @@ async fn genova_officer_alerts_genova_update_collapses_cancel_withdraws() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // And an Android phone of the same person, through FCM.
+    let phone = json!({"kind": "fcm", "token": "ok-genova-phone", "municipalities": ["010025"]});
+    let response = client()
+        .post(server.url("/v1/me/devices"))
+        .bearer_auth(&citizen)
+        .json(&phone)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
 
     let (officer, _) = server.dev_login(GENOVA_OPERATOR, &[GENOVA_OFFICER]).await;
     let mut alert = orange_alert(&["010025"]);
@@ -189,9 +199,23 @@ async fn genova_officer_alerts_genova_update_collapses_cancel_withdraws() {
     );
 
     let received = simulator
-        .wait_for(Duration::from_secs(20), |r| !pushes(r, &genova_phone).is_empty())
+        .wait_for(Duration::from_secs(20), |r| {
+            !pushes(r, &genova_phone).is_empty() && r["fcm"]["ok-genova-phone"].is_array()
+        })
         .await;
     assert_eq!(received["rejected"], json!([]));
+    let android = &received["fcm"]["ok-genova-phone"][0];
+    assert_eq!(android["android"]["collapse_key"], first.id.replace('-', ""));
+    assert_eq!(
+        android["apns"]["headers"]["apns-collapse-id"],
+        first.id.replace('-', "")
+    );
+    assert_eq!(android["android"]["priority"], "high");
+    let data: Value = serde_json::from_str(android["data"]["alert"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (data["id"].as_str(), data["level"].as_str()),
+        (Some(first.id.as_str()), Some("arancione"))
+    );
     let push = pushes(&received, &genova_phone)[0];
     assert_eq!(push["subject"], "Allerta arancione idrogeologica");
     assert_eq!(push["topic"], "alerts");
@@ -395,6 +419,31 @@ async fn officers_alert_only_their_own_municipality() {
     assert_eq!(
         post_alert(&server, &admin, &cancel).await.status(),
         StatusCode::NOT_FOUND
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_alert_is_loaded_once() {
+    let server = TestServer::start().await;
+    assert!(
+        sportello_server::alerts::demo::load(&server.state.alerts)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !sportello_server::alerts::demo::load(&server.state.alerts)
+            .await
+            .unwrap(),
+        "only while none is active"
+    );
+    let listed = alerts_of(&server, "?municipality=010025").await;
+    assert_eq!(listed.items.len(), 1);
+    let demo = &listed.items[0];
+    assert!(demo.demo && demo.texts["it"].headline.starts_with("DEMO"));
+    assert_eq!(
+        (demo.level.as_str(), demo.zones.clone()),
+        ("gialla", vec!["B".to_owned()])
     );
     server.stop().await;
 }

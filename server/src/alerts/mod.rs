@@ -300,7 +300,7 @@ impl Alerts {
 
     /// The alert row, the earlier one retired and the pushes, in one transaction.
     async fn write(&self, row: &AlertRow, earlier: Option<&AlertRow>, now: i64) -> Result<(), AlertsError> {
-        let push = serde_json::to_string(&wire::push(row)).unwrap_or_default();
+        let push = wire::push_json(row);
         let texts = wire::texts(row);
         let text = |lang: &str| {
             texts.get(lang).cloned().unwrap_or_else(|| api::AlertText {

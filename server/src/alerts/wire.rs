@@ -8,9 +8,12 @@ use sportello_core::api;
 use super::store::AlertRow;
 use crate::clock::rfc3339_from_ms;
 
-/// Most vertices of the area a push carries, all polygons together: with the rest of the
-/// payload it stays under Web Push's 4,096 bytes (docs/alerts.md).
+/// Most vertices of the area a push carries, all polygons together.
 pub const PUSH_AREA_VERTICES: usize = 100;
+/// Most bytes of a push's alert data: with the message's ids, subject and preview (at most
+/// about 1,200 bytes) the payload stays under Web Push's 3,993 bytes of plaintext and FCM's
+/// 4 KB (docs/alerts.md).
+pub const MAX_PUSH_DATA: usize = 2_400;
 
 /// The stored polygons (written by this server, so they parse; a damaged value reads as none).
 pub fn polygons(row: &AlertRow) -> Vec<Polygon> {
@@ -56,9 +59,28 @@ pub fn alert(row: &AlertRow, now: i64, distance_km: Option<f64>) -> api::Alert {
     }
 }
 
-/// What the pushes of an alert carry, the area simplified to fit.
-pub fn push(row: &AlertRow) -> api::AlertPush {
-    let fitted = area::simplify_to_fit(&polygons(row), PUSH_AREA_VERTICES);
+/// What the pushes of an alert carry, as JSON: the area simplified until the whole fits in
+/// [`MAX_PUSH_DATA`] (halving the vertex budget; without the area as a last resort, when the
+/// app falls back on the municipalities).
+pub fn push_json(row: &AlertRow) -> String {
+    let polygons = polygons(row);
+    let mut budget = PUSH_AREA_VERTICES;
+    loop {
+        let mut data = push(row, &polygons, budget);
+        if budget == 0 {
+            data.area.clear();
+        }
+        let json = serde_json::to_string(&data).unwrap_or_default();
+        if json.len() <= MAX_PUSH_DATA || budget == 0 {
+            return json;
+        }
+        budget = if budget <= 8 { 0 } else { budget / 2 };
+    }
+}
+
+/// What the pushes of an alert carry, the area simplified to `max_vertices` at most.
+fn push(row: &AlertRow, polygons: &[Polygon], max_vertices: usize) -> api::AlertPush {
+    let fitted = area::simplify_to_fit(polygons, max_vertices);
     api::AlertPush {
         id: row.id.clone(),
         chain: row.chain_id.clone(),
@@ -84,4 +106,63 @@ pub fn collapse_key(chain_id: &str) -> String {
         .take(32)
         .collect();
     if key.is_empty() { "alerts".to_owned() } else { key }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_data_fits_with_a_large_area_and_every_municipality() {
+        // 20 polygons of 720 vertices each, 67 municipalities, long headlines with accents.
+        let circle = |lat: f64| -> Vec<[f64; 2]> {
+            (0..720)
+                .map(|i| {
+                    let angle = f64::from(i).to_radians() / 2.0;
+                    [lat + 0.01 * angle.sin(), 8.93 + 0.014 * angle.cos()]
+                })
+                .collect()
+        };
+        let wire: Vec<Vec<[f64; 2]>> = (0..20).map(|i| circle(44.0 + f64::from(i) * 0.03)).collect();
+        let headline = "è".repeat(160);
+        let row = AlertRow {
+            id: "0190a0a0-0000-7000-8000-000000000000".into(),
+            identifier: "x".into(),
+            sender: "s".into(),
+            chain_id: "0190a0a0-0000-7000-8000-000000000000".into(),
+            msg_type: "alert".into(),
+            references_id: None,
+            cap_references: None,
+            status: "active".into(),
+            level: "rossa".into(),
+            hazard: "idraulico".into(),
+            zones: "B C D E".into(),
+            polygons: serde_json::to_string(&wire).unwrap(),
+            texts: serde_json::json!({"it": {"headline": headline, "description": "", "instruction": ""},
+                "en": {"headline": headline, "description": "", "instruction": ""}})
+            .to_string(),
+            onset: 0,
+            expires: 1,
+            sent: 0,
+            source: "api".into(),
+            created_by: "t".into(),
+            demo: false,
+            created_at: 0,
+            municipalities: (1..=67).map(|n| format!("0100{n:02}")).collect(),
+        };
+        let json = push_json(&row);
+        assert!(json.len() <= MAX_PUSH_DATA, "{}", json.len());
+        let data: api::AlertPush = serde_json::from_str(&json).unwrap();
+        assert_eq!(data.municipalities.len(), 67);
+        assert_eq!(data.chain, row.chain_id);
+        assert!(data.area.len() <= 20);
+        let small = AlertRow {
+            polygons: serde_json::to_string(&vec![circle(44.4)]).unwrap(),
+            municipalities: vec!["010025".into()],
+            ..row
+        };
+        let data: api::AlertPush = serde_json::from_str(&push_json(&small)).unwrap();
+        let vertices = data.area[0].len();
+        assert!((4..=PUSH_AREA_VERTICES).contains(&vertices), "{vertices}");
+    }
 }
