@@ -143,6 +143,10 @@ impl Alerts {
         let document = cap::parse(xml).map_err(|e| AlertsError::Cap(e.0))?;
         if let Some(existing) = store::by_identifier(&self.db, &document.sender, &document.identifier).await?
         {
+            // Only who could have sent it learns that it arrived before.
+            for code in &existing.municipalities {
+                self.authorise(roles, code)?;
+            }
             return Ok((false, wire::alert(&existing, now_ms(), None)));
         }
         let mut draft = formats::draft_from_cap(document)?;
