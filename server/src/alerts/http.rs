@@ -14,6 +14,7 @@ use super::ListRequest;
 use crate::AppState;
 use crate::http::extract::{ApiQuery, declares_json};
 use crate::http::problem::ApiError;
+use crate::http::with_content_type;
 use crate::identity::Principal;
 
 /// Largest alert body, JSON or CAP: 20 polygons of 1,000 vertices fit with room to spare.
@@ -26,14 +27,6 @@ fn is_cap(headers: &HeaderMap, name: header::HeaderName) -> bool {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().contains(CAP_XML))
-}
-
-fn with_type(body: String, content_type: &'static str) -> Response {
-    let mut response = body.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }
 
 /// Publishes an alert, an update or a cancellation (civil-protection officers of every
@@ -141,7 +134,7 @@ pub async fn get_alert(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let mut response = if is_cap(&headers, header::ACCEPT) {
-        with_type(
+        with_content_type(
             state.alerts.get_cap(&id).await?,
             "application/cap+xml; charset=utf-8",
         )
@@ -160,7 +153,7 @@ pub async fn get_alert(
     responses((status = 200, body = String, content_type = "application/atom+xml")))]
 #[tracing::instrument(skip_all)]
 pub async fn feed(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(with_type(
+    Ok(with_content_type(
         state.alerts.feed().await?,
         "application/atom+xml; charset=utf-8",
     ))

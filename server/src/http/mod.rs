@@ -166,6 +166,16 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (routes, openapi)
 }
 
+/// A text answer with its media type (calendars, JSON-LD, CAP, Atom, open data files).
+pub fn with_content_type(body: String, content_type: &'static str) -> Response {
+    use axum::response::IntoResponse;
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes_and_document().1
