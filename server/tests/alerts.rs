@@ -283,6 +283,31 @@ async fn officers_alert_only_their_own_municipality() {
 }
 
 #[tokio::test]
+async fn of_concurrent_updates_of_one_alert_exactly_one_wins() {
+    let server = TestServer::start().await;
+    let (officer, _) = server.dev_login(GENOVA_OPERATOR, &[GENOVA_OFFICER]).await;
+    let first: Alert = post_alert(&server, &officer, &orange_alert(&["010025"]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut update = orange_alert(&["010025"]);
+    update["msg_type"] = json!("update");
+    update["references"] = json!(first.id);
+    let attempts = (0..8).map(|_| post_alert(&server, &officer, &update));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    let won = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let lost = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((won, lost), (1, 7), "{statuses:?}");
+    assert_eq!(alerts_of(&server, "?municipality=010025").await.items.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn the_demo_alert_is_loaded_once() {
     let server = TestServer::start().await;
     assert!(
