@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::alerts::{
     ARENZANO_CITIZEN, ARENZANO_OFFICER, BISAGNO, GENOVA_OFFICER, alerts_of, orange_alert, post_alert, pushes,
-    register, server_with_simulator, webpush_device,
+    register, server_with_simulator, update_of, webpush_device,
 };
 use common::{ADMIN, ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, TestServer, client};
 use reqwest::StatusCode;
@@ -100,9 +100,7 @@ async fn genova_officer_alerts_genova_update_collapses_cancel_withdraws() {
     assert!(!sportello_core::alerts::area_contains(&area, 44.42, 8.940));
 
     // The update replaces the alert, on the phone too (same Topic).
-    let mut update = orange_alert(&["010025"]);
-    update["msg_type"] = json!("update");
-    update["references"] = json!(first.id);
+    let mut update = update_of(&first.id);
     update["level"] = json!("rossa");
     update["texts"]["it"]["headline"] = json!("Allerta rossa idrogeologica");
     let response = post_alert(&server, &officer, &update).await;
@@ -165,9 +163,7 @@ async fn an_update_collapses_the_pending_push_of_the_alert_it_replaces() {
         .json()
         .await
         .unwrap();
-    let mut update = orange_alert(&["010025"]);
-    update["msg_type"] = json!("update");
-    update["references"] = json!(first.id);
+    let update = update_of(&first.id);
     let second: Alert = post_alert(&server, &admin, &update).await.json().await.unwrap();
     let rows = sqlx::query("SELECT message_id, status, last_error FROM push_outbox ORDER BY created_at, id")
         .fetch_all(server.state.db.pool())
@@ -291,9 +287,7 @@ async fn of_concurrent_updates_of_one_alert_exactly_one_wins() {
         .json()
         .await
         .unwrap();
-    let mut update = orange_alert(&["010025"]);
-    update["msg_type"] = json!("update");
-    update["references"] = json!(first.id);
+    let update = update_of(&first.id);
     let attempts = (0..8).map(|_| post_alert(&server, &officer, &update));
     let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
         .await

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::alerts::{
     ARENZANO_OFFICER, BISAGNO, GENOVA_OFFICER, cap_document, orange_alert, post_alert, post_cap,
-    project_root, pushes, server_with_simulator, webpush_device, xmllint,
+    project_root, pushes, server_with_simulator, update_of, webpush_device, xmllint,
 };
 use common::{ADMIN, ARENZANO_OPERATOR, CITIZEN, GENOVA_OPERATOR, TestServer, client};
 use reqwest::StatusCode;
@@ -63,9 +63,7 @@ async fn cap_in_becomes_a_push_and_cap_out_validates_against_the_schema() {
         .json()
         .await
         .unwrap();
-    let mut update = orange_alert(&["010025"]);
-    update["msg_type"] = json!("update");
-    update["references"] = json!(written.id);
+    let update = update_of(&written.id);
     let update: Alert = post_alert(&server, &officer, &update).await.json().await.unwrap();
     for id in [&imported.id, &written.id, &update.id] {
         let response = client()

@@ -55,6 +55,14 @@ pub fn orange_alert(municipalities: &[&str]) -> Value {
     })
 }
 
+/// An update of the alert `id` (an orange alert for Genova, as [`orange_alert`]).
+pub fn update_of(id: &str) -> Value {
+    let mut update = orange_alert(&["010025"]);
+    update["msg_type"] = json!("update");
+    update["references"] = json!(id);
+    update
+}
+
 pub async fn post_alert(server: &TestServer, token: &str, body: &Value) -> reqwest::Response {
     client()
         .post(server.url("/v1/alerts"))
