@@ -33,6 +33,8 @@ pub enum Office {
     Payments,
     /// Cultural events.
     Events,
+    /// Civil protection: alerts to the population.
+    CivilProtection,
 }
 
 /// What a person may do; `toString()` / `str()` / `description` give the role string
@@ -60,6 +62,7 @@ impl From<identity::Office> for Office {
             identity::Office::Permits => Office::Permits,
             identity::Office::Payments => Office::Payments,
             identity::Office::Events => Office::Events,
+            identity::Office::CivilProtection => Office::CivilProtection,
         }
     }
 }
@@ -71,6 +74,7 @@ impl From<Office> for identity::Office {
             Office::Permits => identity::Office::Permits,
             Office::Payments => identity::Office::Payments,
             Office::Events => identity::Office::Events,
+            Office::CivilProtection => identity::Office::CivilProtection,
         }
     }
 }

@@ -18,7 +18,9 @@ use crate::geo::{self, GeoError};
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
+mod alerts;
 mod events;
+pub use self::alerts::*;
 pub use self::events::*;
 
 /// A municipality as the API shows it.

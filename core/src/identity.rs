@@ -29,7 +29,7 @@ pub enum IdentityError {
     #[error("`{0}` is not a role (citizen, admin, operator:<istat_code>:<office>)")]
     MalformedRole(String),
     /// Not one of the offices.
-    #[error("`{0}` is not an office (library, permits, payments, events)")]
+    #[error("`{0}` is not an office (library, permits, payments, events, civil-protection)")]
     UnknownOffice(String),
     /// The municipality part of an operator role is malformed.
     #[error(transparent)]
@@ -143,11 +143,19 @@ pub enum Office {
     Payments,
     /// Cultural events.
     Events,
+    /// Civil protection: alerts to the population.
+    CivilProtection,
 }
 
 impl Office {
     /// Every office, in a stable order.
-    pub const ALL: [Office; 4] = [Office::Library, Office::Permits, Office::Payments, Office::Events];
+    pub const ALL: [Office; 5] = [
+        Office::Library,
+        Office::Permits,
+        Office::Payments,
+        Office::Events,
+        Office::CivilProtection,
+    ];
 
     /// The identifier used in role strings and the API.
     pub fn as_str(self) -> &'static str {
@@ -156,6 +164,7 @@ impl Office {
             Office::Permits => "permits",
             Office::Payments => "payments",
             Office::Events => "events",
+            Office::CivilProtection => "civil-protection",
         }
     }
 }
@@ -286,6 +295,7 @@ mod tests {
             "admin",
             "operator:010025:permits",
             "operator:010001:library",
+            "operator:010025:civil-protection",
         ] {
             assert_eq!(text.parse::<Role>().unwrap().to_string(), text);
         }

@@ -11,6 +11,7 @@
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();
 
+pub mod alerts;
 pub mod api;
 pub mod calendar;
 pub mod catalog;

@@ -12,7 +12,7 @@ _venv_with() {
     printf '%s\n' "$venv"
 }
 
-# The venv of the test oracles (pywebpush, zeep, pymarc, schemathesis, icalendar, pyshacl…):
+# The venv of the test oracles (pywebpush, zeep, pymarc, schemathesis, icalendar, pyshacl, shapely…):
 # `build/venv`, or $SPORTELLO_TEST_VENV, shared by the tests, the cross-checks and the benchmarks.
 #
 # Usage: source scripts/lib/venv.sh; venv="$(oracle_venv)"
@@ -25,7 +25,8 @@ oracle_venv() {
         "$root/tests/marc-crosscheck/requirements.txt" \
         "$root/tests/schemathesis/requirements.txt" \
         "$root/tests/events-formats/requirements.txt" \
-        "$root/tests/opendata/requirements.txt"
+        "$root/tests/opendata/requirements.txt" \
+        "$root/tests/alerts/requirements.txt"
 }
 
 # The venv of the SPID/CIE reference implementation (`spid-cie-oidc`, tests/spid-cie-oidc):

@@ -228,7 +228,7 @@ pub struct RoleArgs {
     )]
     pub municipality: Option<String>,
 
-    /// Office: library, permits, payments or events (operators).
+    /// Office: library, permits, payments, events or civil-protection (operators).
     #[arg(long, value_name = "OFFICE", requires = "municipality")]
     pub office: Option<String>,
 

@@ -105,6 +105,25 @@ pub struct Config {
     pub events: EventsConfig,
     /// Open data: who publishes the catalogue.
     pub opendata: OpenDataConfig,
+    /// The web app: where its payments page sends people to pay.
+    pub web: WebConfig,
+}
+
+/// The web app (`server/src/web`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// pagoPA Checkout, where "pay" on a notice goes (the notice's payment code appended to
+    /// the path); another address for the Checkout of pagoPA's test environment.
+    pub pagopa_checkout_url: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            pagopa_checkout_url: "https://checkout.pagopa.it".to_owned(),
+        }
+    }
 }
 
 /// Open data: the publisher named by the DCAT-AP catalogue.
@@ -223,6 +242,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             opendata: OpenDataConfig::default(),
             pagopa: PagopaConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -286,6 +306,11 @@ impl Config {
             self.permits.max_document_bytes > 0
                 && self.permits.max_permit_bytes >= self.permits.max_document_bytes,
             "permits.max_permit_bytes must be >= permits.max_document_bytes > 0"
+        );
+        anyhow::ensure!(
+            url::Url::parse(&self.web.pagopa_checkout_url)
+                .is_ok_and(|url| matches!(url.scheme(), "https" | "http")),
+            "web.pagopa_checkout_url must be an http(s) URL"
         );
         self.storage.validate(self.env == Environment::Production)?;
         if self.env == Environment::Production && self.demo {
@@ -428,6 +453,28 @@ mod tests {
             assert_eq!(config.http.body_limit_bytes, 10);
             assert_eq!(config.http.request_timeout_secs, 30);
             assert_eq!(config.auth.access_token_ttl_secs, 60);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_web_section_takes_the_checkout_address_and_nothing_unknown() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.web.pagopa_checkout_url, "https://checkout.pagopa.it");
+            jail.create_file(
+                "sportello.toml",
+                "[web]\npagopa_checkout_url = \"https://uat.checkout.pagopa.it\"\n",
+            )?;
+            let path = Some(Path::new("sportello.toml"));
+            let config = Config::load(path, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.web.pagopa_checkout_url, "https://uat.checkout.pagopa.it");
+            jail.create_file("sportello.toml", "[web]\ncheckout = \"https://example.org\"\n")?;
+            let error = Config::load(path, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("checkout"), "{error}");
+            jail.create_file("sportello.toml", "[web]\npagopa_checkout_url = \"not a url\"\n")?;
+            let error = Config::load(path, &Overrides::default()).unwrap_err().to_string();
+            assert!(error.contains("web.pagopa_checkout_url"), "{error}");
             Ok(())
         });
     }

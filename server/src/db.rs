@@ -231,6 +231,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     shared!("0011_events.sql"),
     shared!("0012_provider_sessions.sql"),
     per_backend!("0013_event_cells_finer.sql"),
+    shared!("0014_alerts.sql"),
 ];
 
 impl EmbeddedMigration {

@@ -341,6 +341,15 @@ pub async fn load_payments(payments: &crate::payments::Payments) -> anyhow::Resu
     Ok(created)
 }
 
+/// Loads the demo alert (see `alerts::demo`) unless one is active.
+pub async fn load_alerts(alerts: &crate::alerts::Alerts) -> anyhow::Result<bool> {
+    let loaded = crate::alerts::demo::load(alerts)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo alert: {e}"))?;
+    tracing::info!(loaded, "demo alert");
+    Ok(loaded)
+}
+
 /// Loads the demo venues and events (see `events::demo`); loading twice changes nothing but the
 /// dates of the dated events, which follow the calendar.
 pub async fn load_events(events: &crate::events::Events) -> anyhow::Result<usize> {

@@ -1,5 +1,6 @@
 //! Sportello server: the HTTP API, storage and background work around `sportello-core`.
 
+pub mod alerts;
 pub mod backup;
 pub mod catalog;
 pub mod cli;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
+use crate::alerts::Alerts;
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::db::Db;
@@ -50,6 +52,7 @@ pub struct AppState {
     pub rate_limits: Arc<http::rate_limit::RateLimits>,
     pub events: Arc<Events>,
     pub opendata: Arc<opendata::OpenData>,
+    pub alerts: Arc<Alerts>,
     pub metrics: PrometheusHandle,
 }
 
@@ -99,6 +102,15 @@ impl AppState {
         if config.demo {
             demo::load_events(&events).await?;
         }
+        let alerts = Arc::new(Alerts::new(
+            db.clone(),
+            Arc::clone(&municipalities),
+            Arc::clone(&notifier),
+            config.public_url(),
+        )?);
+        if config.demo {
+            demo::load_alerts(&alerts).await?;
+        }
         let extended = events.extend_horizons().await?;
         tracing::info!(extended, "event occurrences materialised up to the horizon");
         let storage = storage::Storage::open(&config.storage, config.data_dir.clone()).await?;
@@ -134,6 +146,7 @@ impl AppState {
             rate_limits,
             events,
             opendata,
+            alerts,
             metrics: http::ops::metrics_handle(),
         })
     }

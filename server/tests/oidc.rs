@@ -445,3 +445,56 @@ async fn a_provider_that_is_down_gives_502_not_500() {
     );
     server.stop().await;
 }
+
+/// The web app logs in through the same flow as an app: its own PKCE pair and state in a
+/// cookie, the provider's login, back to `/login/done`, and the session cookie opens the
+/// personal area of the person who logged in; a callback with another state starts nothing.
+#[tokio::test]
+async fn the_web_app_logs_in_through_the_provider_and_keeps_a_session() {
+    let (server, _cie, _spid) = server_with_providers().await;
+    let app = App::new();
+    let start = app
+        .browser
+        .get(server.url("/login/start?provider=cie&next=%2Fme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let login_cookie = start.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        login_cookie.starts_with("sportello_login=") && login_cookie.contains("HttpOnly"),
+        "{login_cookie}"
+    );
+    let (form_page, page) = app.follow(start).await;
+    assert_eq!(page.status(), 200, "the provider shows its login form");
+    let action = form_page.join(&format!("{}/login", form_page.path())).unwrap();
+    let form = [
+        ("fiscal_code", CITIZEN),
+        ("given_name", "Mario"),
+        ("family_name", "Rossi"),
+    ];
+    let submitted = app.browser.post(action).form(&form).send().await.unwrap();
+    let (landing, page) = app.follow(submitted).await;
+    assert_eq!(landing.path(), "/me", "back to the page asked, signed in");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(CITIZEN) && html.contains("Mario Rossi"), "{html}");
+
+    // A way back that is not this browser's login (another state, no login cookie) is refused.
+    let forged = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url("/login/done?code=abc&state=xyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        forged
+            .headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().starts_with("sportello_session="))
+    );
+    server.stop().await;
+}

@@ -33,3 +33,38 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(fetch(request).catch(() => caches.match(request, { ignoreVary: true })));
   }
 });
+
+// Web Push: the server's payload (server/src/notify: subject, body, url, message_id) shown as
+// a notification; a click opens its page, in a window of the app when one is open.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  const title = data.subject || "Sportello";
+  const url = typeof data.url === "string" && data.url.startsWith("/") ? data.url : "/me/inbox";
+  event.waitUntil(self.registration.showNotification(title, {
+    body: data.body || "",
+    tag: data.message_id || undefined,
+    data: { url },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL((event.notification.data && event.notification.data.url) || "/me/inbox", self.location.origin);
+  if (target.origin !== self.location.origin) return;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
+      const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+      if (open) {
+        // navigate() needs a window this worker controls; otherwise a new one.
+        return open.navigate(target.href).then(
+          (client) => (client || open).focus().catch(() => client),
+          () => self.clients.openWindow(target.href));
+      }
+      return self.clients.openWindow(target.href);
+    }));
+});

@@ -15,6 +15,7 @@ use super::{FeedQuery, formats};
 use crate::AppState;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::problem::ApiError;
+use crate::http::with_content_type;
 use crate::identity::Principal;
 
 /// The language of an answer: `lang=` if it is one of ours, else `Accept-Language`, else Italian.
@@ -238,10 +239,10 @@ pub async fn get_event(
             .require(&event.municipality)
             .map(|m| format!("Comune di {}", m.name))?;
         let body = formats::json_ld(&event, &public_url, &publisher);
-        with_type(body.to_string(), "application/ld+json")
+        with_content_type(body.to_string(), "application/ld+json")
     } else if accept.contains("text/calendar") {
         let body = formats::calendar(&event.title, std::slice::from_ref(&event), &public_url);
-        with_type(body, "text/calendar; charset=utf-8")
+        with_content_type(body, "text/calendar; charset=utf-8")
     } else {
         Json(event).into_response()
     };
@@ -269,7 +270,7 @@ pub async fn feed(
         .events
         .feed(&query, lang, &state.config.public_url())
         .await?;
-    Ok(with_type(body, "text/calendar; charset=utf-8"))
+    Ok(with_content_type(body, "text/calendar; charset=utf-8"))
 }
 
 /// Imports an iCalendar file (RFC 5545) into the municipality's events: upserted by UID,
@@ -322,14 +323,6 @@ pub async fn import(
             )
             .await?,
     ))
-}
-
-fn with_type(body: String, content_type: &'static str) -> Response {
-    let mut response = body.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }
 
 /// Follows an event: a push when it is cancelled, postponed or moved.

@@ -30,7 +30,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
-use crate::{AppState, catalog, events, identity, notify, opendata, payments, permits, tenant, web};
+use crate::{AppState, alerts, catalog, events, identity, notify, opendata, payments, permits, tenant, web};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -56,6 +56,7 @@ use crate::{AppState, catalog, events, identity, notify, opendata, payments, per
         (name = "permits", description = "Building and other permits: procedures, applications, documents, legal clocks, the officers' queue"),
         (name = "payments", description = "pagoPA debt positions, notices, receipts"),
         (name = "events", description = "Cultural events and their venues: officers' writes, public search, one event"),
+        (name = "alerts", description = "Civil-protection alerts: officers' alerts (JSON or CAP 1.2), the public list, CAP and Atom"),
         (name = "opendata", description = "Open data: the DCAT-AP catalogue and its datasets (CSV, JSON, iCalendar)"),
         (name = "ops", description = "Health and metrics"),
     )
@@ -150,6 +151,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::http::import))
         .routes(routes!(events::http::follow, events::http::unfollow))
         .routes(routes!(events::http::my_events))
+        .routes(routes!(alerts::http::publish, alerts::http::list))
+        .routes(routes!(alerts::http::get_alert))
+        .routes(routes!(alerts::http::feed))
         .routes(routes!(opendata::http::catalog))
         .routes(routes!(opendata::http::file))
 }
@@ -160,6 +164,16 @@ fn routes_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut openapi) = api_routes().split_for_parts();
     contract::complete(&mut openapi);
     (routes, openapi)
+}
+
+/// A text answer with its media type (calendars, JSON-LD, CAP, Atom, open data files).
+pub fn with_content_type(body: String, content_type: &'static str) -> Response {
+    use axum::response::IntoResponse;
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

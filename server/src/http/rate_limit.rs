@@ -42,15 +42,19 @@ impl Limited {
     /// The limit of a route (`MatchedPath` form), if it has one.
     pub fn of_route(method: &Method, path: &str) -> Option<Self> {
         Some(match (method.as_str(), path) {
-            ("GET", "/v1/auth/oidc/{provider}/login" | "/v1/auth/federation/{federation}/login")
-            | ("POST", "/v1/auth/dev-login") => Self::Login,
-            ("POST", "/v1/auth/token") => Self::Refresh,
+            // The web app's login starts too (server/src/web/login.rs).
+            (
+                "GET",
+                "/v1/auth/oidc/{provider}/login" | "/v1/auth/federation/{federation}/login" | "/login/start",
+            )
+            | ("POST", "/v1/auth/dev-login" | "/login/dev") => Self::Login,
+            ("POST", "/v1/auth/token") | ("GET", "/login/done") => Self::Refresh,
             ("POST", "/v1/payments/verify") => Self::Verify,
             // The web pages' searches too: they call the same services.
             ("GET", "/v1/catalog/search" | "/v1/daia" | "/v1/events" | "/catalogue" | "/events") => {
                 Self::Search
             }
-            ("POST", "/v1/me/devices") => Self::Devices,
+            ("POST", "/v1/me/devices" | "/me/devices") => Self::Devices,
             _ => return None,
         })
     }

@@ -39,6 +39,9 @@ const GRANT_LIST_LIMIT: i64 = 1000;
 /// Lifetime of the one-time code handed to the app after a login.
 const APP_CODE_TTL_MS: i64 = 60_000;
 
+/// The path of the web app's login callback (`crate::web`), the redirect URI of its logins.
+pub const WEB_LOGIN_DONE: &str = "/login/done";
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -64,6 +67,9 @@ pub struct Identity {
     federation: Federation,
     auth: AuthConfig,
     dev_auth: bool,
+    /// Where the web app's own login comes back (`{public_url}/login/done`): an app redirect
+    /// URI that needs no configuration.
+    web_redirect_uri: String,
 }
 
 impl Identity {
@@ -90,6 +96,7 @@ impl Identity {
             federation,
             auth: config.auth.clone(),
             dev_auth: config.dev_auth,
+            web_redirect_uri: format!("{}{WEB_LOGIN_DONE}", config.public_url()),
         })
     }
 
@@ -241,7 +248,9 @@ impl Identity {
     }
 
     fn check_app(&self, app: &AppLogin) -> Result<(), AuthError> {
-        if !self.auth.app_redirect_uris.contains(&app.redirect_uri) {
+        if app.redirect_uri != self.web_redirect_uri
+            && !self.auth.app_redirect_uris.contains(&app.redirect_uri)
+        {
             return Err(AuthError::RedirectUriNotAllowed);
         }
         // An S256 challenge is the base64url SHA-256: 43 characters.
@@ -423,6 +432,30 @@ impl Identity {
             fiscal_code: claims.cf,
             roles,
             session_id: claims.sid,
+        }))
+    }
+
+    /// The caller behind the web app's session cookie, which holds the refresh token of its
+    /// login (never used for a refresh, so never rotated): the session it opens, while the
+    /// token is unused and unexpired and the session not ended. `None` otherwise.
+    pub async fn web_session(&self, refresh_token: &str) -> Result<Option<Principal>, AuthError> {
+        let Some((user_id, session_id, dev_roles)) =
+            store::session_of_refresh_token(&self.db, &hash_secret(refresh_token)).await?
+        else {
+            return Ok(None);
+        };
+        let Some(user) = store::get_user(&self.db, &user_id).await? else {
+            return Ok(None);
+        };
+        let roles = match dev_roles {
+            Some(text) => text.split(' ').map(str::parse).collect::<Result<_, _>>()?,
+            None => self.granted_roles(&user.fiscal_code).await?,
+        };
+        Ok(Some(Principal {
+            user_id,
+            fiscal_code: user.fiscal_code,
+            roles,
+            session_id,
         }))
     }
 

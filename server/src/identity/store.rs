@@ -466,3 +466,29 @@ pub async fn session_active(db: &Db, family_id: &str) -> Result<bool, sqlx::Erro
         None => Ok(false),
     }
 }
+
+/// The session a refresh token still opens, without using the token (the web app keeps it in
+/// its session cookie, docs/web.md): `(user id, session id, dev roles)`, or `None` when the
+/// token is unknown, used, expired, or its session revoked.
+pub async fn session_of_refresh_token(
+    db: &Db,
+    token_hash: &str,
+) -> Result<Option<(String, String, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT f.user_id, t.family_id, f.dev_roles
+         FROM refresh_tokens t JOIN token_families f ON f.id = t.family_id
+         WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at >= $2 AND f.revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(now_ms())
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|row| {
+        Ok((
+            row.try_get("user_id")?,
+            row.try_get("family_id")?,
+            row.try_get("dev_roles")?,
+        ))
+    })
+    .transpose()
+}

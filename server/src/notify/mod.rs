@@ -405,25 +405,13 @@ impl Notifier {
         let preview = preview(push.body.as_deref().unwrap_or_default());
         let delivery = match kind.as_str() {
             "webpush" => {
-                let payload = json!({
-                    "id": push.id,
-                    "message_id": message_id,
-                    "topic": topic.as_str(),
-                    "subject": subject,
-                    "body": preview,
-                    "url": format!("/inbox/{message_id}"),
-                });
+                let payload = webpush_payload(push, message_id, topic, subject, &preview);
                 self.send_webpush(push, address, &payload.to_string(), topic, remaining)
                     .await
             }
             "fcm" => match &self.fcm {
                 Some(fcm) => {
-                    let data = [
-                        ("id", push.id.clone()),
-                        ("message_id", message_id.clone()),
-                        ("topic", topic.as_str().to_owned()),
-                        ("url", format!("it.genova.sportello://inbox/{message_id}")),
-                    ];
+                    let data = fcm_data(push, message_id, topic);
                     let message = FcmMessage {
                         token: address,
                         title: subject,
@@ -592,6 +580,47 @@ impl Notifier {
     }
 }
 
+/// The Web Push payload: the message's ids, topic, subject and preview, and what the push
+/// carries besides (an alert's data, as `alert`).
+fn webpush_payload(
+    push: &ClaimedPush,
+    message_id: &str,
+    topic: Topic,
+    subject: &str,
+    preview: &str,
+) -> serde_json::Value {
+    let mut payload = json!({
+        "id": push.id,
+        "message_id": message_id,
+        "topic": topic.as_str(),
+        "subject": subject,
+        "body": preview,
+        "url": format!("/inbox/{message_id}"),
+    });
+    if let Some(data) = push
+        .push_data
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+    {
+        payload["alert"] = data;
+    }
+    payload
+}
+
+/// The FCM data: the same ids, and an alert's data as JSON text under `alert`.
+fn fcm_data(push: &ClaimedPush, message_id: &str, topic: Topic) -> Vec<(&'static str, String)> {
+    let mut data = vec![
+        ("id", push.id.clone()),
+        ("message_id", message_id.to_owned()),
+        ("topic", topic.as_str().to_owned()),
+        ("url", format!("it.genova.sportello://inbox/{message_id}")),
+    ];
+    if let Some(alert) = &push.push_data {
+        data.push(("alert", alert.clone()));
+    }
+    data
+}
+
 /// When a push must wait for the end of the person's quiet hours, until when (ms).
 fn quiet_until(push: &ClaimedPush, topic: Topic, now: i64) -> Option<i64> {
     if topic.overrides_quiet_hours() {
@@ -677,6 +706,7 @@ mod quiet_tests {
             language: None,
             quiet_start: Some(start.into()),
             quiet_end: Some(end.into()),
+            push_data: None,
         }
     }
 

@@ -80,6 +80,8 @@ pub struct ClaimedPush {
     pub language: Option<String>,
     pub quiet_start: Option<String>,
     pub quiet_end: Option<String>,
+    /// What the push carries besides the message (an alert's data), JSON.
+    pub push_data: Option<String>,
 }
 
 /// What happened to a push.
@@ -278,7 +280,8 @@ pub async fn enqueue(conn: &mut AnyConnection, message: &NewMessage) -> Result<S
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    queue_pushes(conn, "m.id = $1", &id, &message.topic, now, now + message.ttl_ms).await?;
+    let topic = &message.topic;
+    queue_pushes(conn, "m.id = $1", &id, topic, topic, now, now + message.ttl_ms).await?;
     Ok(id)
 }
 
@@ -290,6 +293,7 @@ async fn queue_pushes(
     filter: &str,
     filter_value: &str,
     topic: &str,
+    collapse_key: &str,
     now: i64,
     expires_at: i64,
 ) -> Result<u64, sqlx::Error> {
@@ -301,13 +305,13 @@ async fn queue_pushes(
            SELECT d.id FROM inbox_messages m JOIN devices d ON d.user_id = m.user_id WHERE {filter})"
     ))
     .bind(filter_value)
-    .bind(topic)
+    .bind(collapse_key)
     .execute(&mut *conn)
     .await?;
     let result = sqlx::query(&format!(
         "INSERT INTO push_outbox (id, message_id, device_id, collapse_key, status, attempts, next_attempt_at,
            expires_at, created_at)
-         SELECT m.id || '/' || d.id, m.id, d.id, $2, 'pending', 0, $3, $4, $3
+         SELECT m.id || '/' || d.id, m.id, d.id, $5, 'pending', 0, $3, $4, $3
          FROM inbox_messages m
          JOIN devices d ON d.user_id = m.user_id
          LEFT JOIN notification_preferences p ON p.user_id = m.user_id
@@ -318,6 +322,7 @@ async fn queue_pushes(
     .bind(topic)
     .bind(now)
     .bind(expires_at)
+    .bind(collapse_key)
     .execute(&mut *conn)
     .await?;
     Ok(result.rows_affected())
@@ -380,8 +385,93 @@ pub async fn create_broadcast(db: &Db, broadcast: &NewBroadcast<'_>) -> Result<(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let pushes = queue_pushes(&mut tx, "m.broadcast_id = $1", id, topic, now, now + ttl_ms).await?;
+    let pushes = queue_pushes(
+        &mut tx,
+        "m.broadcast_id = $1",
+        id,
+        topic,
+        topic,
+        now,
+        now + ttl_ms,
+    )
+    .await?;
     tx.commit().await?;
+    Ok((recipients, pushes))
+}
+
+/// An alert to put in the inbox of everyone with an alert area among its municipalities, with
+/// its pushes: in the caller's transaction, so the alert and its messages exist together.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAlertBroadcast<'a> {
+    /// The alert's id, also the broadcast's.
+    pub id: &'a str,
+    pub created_by: &'a str,
+    /// Subject and body in Italian, and in English for people who chose English.
+    pub subject: [&'a str; 2],
+    pub body: [&'a str; 2],
+    pub municipalities: &'a [String],
+    /// Shared by an alert's updates and cancellation: each replaces the earlier push.
+    pub collapse_key: &'a str,
+    /// JSON the push carries (`api::AlertPush`).
+    pub push_data: &'a str,
+    pub ttl_ms: i64,
+}
+
+/// Writes an alert broadcast (see [`NewAlertBroadcast`]); returns (recipients, pushes).
+pub async fn create_alert_broadcast(
+    conn: &mut AnyConnection,
+    broadcast: &NewAlertBroadcast<'_>,
+) -> Result<(u64, u64), sqlx::Error> {
+    let now = now_ms();
+    let topic = "alerts";
+    let sql = format!(
+        "INSERT INTO inbox_messages (id, user_id, topic, subject, body, broadcast_id, push_data, created_at)
+         SELECT $1 || '/' || u.id, u.id, $2,
+                CASE WHEN p.language = 'en' THEN $4 ELSE $3 END,
+                CASE WHEN p.language = 'en' THEN $6 ELSE $5 END, $1, $7, $8
+         FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
+         WHERE EXISTS (SELECT 1 FROM alert_areas a WHERE a.user_id = u.id AND a.municipality IN ({}))",
+        placeholders(broadcast.municipalities.len(), 9)
+    );
+    let mut insert = sqlx::query(&sql)
+        .bind(broadcast.id)
+        .bind(topic)
+        .bind(broadcast.subject[0])
+        .bind(broadcast.subject[1])
+        .bind(broadcast.body[0])
+        .bind(broadcast.body[1])
+        .bind(broadcast.push_data)
+        .bind(now);
+    for municipality in broadcast.municipalities {
+        insert = insert.bind(municipality);
+    }
+    let recipients = insert.execute(&mut *conn).await?.rows_affected();
+    sqlx::query(
+        "INSERT INTO broadcasts (id, created_by, topic, subject, body, municipalities, recipients, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(broadcast.id)
+    .bind(broadcast.created_by)
+    .bind(topic)
+    .bind(broadcast.subject[0])
+    .bind(broadcast.body[0])
+    .bind(broadcast.municipalities.join(" "))
+    .bind(i64::try_from(recipients).unwrap_or(i64::MAX))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let expires_at = now + broadcast.ttl_ms;
+    let filter = "m.broadcast_id = $1";
+    let pushes = queue_pushes(
+        conn,
+        filter,
+        broadcast.id,
+        topic,
+        broadcast.collapse_key,
+        now,
+        expires_at,
+    )
+    .await?;
     Ok((recipients, pushes))
 }
 
@@ -500,6 +590,7 @@ pub async fn claim_due(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed
     }
     let rows = sqlx::query(
         "SELECT o.id, o.attempts, o.expires_at, o.collapse_key, m.id AS message_id, m.subject, m.body, m.topic,
+                m.push_data,
                 d.id AS device_id, d.kind, d.address, d.p256dh, d.auth,
                 p.language, p.quiet_start, p.quiet_end
          FROM push_outbox o
@@ -530,6 +621,7 @@ pub async fn claim_due(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed
                 language: row.try_get("language")?,
                 quiet_start: row.try_get("quiet_start")?,
                 quiet_end: row.try_get("quiet_end")?,
+                push_data: row.try_get("push_data")?,
             })
         })
         .collect()

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use sportello_core::api;
 
 use super::dcat;
@@ -12,10 +12,10 @@ use crate::http::problem::ApiError;
 const CACHE: &str = "public, max-age=300";
 
 fn with_type(body: String, content_type: &'static str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE));
+    let mut response = crate::http::with_content_type(body, content_type);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE));
     response
 }
 

@@ -25,7 +25,7 @@ mod reads;
 mod steps;
 pub mod store;
 mod sweep;
-mod wire;
+pub mod wire;
 
 pub use self::demo::load_demo;
 pub use self::error::PermitError;

@@ -10,6 +10,7 @@ use sportello_core::api;
 use sportello_core::events::Period;
 
 use super::layout::{self, icon_svg};
+use super::session::MaybeCitizen;
 use super::{PageRequest, i18n};
 use crate::AppState;
 use crate::events::formats;
@@ -174,18 +175,35 @@ pub fn municipality_name(state: &AppState, code: &str) -> String {
         .map_or_else(|_| code.to_owned(), |m| m.name.clone())
 }
 
-/// `GET /events/{id}`.
-pub async fn page(page: PageRequest, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+/// `GET /events/{id}`; for a signed-in person, with the follow (or unfollow) button.
+pub async fn page(
+    page: PageRequest,
+    State(state): State<AppState>,
+    MaybeCitizen(citizen): MaybeCitizen,
+    Path(id): Path<String>,
+) -> Response {
     match state.events.get(&id, page.lang).await {
         Ok(event) => {
+            let follow = match &citizen {
+                Some(citizen) => match state.events.followed(&citizen.principal.user_id, page.lang).await {
+                    Ok(followed) => {
+                        let following = followed.items.iter().any(|e| e.id == event.id);
+                        Some(super::me::follow_form(&page, citizen, &event.id, following))
+                    }
+                    Err(error) => return page.error(&error.into()),
+                },
+                None => Some(html! {
+                    p { a.btn.btn-outline-primary href={ "/login?next=%2Fevents%2F" (event.id) } { (page.t(&i18n::LOGIN_TO_FOLLOW)) } }
+                }),
+            };
             let title = event.title.clone();
-            page.render(&title, Ok(event_body(&page, &state, &event)))
+            page.render(&title, Ok(event_body(&page, &state, &event, follow)))
         }
         Err(error) => page.error(&error.into()),
     }
 }
 
-fn event_body(page: &PageRequest, state: &AppState, event: &api::Event) -> Markup {
+fn event_body(page: &PageRequest, state: &AppState, event: &api::Event, follow: Option<Markup>) -> Markup {
     let municipality = municipality_name(state, &event.municipality);
     let publisher = format!("Comune di {municipality}");
     let public_url = state.config.public_url();
@@ -213,6 +231,7 @@ fn event_body(page: &PageRequest, state: &AppState, event: &api::Event) -> Marku
                         (icon_svg("it-calendar")) " " (page.t(&i18n::ADD_TO_CALENDAR))
                     }
                 }
+                @if let Some(follow) = follow { (follow) }
             }
             div.col-12.col-lg-6 {
                 h2.h4 { (page.t(&i18n::WHERE)) }

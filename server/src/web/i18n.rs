@@ -5,6 +5,8 @@
 //! Every text is a [`Text`] of five strings in [`Lang::ALL`] order, so a missing translation
 //! does not compile.
 
+pub mod citizen;
+
 use axum::http::{HeaderMap, header};
 use sportello_core::events::{Category, Lang};
 
@@ -416,6 +418,30 @@ pub const ERROR: Text = Text([
     "La demande n'a pas pu aboutir",
     "Die Anfrage konnte nicht bearbeitet werden",
     "No se pudo atender la solicitud",
+]);
+pub const LOGIN: Text = Text(["Accedi", "Log in", "Se connecter", "Anmelden", "Acceder"]);
+pub const MY_AREA: Text = Text([
+    "Area personale",
+    "My area",
+    "Espace personnel",
+    "Mein Bereich",
+    "Área personal",
+]);
+pub const LOGOUT: Text = Text(["Esci", "Log out", "Se déconnecter", "Abmelden", "Salir"]);
+pub const FOLLOW: Text = Text(["Segui", "Follow", "Suivre", "Folgen", "Seguir"]);
+pub const LOGIN_TO_FOLLOW: Text = Text([
+    "Accedi per seguire l'evento",
+    "Log in to follow this event",
+    "Connectez-vous pour suivre l'événement",
+    "Anmelden, um der Veranstaltung zu folgen",
+    "Accede para seguir el evento",
+]);
+pub const UNFOLLOW: Text = Text([
+    "Non seguire più",
+    "Unfollow",
+    "Ne plus suivre",
+    "Nicht mehr folgen",
+    "Dejar de seguir",
 ]);
 
 #[cfg(test)]

@@ -60,7 +60,9 @@ fn header(request: &PageRequest) -> Markup {
                 div.container { div.row { div.col-12 {
                     div.it-header-slim-wrapper-content {
                         span.navbar-brand { (request.t(&i18n::OWNER)) }
-                        nav.it-header-slim-right-zone aria-label=(request.t(&i18n::LANGUAGE)) {
+                        div.it-header-slim-right-zone {
+                        (account(request))
+                        nav aria-label=(request.t(&i18n::LANGUAGE)) {
                             ul.lang-switch {
                                 @for lang in Lang::ALL {
                                     li {
@@ -71,6 +73,7 @@ fn header(request: &PageRequest) -> Markup {
                                     }
                                 }
                             }
+                        }
                         }
                     }
                 } } }
@@ -98,6 +101,25 @@ fn header(request: &PageRequest) -> Markup {
                         li { a href=(href) aria-current=[current.then_some("page")] { (request.t(text)) } }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// "Log in", or the personal area and "log out" when the request has a session cookie.
+fn account(request: &PageRequest) -> Markup {
+    html! {
+        @if let Some(csrf) = request.session_csrf() {
+            a.account-link href="/me" aria-current=[(request.path == "/me").then_some("page")] {
+                (icon_svg("it-user")) " " (request.t(&i18n::MY_AREA))
+            }
+            form.logout method="post" action="/logout" {
+                input type="hidden" name=(super::session::CSRF_FIELD) value=(csrf);
+                button.account-link type="submit" { (request.t(&i18n::LOGOUT)) }
+            }
+        } @else {
+            a.account-link href="/login" aria-current=[(request.path == "/login").then_some("page")] {
+                (icon_svg("it-user")) " " (request.t(&i18n::LOGIN))
             }
         }
     }
@@ -134,6 +156,17 @@ pub fn card(request: &PageRequest, href: &str, icon: &str, title: &Text) -> Mark
                     " "
                     a href=(href) { (request.t(title)) }
                 }
+            } }
+        }
+    }
+}
+
+/// A card of the personal area: an icon and a link whose text is computed.
+pub fn card_text(href: &str, icon: &str, title: &str) -> Markup {
+    html! {
+        div.col-12.col-md-4.mb-3 {
+            div.card.card-bg.h-100 { div.card-body {
+                h2.card-title.h5 { (icon_svg(icon)) " " a href=(href) { (title) } }
             } }
         }
     }
@@ -190,6 +223,19 @@ pub fn date_time(lang: Lang, rfc3339: &str) -> String {
     local.strftime(format).to_string()
 }
 
+/// A day (`YYYY-MM-DD`) in the page's language.
+pub fn day(lang: Lang, date: &str) -> String {
+    let Ok(day) = date.parse::<jiff::civil::Date>() else {
+        return date.to_owned();
+    };
+    let format = match lang {
+        Lang::En => "%a %-d %b %Y",
+        Lang::De => "%d.%m.%Y",
+        Lang::It | Lang::Fr | Lang::Es => "%d/%m/%Y",
+    };
+    day.strftime(format).to_string()
+}
+
 /// An RFC 3339 instant as a Rome wall-clock time (`18:30`), or the date and time when it is not
 /// today.
 pub fn time_or_date(lang: Lang, rfc3339: &str) -> String {
@@ -236,5 +282,7 @@ mod tests {
         assert_eq!(distance(0.4321), "432 m");
         assert_eq!(distance(12.345), "12.3 km");
         assert_eq!(euros(1250), "€ 12.50");
+        assert_eq!(day(Lang::It, "2026-12-12"), "12/12/2026");
+        assert_eq!(day(Lang::En, "2026-12-12"), "Sat 12 Dec 2026");
     }
 }

@@ -15,14 +15,20 @@ mod events;
 pub mod i18n;
 mod layout;
 mod libraries;
+mod login;
+mod me;
+mod my_payments;
+mod my_permits;
+pub mod session;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use sportello_core::events::Lang;
 
@@ -43,6 +49,36 @@ pub fn routes() -> Router<AppState> {
         .route("/libraries", get(libraries::list))
         .route("/libraries/{id}", get(libraries::page))
         .route("/catalogue", get(catalogue::search))
+        .route("/login", get(login::page))
+        .route("/login/start", get(login::start))
+        .route(crate::identity::WEB_LOGIN_DONE, get(login::done))
+        .route("/login/dev", post(login::dev))
+        .route("/logout", post(login::logout))
+        .route("/me", get(me::home))
+        .route("/me/permits", get(my_permits::list))
+        .route("/me/permits/{id}", get(my_permits::page))
+        .route(
+            "/me/permits/{id}/documents",
+            // The permits service holds the upload to its document limits while streaming.
+            post(my_permits::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/me/permits/{id}/submit-integration",
+            post(my_permits::submit_integration),
+        )
+        .route("/me/payments", get(my_payments::list))
+        .route("/me/payments/{id}/qr.svg", get(my_payments::qr))
+        .route("/me/inbox", get(me::inbox))
+        .route("/me/inbox/{id}", get(me::message))
+        .route("/inbox/{id}", get(me::push_target))
+        .route(
+            "/me/notifications",
+            get(me::notifications).post(me::save_notifications),
+        )
+        .route("/me/devices", post(me::register_device))
+        .route("/me/events", get(me::events))
+        .route("/events/{id}/follow", post(me::follow))
+        .route("/events/{id}/unfollow", post(me::unfollow))
         .route("/assets/{version}/{*path}", get(assets::serve))
         .route("/manifest.webmanifest", get(app::manifest))
         .route("/sw.js", get(app::service_worker))
@@ -58,6 +94,8 @@ pub struct PageRequest {
     lang_from_query: bool,
     path: String,
     query: Vec<(String, String)>,
+    /// The request's headers (cookies: the session, the login in progress).
+    headers: HeaderMap,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
@@ -80,7 +118,26 @@ impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
             lang_from_query,
             path: parts.uri.path().to_owned(),
             query,
+            headers: parts.headers.clone(),
         })
+    }
+}
+
+/// The query of a citizen's list page (permits, inbox): where the previous page ended.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+impl CursorQuery {
+    /// The rows of this page: 20 after the cursor.
+    pub fn rows(&self) -> Result<crate::pagination::PageRequest, ApiError> {
+        Ok(crate::pagination::PageRequest::new(
+            self.cursor.as_deref(),
+            None,
+            20,
+            20,
+        )?)
     }
 }
 
@@ -101,6 +158,32 @@ impl PageRequest {
     /// A text in the page's language.
     pub fn t(&self, text: &i18n::Text) -> &'static str {
         text.get(self.lang)
+    }
+
+    /// A citizen's page's text (Italian or English).
+    pub fn w(&self, words: &i18n::citizen::Words) -> &'static str {
+        words.get(self.lang)
+    }
+
+    /// This request as a citizen's page: in Italian, or else in English (the pages after
+    /// login are in the two languages of the API's texts).
+    #[must_use]
+    pub fn citizen(mut self) -> Self {
+        if self.lang != Lang::It {
+            self.lang = Lang::En;
+        }
+        self
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The CSRF token of the session the request's cookie names (the header's logout form),
+    /// or `None` without one; whether the session is still open is for the handlers to check.
+    pub fn session_csrf(&self) -> Option<String> {
+        session::cookie(&self.headers, session::SESSION_COOKIE).map(|secret| session::csrf_token(&secret))
     }
 
     /// A page in the layout, or the error page of `result`'s error.
@@ -163,12 +246,23 @@ pub fn municipality_param(state: &AppState, code: Option<&str>) -> Result<Option
 
 /// The pages' security headers: their Content-Security-Policy (a handler's own wins, as in
 /// [`crate::http::security_headers`], which adds the others).
+/// A citizen's pages and the login's are never stored by a browser's or a proxy's cache.
 async fn page_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let personal =
+        path == "/me" || path.starts_with("/me/") || path == "/login" || path.starts_with("/login/");
     let mut response = next.run(request).await;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(crate::http::PAGE_CONTENT_SECURITY_POLICY),
     );
+    if personal {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
     response
 }
 

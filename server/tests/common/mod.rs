@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part of the harness")]
 
+pub mod alerts;
 pub mod push;
 
 use std::net::SocketAddr;
