@@ -58,13 +58,6 @@ async fn three_instances_behind_nginx_share_files_catalogue_and_pushes_and_survi
     let s3_url = required("SPORTELLO_TEST_S3_URL", "an S3-compatible server");
     let simulator = Simulator::start(false).await;
     let test_db = TestDb::new().await;
-    // Thousands of citizens with a Web Push device each, following Genova's alerts.
-    let db = test_db.connect().await;
-    simulator
-        .register_alert_followers(&db, DEVICES, "CLUSTER", GENOVA)
-        .await;
-    db.close().await;
-
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sportello.toml");
     let bucket = new_bucket(&s3_url).await;
@@ -108,6 +101,14 @@ poll_interval_ms = 50"#
         })
         .collect();
     let nginx = Nginx::start(&instances.iter().map(|i| i.address.clone()).collect::<Vec<_>>());
+
+    // Thousands of citizens with a Web Push device each, following Genova's alerts; registered
+    // after the demo data is loaded, so that its demo alert for Genova reaches none of them.
+    let db = test_db.connect().await;
+    simulator
+        .register_alert_followers(&db, DEVICES, "CLUSTER", GENOVA)
+        .await;
+    db.close().await;
 
     // Tokens are signed with keys kept in the database: any instance accepts them.
     let citizen = dev_login(&instances[0].url(""), CITIZEN, &[]).await;
