@@ -249,7 +249,7 @@ pub struct Event {
 pub struct EventQuery {
     /// The person's position, `lat,lon`: nearest first within `radius_km`, each hit with its
     /// distance. The server sees it; an app can rank on the device instead.
-    #[serde(default, deserialize_with = "super::lat_lon")]
+    #[serde(default, deserialize_with = "super::catalog::lat_lon")]
     #[cfg_attr(feature = "openapi", param(value_type = Option<String>, example = "44.4072,8.934"))]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub near: Option<Coordinates>,
