@@ -3,7 +3,9 @@
 # PostgreSQL, behind nginx on loopback as docs/deployment.md lays them out:
 #
 # - catalogue search: BENCH_RECORDS synthetic records (default 200,000; bench-lib/synth_catalog.py,
-#   a real Italian vocabulary) imported through one instance; then the same search mix through
+#   whose titles come from a 140-word vocabulary: it flatters search's absolute figures, see
+#   issue 20; the ratio of two instances to one, on the same data, is what this run is for)
+#   imported through one instance; then the same search mix through
 #   nginx with one upstream and with two, each a closed loop of BENCH_CLIENTS connections for
 #   BENCH_DURATION seconds (oha), and straight to one instance (what nginx costs);
 # - push broadcast: `cargo bench --bench push` on the same PostgreSQL with
