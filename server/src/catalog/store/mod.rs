@@ -48,8 +48,8 @@ pub async fn import_connection(db: &Db) -> Result<PoolConnection<Any>, sqlx::Err
 /// planned with the statistics of an empty table, the lookup of a batch's source ids by
 /// `(library, source id) IN (…)` became a sequential scan, 1.5 s a batch once 100,000 records
 /// were in (38 batches of the first 200,000, half of the import's 110 s, `scripts/bench
-/// cluster`). The importer calls this after its 1st, 2nd, 4th, 8th… batch, so the statistics
-/// never lag the tables by more than half.
+/// cluster`). The importer calls this after its 2nd, 4th, 8th… batch, so the statistics never
+/// lag the tables by more than half, and an import of one batch never waits for it.
 pub async fn refresh_statistics(connection: &mut PoolConnection<Any>) -> Result<(), sqlx::Error> {
     if Backend::of(connection) == Backend::Postgres {
         sqlx::query("ANALYZE catalog_records, catalog_sources, catalog_copies")
