@@ -1,6 +1,6 @@
 """Bulk-loads N synthetic events, shaped like the municipalities' calendars, into a migrated
 Sportello SQLite database, with their occurrences materialised as the server does (rows of
-`event_occurrences` from now to a year ahead, grid cell of the place), and writes a file of
+`event_occurrences` from now to a year ahead, grid cell and unit vector of the place), and writes a file of
 search URLs (near a venue, a one- to three-day window, some with filters) for the load.
 
 Places: the 67 municipalities' reference points and the demo venues and libraries, each spread
@@ -62,6 +62,12 @@ def cell(lat, lon):
     return math.floor((lat + 90.0) * 100.0) * 100_000 + math.floor((lon + 180.0) * 100.0)
 
 
+def unit_vector(lat, lon):
+    """As `Coordinates::unit_vector`: the place as a unit vector from the Earth's centre."""
+    la, lo = math.radians(lat), math.radians(lon)
+    return (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
+
+
 def title(rng, category):
     form = rng.choice(FORMS[category])
     c, c2 = rng.sample(COMPOSERS, 2)
@@ -110,7 +116,7 @@ def main():
 
     def flush():
         db.executemany("INSERT INTO events (id, municipality, uid, data, venue, search_text, status, previous_start, horizon, demo, created_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", batch_events)
-        db.executemany("INSERT INTO event_occurrences (event_id, starts_at, ends_at, cell, lat, lon, municipality, category, free, accessible) VALUES (?,?,?,?,?,?,?,?,?,?)", batch_occ)
+        db.executemany("INSERT INTO event_occurrences (event_id, starts_at, ends_at, cell, lat, lon, x, y, z, municipality, category, free, accessible) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", batch_occ)
         db.commit()
         batch_events.clear()
         batch_occ.clear()
@@ -161,7 +167,7 @@ def main():
                              f" {fold(event_title + ' ' + place)} ", "scheduled", None, now_ms + 400 * DAY_MS, 0, "bench", now_ms, now_ms))
         for s in starts:
             ms = int(s.timestamp() * 1000)
-            batch_occ.append((event_id, ms, ms + duration * 60_000, cell(lat, lon), lat, lon, istat, category, int(free), int(bool(features))))
+            batch_occ.append((event_id, ms, ms + duration * 60_000, cell(lat, lon), lat, lon, *unit_vector(lat, lon), istat, category, int(free), int(bool(features))))
         occurrences_total += len(starts)
         if len(batch_events) >= 10_000:
             flush()

@@ -232,6 +232,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
     shared!("0012_provider_sessions.sql"),
     per_backend!("0013_event_cells_finer.sql"),
     shared!("0014_alerts.sql"),
+    shared!("0015_event_occurrence_vectors.sql"),
 ];
 
 impl EmbeddedMigration {

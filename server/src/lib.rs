@@ -111,6 +111,13 @@ impl AppState {
         if config.demo {
             demo::load_alerts(&alerts).await?;
         }
+        let filled = events.fill_vectors().await?;
+        if filled > 0 {
+            tracing::info!(
+                filled,
+                "event places given the unit vector search near a point ranks by"
+            );
+        }
         let extended = events.extend_horizons().await?;
         tracing::info!(extended, "event occurrences materialised up to the horizon");
         let storage = storage::Storage::open(&config.storage, config.data_dir.clone()).await?;

@@ -486,6 +486,55 @@ async fn searches_near_a_point_rank_scattered_events_exactly_across_the_rings() 
     }
 }
 
+/// Occurrences written before migration 0015 (or by an older instance in a rolling upgrade)
+/// have no unit vector: search near a point does not see them until the server fills them in,
+/// as it does at every start; then it finds them again, nearest first.
+#[tokio::test]
+async fn occurrences_without_a_unit_vector_are_found_near_a_point_once_filled() {
+    let server = TestServer::start().await;
+    let (genova, _) = server
+        .dev_login(GENOVA_OPERATOR, &["operator:010025:events"])
+        .await;
+    let sat = saturday();
+    let at = |title: &str, hour: u8, (lat, lon): (f64, f64)| {
+        let mut body = event_body(title, "", &[format!("{sat}T{hour}:00")]);
+        body.as_object_mut().unwrap().remove("venue");
+        body["place"] = json!({"name": title, "address": "Genova", "lat": lat, "lon": lon});
+        body
+    };
+    let near = create(&server, &genova, GENOVA, &at("Vicino", 11, DUCALE)).await;
+    let far = create(&server, &genova, GENOVA, &at("Lontano", 10, (44.3925, 8.9725))).await;
+    let search = format!(
+        "/v1/events?near={},{}&radius_km=10&from={sat}&to={sat}",
+        DUCALE.0, DUCALE.1
+    );
+    let found = |page: api::EventPage| page.items.into_iter().map(|h| h.id).collect::<Vec<_>>();
+    assert_eq!(
+        found(server.get_json(&search).await),
+        vec![near.id.clone(), far.id.clone()]
+    );
+
+    sqlx::query("UPDATE event_occurrences SET x = NULL, y = NULL, z = NULL")
+        .execute(server.state.db.pool())
+        .await
+        .unwrap();
+    assert!(found(server.get_json(&search).await).is_empty());
+    // Soonest first does not need the vector.
+    let soonest: api::EventPage = server.get_json(&format!("/v1/events?from={sat}&to={sat}")).await;
+    assert_eq!(soonest.items.len(), 2);
+
+    assert_eq!(server.state.events.fill_vectors().await.unwrap(), 2);
+    assert_eq!(server.state.events.fill_vectors().await.unwrap(), 0);
+    let page: api::EventPage = server.get_json(&search).await;
+    assert!(
+        page.items[1].distance_km.unwrap() > 3.0,
+        "{:?}",
+        page.items[1].distance_km
+    );
+    assert_eq!(found(page), vec![near.id, far.id]);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn the_public_finds_this_weekends_free_events_near_a_point_in_its_language() {
     let server = TestServer::start().await;

@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use sportello_core::api;
 use sportello_core::events::{Lang, check_features, check_place};
+use sportello_core::geo::Coordinates;
 use sportello_core::identity::{Office, Role, may_operate};
 use sportello_core::tenant::Municipality;
 
@@ -284,6 +285,28 @@ impl Events {
         let now = now_ms();
         let upcoming = store::occurrences(&self.db, &row.id, now, i64::MAX, 20).await?;
         wire::event(row, lang, &upcoming)
+    }
+
+    /// Gives the occurrences written without the unit vector of their place (before migration
+    /// 0015, or by an older instance during a rolling upgrade) that vector, so search near a
+    /// point finds them; run at every start. How many places it filled.
+    pub async fn fill_vectors(&self) -> Result<usize, EventsError> {
+        let mut filled = 0;
+        loop {
+            let points = store::points_without_vector(&self.db, 500).await?;
+            let mut progress = false;
+            for (lat, lon) in &points {
+                // Stored coordinates were checked when their venue was written.
+                if let Ok(at) = Coordinates::new(*lat, *lon) {
+                    store::fill_vector(&self.db, (*lat, *lon), at.unit_vector()).await?;
+                    filled += 1;
+                    progress = true;
+                }
+            }
+            if !progress {
+                return Ok(filled);
+            }
+        }
     }
 
     /// Extends the occurrences of events materialised only up to less than a year ahead

@@ -2,20 +2,21 @@
 //! else soonest first, filtered by category, municipality, price, accessibility and words.
 //!
 //! It reads the materialised occurrences only (`event_occurrences`): with `near`, the grid
-//! cells around the point in widening rings through the (cell, start) index (see `grid`);
-//! without, the window through the start index. Distances are exact (haversine) on the
-//! candidates; the page's events are then read by id.
+//! cells around the point in widening rings through the (cell, start) index (see `grid`),
+//! ranked in the database by the squared chord between unit vectors, which orders as the
+//! great-circle distance does, so that only a page of rows leaves it; without, the window
+//! through the start index. The page's events are then read by id.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
 use jiff::Timestamp;
 use sportello_core::api;
 use sportello_core::catalog::record::fold;
 use sportello_core::events::{Category, Lang};
-use sportello_core::geo::Coordinates;
+use sportello_core::geo::{Coordinates, chord_squared_from_km, km_from_chord_squared};
 
 use super::grid;
-use super::store::{self, MatchRow, OccurrenceQuery};
+use super::store::{self, MatchRow, NearOrder, OccurrenceQuery, PageRow};
 use super::{DAY_MS, Events, EventsError, wire};
 use crate::clock::now_ms;
 use crate::pagination::{Cursor, PageRequest};
@@ -32,11 +33,8 @@ pub const RADIUS_MAX_KM: f64 = 50.0;
 pub const WINDOW_MAX_DAYS: i64 = 366;
 /// Window unless `to` is given, days.
 const WINDOW_DEFAULT_DAYS: i64 = 30;
-/// Most events one ring of cells yields (the soonest in the window): a ring this full in a
-/// 1-3 day window is far beyond any calendar of the metropolitan city.
-pub const NEAR_CANDIDATES: i64 = 5_000;
 /// The first ring's reach, km; each next ring doubles it.
-const FIRST_RING_KM: f64 = 1.0;
+const FIRST_RING_KM: f64 = 0.5;
 /// Longest `q`, characters.
 const MAX_WORDS: usize = 100;
 
@@ -159,9 +157,10 @@ impl Events {
             accessible: request.accessible,
             text: request.words.as_ref().map(|w| format!("%{w}%")),
             after: None,
+            near: None,
             limit: request.page.fetch_limit(),
         };
-        // (match, distance in metres) in page order.
+        // (hit, distance in metres) in page order.
         let (ranked, next_cursor) = match request.near {
             None => {
                 query.after = request
@@ -170,56 +169,68 @@ impl Events {
                     .as_ref()
                     .map(|c| Ok::<_, EventsError>((c.key_number()?, c.id.clone())))
                     .transpose()?;
-                let rows = store::matches(&self.db, &query).await?;
-                let (rows, next) = request
-                    .page
-                    .page(rows, |m| Cursor::new(m.first_start, m.event_id.clone()));
+                let rows = store::matches_with_events(&self.db, &query, now_ms()).await?;
+                let (rows, next) = request.page.page(rows, |r| {
+                    Cursor::new(r.matched.first_start, r.matched.event_id.clone())
+                });
                 (rows.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), next)
             }
             Some((at, radius)) => {
-                query.limit = NEAR_CANDIDATES;
                 let after = request
                     .page
                     .after
                     .as_ref()
-                    .map(|c| Ok::<_, EventsError>((near_key(&c.key)?, c.id.as_str())))
+                    .map(|c| {
+                        let (chord, start) = near_key(&c.key)?;
+                        Ok::<_, EventsError>((chord, start, c.id.clone()))
+                    })
                     .transpose()?;
-                let found = self
-                    .nearest(&mut query, at, radius, after, request.page.limit + 1)
-                    .await?;
-                let (rows, next) = request.page.page(found, |(m, d)| {
-                    Cursor::new(format!("{d}:{}", m.first_start), m.event_id.clone())
+                query.near = Some(NearOrder {
+                    point: at.unit_vector(),
+                    within: chord_squared_from_km(radius),
+                    after,
                 });
-                (rows.into_iter().map(|(m, d)| (m, Some(d))).collect(), next)
+                query.limit = request.page.fetch_limit();
+                let found = self.nearest(&mut query, at, radius).await?;
+                let (rows, next) = request.page.page(found, |r| {
+                    // The squared chord as Rust prints an f64: it parses back to the same bits.
+                    let chord = r.matched.chord_squared.unwrap_or_default();
+                    Cursor::new(
+                        format!("{chord:?}:{}", r.matched.first_start),
+                        r.matched.event_id.clone(),
+                    )
+                });
+                (
+                    rows.into_iter()
+                        .map(|r| {
+                            let km = km_from_chord_squared(r.matched.chord_squared.unwrap_or_default());
+                            (r, Some(metres(km)))
+                        })
+                        .collect(),
+                    next,
+                )
             }
         };
-        let ids: Vec<String> = ranked.iter().map(|(m, _)| m.event_id.clone()).collect();
-        let events: HashMap<String, store::EventRow> = store::events_by_ids(&self.db, &ids)
-            .await?
-            .into_iter()
-            .map(|e| (e.id.clone(), e))
-            .collect();
-        let next: HashMap<String, (i64, i64)> = store::next_occurrences(&self.db, &ids, now_ms())
-            .await?
-            .into_iter()
-            .map(|(id, start, end)| (id, (start, end)))
-            .collect();
         let mut items = Vec::with_capacity(ranked.len());
-        for (m, distance) in ranked {
-            // Deleted between the two reads: left out.
-            let Some(row) = events.get(&m.event_id) else {
-                continue;
-            };
-            let summary = wire::summary(row)?;
+        for (
+            PageRow {
+                matched: m,
+                event: row,
+                next,
+            },
+            distance,
+        ) in ranked
+        {
+            let summary = wire::summary(&row)?;
             let (lang, title) = summary.title(request.lang);
             let length = i64::from(summary.input.duration_minutes) * 60_000;
             items.push(api::EventHit {
-                id: row.id.clone(),
-                municipality: row.municipality.clone(),
+                id: row.id,
+                municipality: row.municipality,
                 lang: lang.as_str().to_owned(),
                 title,
                 category: summary.input.category.clone(),
-                status: row.status.clone(),
+                status: row.status,
                 accessible: !summary.input.accessibility.is_empty()
                     || !summary.venue.accessibility.is_empty(),
                 distance_km: distance.map(|d| {
@@ -228,7 +239,7 @@ impl Events {
                 starts_at: crate::clock::rfc3339_from_ms(m.first_start),
                 ends_at: crate::clock::rfc3339_from_ms(m.first_start + length),
                 occurrences_in_window: u32::try_from(m.count).unwrap_or(u32::MAX),
-                next_occurrence: next.get(&row.id).copied().map(wire::occurrence),
+                next_occurrence: next.map(wire::occurrence),
                 free: summary.price_cents().is_none(),
                 price_cents: summary.price_cents(),
                 image_url: summary.input.image_url.clone().filter(|u| !u.trim().is_empty()),
@@ -240,66 +251,67 @@ impl Events {
 }
 
 impl Events {
-    /// The `wanted` events nearest to `at` within `radius` km that pass the query's filters and
-    /// come after the cursor `after` (metres, first start, id), nearest first, each with its
-    /// distance in metres.
+    /// The page of events nearest to `at` within `radius` km that pass the query's filters
+    /// (its `near` order set, with the keyset to continue after), nearest first.
     ///
-    /// Reads the grid in rings: the cells within 1 km, then 2, 4, 8… An event found within the
-    /// reach of the rings read so far is surely ranked, as every unread cell lies farther; the
-    /// loop ends when `wanted` events are, or the radius is read.
+    /// Reads the grid in rings: the cells within 1 km, then 2, 4, 8… Each ring's new cells are
+    /// ranked in the database, which returns their best page; the page of all the rings read is
+    /// the best of those pages. It is final when its last event lies within the rings' reach,
+    /// as every unread cell lies farther, or when the radius is read.
     async fn nearest(
         &self,
         query: &mut OccurrenceQuery,
         at: Coordinates,
         radius: f64,
-        after: Option<((u64, i64), &str)>,
-        wanted: usize,
-    ) -> Result<Vec<(MatchRow, u64)>, EventsError> {
-        let beyond = |m: &MatchRow, d: u64| {
-            after.is_none_or(|((ad, start), id)| (d, m.first_start, m.event_id.as_str()) > (ad, start, id))
-        };
-        let rank = |rows: Vec<MatchRow>, found: &mut Vec<(MatchRow, u64)>| {
-            found.extend(rows.into_iter().filter_map(|m| {
-                let km = Coordinates::new(m.lat, m.lon).ok()?.distance_km(at);
-                let d = metres(km);
-                (km <= radius && beyond(&m, d)).then_some((m, d))
-            }));
-        };
-        let mut found: Vec<(MatchRow, u64)> = Vec::new();
+    ) -> Result<Vec<PageRow>, EventsError> {
+        let now = now_ms();
         let Some(cells) = grid::cells_within(at, radius) else {
             // Near a pole: the window everywhere, ranked whole.
-            rank(store::matches(&self.db, query).await?, &mut found);
-            return Ok(best(found, wanted));
+            query.cells.clear();
+            return Ok(store::matches_with_events(&self.db, query, now).await?);
         };
+        let wanted = usize::try_from(query.limit).unwrap_or(usize::MAX);
         // The cursor's distance is already ranked: start from there.
-        let mut reach = FIRST_RING_KM + after.map_or(0.0, |((d, _), _)| km_of(d));
+        let after_km = query
+            .near
+            .as_ref()
+            .and_then(|n| n.after.as_ref())
+            .map_or(0.0, |(chord, _, _)| km_from_chord_squared(*chord));
+        let mut reach = FIRST_RING_KM + after_km;
         let mut read = 0;
+        let mut found: Vec<PageRow> = Vec::new();
         loop {
             let upto = cells.partition_point(|c| c.nearest_km <= reach);
             if upto > read {
                 query.cells = cells[read..upto].iter().map(|c| c.cell).collect();
-                rank(store::matches(&self.db, query).await?, &mut found);
+                found.extend(store::matches_with_events(&self.db, query, now).await?);
                 read = upto;
+                found.sort_by(|a, b| {
+                    near_order(&a.matched)
+                        .partial_cmp(&near_order(&b.matched))
+                        .unwrap_or(Ordering::Equal)
+                });
+                found.truncate(wanted);
             }
-            let ranked = found.iter().filter(|(_, d)| km_of(*d) <= reach).count();
-            if ranked >= wanted || read == cells.len() {
-                return Ok(best(found, wanted));
+            let complete = found
+                .get(wanted.saturating_sub(1))
+                .and_then(|r| r.matched.chord_squared)
+                .is_some_and(|chord| chord <= chord_squared_from_km(reach));
+            if complete || read == cells.len() {
+                return Ok(found);
             }
             reach *= 2.0;
         }
     }
 }
 
-/// The `wanted` nearest, then soonest, then by id.
-fn best(mut found: Vec<(MatchRow, u64)>, wanted: usize) -> Vec<(MatchRow, u64)> {
-    found.sort_by(|(a, da), (b, db)| (da, a.first_start, &a.event_id).cmp(&(db, b.first_start, &b.event_id)));
-    found.truncate(wanted);
-    found
-}
-
-#[allow(clippy::cast_precision_loss, reason = "metres on Earth, below 2^53")]
-fn km_of(metres: u64) -> f64 {
-    metres as f64 / 1000.0
+/// The order of search near a point, as the database ranks: squared chord, first start, id.
+fn near_order(m: &MatchRow) -> (f64, i64, &str) {
+    (
+        m.chord_squared.unwrap_or(f64::INFINITY),
+        m.first_start,
+        m.event_id.as_str(),
+    )
 }
 
 /// A window bound: an RFC 3339 instant, or a date in Europe/Rome (its start, or with `end` the
@@ -337,10 +349,14 @@ fn metres(km: f64) -> u64 {
     (km * 1000.0).round() as u64
 }
 
-fn near_key(key: &str) -> Result<(u64, i64), EventsError> {
+fn near_key(key: &str) -> Result<(f64, i64), EventsError> {
     let bad = || EventsError::Page(crate::pagination::PageError::Cursor);
-    let (d, start) = key.split_once(':').ok_or_else(bad)?;
-    Ok((d.parse().map_err(|_| bad())?, start.parse().map_err(|_| bad())?))
+    let (chord, start) = key.split_once(':').ok_or_else(bad)?;
+    let chord: f64 = chord.parse().map_err(|_| bad())?;
+    if !chord.is_finite() || chord < 0.0 {
+        return Err(bad());
+    }
+    Ok((chord, start.parse().map_err(|_| bad())?))
 }
 
 #[cfg(test)]

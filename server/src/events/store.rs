@@ -50,6 +50,9 @@ pub struct OccurrenceRow {
     pub cell: i64,
     pub lat: f64,
     pub lon: f64,
+    /// The place as a unit vector (`Coordinates::unit_vector`), which search near a point
+    /// ranks by.
+    pub vector: Option<[f64; 3]>,
     pub municipality: String,
     pub category: String,
     pub free: bool,
@@ -71,8 +74,22 @@ pub struct OccurrenceQuery {
     pub text: Option<String>,
     /// Keyset of the soonest-first order: events whose first start in the window comes after.
     pub after: Option<(i64, String)>,
+    /// Nearest first around a point instead of soonest first.
+    pub near: Option<NearOrder>,
     /// Most events returned.
     pub limit: i64,
+}
+
+/// The nearest-first order of a search: by squared chord to the point's unit vector (which
+/// grows with the great-circle distance), then first start, then id.
+#[derive(Debug, Clone)]
+pub struct NearOrder {
+    /// `Coordinates::unit_vector` of the point.
+    pub point: [f64; 3],
+    /// Largest squared chord (the radius).
+    pub within: f64,
+    /// Keyset: events after this (squared chord, first start, id).
+    pub after: Option<(f64, i64, String)>,
 }
 
 /// One event matched by a search: where it is, its first occurrence in the window and how
@@ -82,8 +99,8 @@ pub struct MatchRow {
     pub event_id: String,
     pub first_start: i64,
     pub count: i64,
-    pub lat: f64,
-    pub lon: f64,
+    /// Squared chord to the point of a search near one.
+    pub chord_squared: Option<f64>,
 }
 
 const VENUE_COLUMNS: &str = "id, municipality, name, address, lat, lon, accessibility, opening_hours, demo";
@@ -300,10 +317,10 @@ pub async fn insert_occurrences(
     if rows.is_empty() {
         return Ok(());
     }
-    let chunked = Chunked::new(db::Backend::of(conn), rows.len(), 10, |values| {
+    let chunked = Chunked::new(db::Backend::of(conn), rows.len(), 13, |values| {
         format!(
-            "INSERT INTO event_occurrences (event_id, starts_at, ends_at, cell, lat, lon, municipality,
-               category, free, accessible) VALUES {values}"
+            "INSERT INTO event_occurrences (event_id, starts_at, ends_at, cell, lat, lon, x, y, z,
+               municipality, category, free, accessible) VALUES {values}"
         )
     });
     for chunk in rows.chunks(chunked.rows_per_chunk()) {
@@ -316,6 +333,9 @@ pub async fn insert_occurrences(
                 .bind(o.cell)
                 .bind(o.lat)
                 .bind(o.lon)
+                .bind(o.vector.map(|v| v[0]))
+                .bind(o.vector.map(|v| v[1]))
+                .bind(o.vector.map(|v| v[2]))
                 .bind(o.municipality.as_str())
                 .bind(o.category.as_str())
                 .bind(i64::from(o.free))
@@ -326,32 +346,36 @@ pub async fn insert_occurrences(
     Ok(())
 }
 
-/// The first occurrence at or after `now` of each event (those that have one).
-pub async fn next_occurrences(
-    db: &Db,
-    ids: &[String],
-    now: i64,
-) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The start and end of an event's first occurrence at or after a bound marker, as two
+/// columns: each one seek of the primary key (`MIN` over `GROUP BY` read every later occurrence
+/// of a daily event, hundreds of rows).
+fn next_occurrence_columns(events: &str, now: &str, now_again: &str) -> String {
+    format!(
+        "(SELECT o.starts_at FROM event_occurrences o WHERE o.event_id = {events}.id AND o.starts_at >= {now}
+           ORDER BY o.starts_at LIMIT 1) AS next_start,
+         (SELECT o.ends_at FROM event_occurrences o WHERE o.event_id = {events}.id AND o.starts_at >= {now_again}
+           ORDER BY o.starts_at LIMIT 1) AS next_end"
+    )
+}
+
+/// The first occurrence at or after `now` of an event (start, end), if it has one.
+pub async fn next_occurrence(db: &Db, id: &str, now: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
     let mut markers = Markers::new(db.backend());
-    let now_marker = markers.one();
+    let (now_marker, now_again, id_marker) = (markers.one(), markers.one(), markers.one());
     let sql = format!(
-        "SELECT o.event_id, o.starts_at, o.ends_at FROM event_occurrences o
-         JOIN (SELECT event_id, MIN(starts_at) AS first FROM event_occurrences
-               WHERE starts_at >= {now_marker} AND event_id IN ({}) GROUP BY event_id) n
-           ON n.event_id = o.event_id AND n.first = o.starts_at",
-        markers.list(ids.len())
+        "SELECT {} FROM events e WHERE e.id = {id_marker}",
+        next_occurrence_columns("e", &now_marker, &now_again)
     );
-    let mut query = sqlx::query(&sql).bind(now);
-    for id in ids {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
-        .collect()
+    let row = sqlx::query(&sql)
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let start: Option<i64> = row.try_get("next_start")?;
+    let end: Option<i64> = row.try_get("next_end")?;
+    Ok(start.zip(end))
 }
 
 /// Occurrences of one event starting in `[from, to)`, at most `limit`.
@@ -378,13 +402,77 @@ pub async fn occurrences(
 }
 
 /// The events with an occurrence in the window that pass the filters, each with its first
-/// occurrence there, soonest first (then by id).
+/// occurrence there: soonest first (then by id), or with `near` nearest first (then soonest,
+/// then by id) within its radius.
 pub async fn matches(db: &Db, q: &OccurrenceQuery) -> Result<Vec<MatchRow>, sqlx::Error> {
     let mut markers = Markers::new(db.backend());
-    let mut sql = String::from(
-        "SELECT o.event_id, MIN(o.starts_at) AS first, COUNT(*) AS n, MIN(o.lat) AS lat, MIN(o.lon) AS lon
-         FROM event_occurrences o",
+    let sql = matches_sql(q, &mut markers);
+    let rows = bind_matches(sqlx::query(&sql), q).fetch_all(db.pool()).await?;
+    rows.iter().map(|row| match_from_row(row, q)).collect()
+}
+
+/// A page of a search: [`matches`] with each event and its first occurrence at or after
+/// `now`, in one statement (each statement is a round trip to the database's thread).
+pub async fn matches_with_events(
+    db: &Db,
+    q: &OccurrenceQuery,
+    now: i64,
+) -> Result<Vec<PageRow>, sqlx::Error> {
+    let mut markers = Markers::new(db.backend());
+    // In the order of the text: SQLite's markers are positional.
+    let (now_marker, now_again) = (markers.one(), markers.one());
+    let ranked = matches_sql(q, &mut markers);
+    let order = if q.near.is_some() {
+        "m.d2, m.first, m.event_id"
+    } else {
+        "m.first, m.event_id"
+    };
+    let sql = format!(
+        "SELECT m.*, {}, {} FROM ({ranked}) m JOIN events e ON e.id = m.event_id ORDER BY {order}",
+        EVENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("e.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        next_occurrence_columns("e", &now_marker, &now_again),
     );
+    let rows = bind_matches(sqlx::query(&sql).bind(now).bind(now), q)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let start: Option<i64> = row.try_get("next_start")?;
+            let end: Option<i64> = row.try_get("next_end")?;
+            Ok(PageRow {
+                matched: match_from_row(row, q)?,
+                event: event_from_row(row)?,
+                next: start.zip(end),
+            })
+        })
+        .collect()
+}
+
+/// One hit of a page: what matched, the event, its next occurrence (start, end).
+#[derive(Debug, Clone)]
+pub struct PageRow {
+    pub matched: MatchRow,
+    pub event: EventRow,
+    pub next: Option<(i64, i64)>,
+}
+
+/// The ranked statement of [`matches`]: columns `event_id`, `first`, `n` and with `near` `d2`.
+fn matches_sql(q: &OccurrenceQuery, markers: &mut Markers) -> String {
+    let mut sql = String::from("SELECT o.event_id, MIN(o.starts_at) AS first, COUNT(*) AS n");
+    if q.near.is_some() {
+        // The same for every occurrence of an event: MIN picks it.
+        let m: Vec<String> = (0..6).map(|_| markers.one()).collect();
+        let _ = write!(
+            sql,
+            ", MIN((o.x - {}) * (o.x - {}) + (o.y - {}) * (o.y - {}) + (o.z - {}) * (o.z - {})) AS d2",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        );
+    }
+    sql.push_str(" FROM event_occurrences o");
     if q.text.is_some() {
         sql.push_str(" JOIN events e ON e.id = o.event_id");
     }
@@ -394,6 +482,9 @@ pub async fn matches(db: &Db, q: &OccurrenceQuery) -> Result<Vec<MatchRow>, sqlx
         markers.one(),
         markers.one()
     );
+    if q.near.is_some() {
+        sql.push_str(" AND o.x IS NOT NULL");
+    }
     if !q.cells.is_empty() {
         let _ = write!(sql, " AND o.cell IN ({})", markers.list(q.cells.len()));
     }
@@ -413,15 +504,43 @@ pub async fn matches(db: &Db, q: &OccurrenceQuery) -> Result<Vec<MatchRow>, sqlx
         let _ = write!(sql, " AND e.search_text LIKE {}", markers.one());
     }
     sql.push_str(" GROUP BY o.event_id");
-    if q.after.is_some() {
-        let (a, b, c) = (markers.one(), markers.one(), markers.one());
-        let _ = write!(
-            sql,
-            " HAVING MIN(o.starts_at) > {a} OR (MIN(o.starts_at) = {b} AND o.event_id > {c})"
-        );
+    if let Some(near) = &q.near {
+        // Ranked here, so that a page's rows leave the database, not every event around.
+        let _ = write!(sql, ") m WHERE d2 <= {}", markers.one());
+        sql.insert_str(0, "SELECT event_id, first, n, d2 FROM (");
+        if near.after.is_some() {
+            let m: Vec<String> = (0..5).map(|_| markers.one()).collect();
+            let _ = write!(
+                sql,
+                " AND (d2 > {} OR (d2 = {} AND (first > {} OR (first = {} AND event_id > {}))))",
+                m[0], m[1], m[2], m[3], m[4]
+            );
+        }
+        let _ = write!(sql, " ORDER BY d2, first, event_id LIMIT {}", markers.one());
+    } else {
+        if q.after.is_some() {
+            let (a, b, c) = (markers.one(), markers.one(), markers.one());
+            let _ = write!(
+                sql,
+                " HAVING MIN(o.starts_at) > {a} OR (MIN(o.starts_at) = {b} AND o.event_id > {c})"
+            );
+        }
+        let _ = write!(sql, " ORDER BY first, o.event_id LIMIT {}", markers.one());
     }
-    let _ = write!(sql, " ORDER BY first, o.event_id LIMIT {}", markers.one());
-    let mut query = sqlx::query(&sql).bind(q.from).bind(q.to);
+    sql
+}
+
+/// Binds the parameters of [`matches_sql`], in its order.
+fn bind_matches<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    q: &'q OccurrenceQuery,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    if let Some(near) = &q.near {
+        for v in near.point {
+            query = query.bind(v).bind(v);
+        }
+    }
+    query = query.bind(q.from).bind(q.to);
     for cell in &q.cells {
         query = query.bind(*cell);
     }
@@ -434,22 +553,67 @@ pub async fn matches(db: &Db, q: &OccurrenceQuery) -> Result<Vec<MatchRow>, sqlx
     if let Some(t) = &q.text {
         query = query.bind(t.as_str());
     }
-    if let Some((start, id)) = &q.after {
-        query = query.bind(*start).bind(*start).bind(id.as_str());
+    match &q.near {
+        Some(near) => {
+            query = query.bind(near.within);
+            if let Some((d2, start, id)) = &near.after {
+                query = query
+                    .bind(*d2)
+                    .bind(*d2)
+                    .bind(*start)
+                    .bind(*start)
+                    .bind(id.as_str());
+            }
+        }
+        None => {
+            if let Some((start, id)) = &q.after {
+                query = query.bind(*start).bind(*start).bind(id.as_str());
+            }
+        }
     }
-    query = query.bind(q.limit);
-    let rows = query.fetch_all(db.pool()).await?;
+    query.bind(q.limit)
+}
+
+fn match_from_row(row: &AnyRow, q: &OccurrenceQuery) -> Result<MatchRow, sqlx::Error> {
+    Ok(MatchRow {
+        event_id: row.try_get("event_id")?,
+        first_start: row.try_get("first")?,
+        count: row.try_get("n")?,
+        chord_squared: if q.near.is_some() {
+            Some(row.try_get("d2")?)
+        } else {
+            None
+        },
+    })
+}
+
+/// Places of occurrences written without their unit vector (before migration 0015, or by an
+/// instance of an older version during a rolling upgrade); at most `limit`.
+pub async fn points_without_vector(db: &Db, limit: i64) -> Result<Vec<(f64, f64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT lat, lon FROM event_occurrences WHERE x IS NULL ORDER BY lat, lon LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
     rows.iter()
-        .map(|row| {
-            Ok(MatchRow {
-                event_id: row.try_get(0)?,
-                first_start: row.try_get(1)?,
-                count: row.try_get(2)?,
-                lat: row.try_get(3)?,
-                lon: row.try_get(4)?,
-            })
-        })
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .collect()
+}
+
+/// Gives the occurrences at a place without a unit vector the place's one.
+pub async fn fill_vector(db: &Db, (lat, lon): (f64, f64), vector: [f64; 3]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE event_occurrences SET x = $1, y = $2, z = $3 WHERE x IS NULL AND lat = $4 AND lon = $5",
+    )
+    .bind(vector[0])
+    .bind(vector[1])
+    .bind(vector[2])
+    .bind(lat)
+    .bind(lon)
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }
 
 /// Follows an event (again: nothing changes).

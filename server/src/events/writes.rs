@@ -4,6 +4,7 @@
 use sportello_core::api;
 use sportello_core::catalog::record::fold;
 use sportello_core::events::{EventSpec, EventStatus, Lang};
+use sportello_core::geo::Coordinates;
 use sportello_core::identity::Role;
 
 use super::follows::{Change, tell_followers};
@@ -85,10 +86,9 @@ impl Events {
             );
         let draft = self.draft(&municipality, input).await?;
         let now = now_ms();
-        let old_next = store::next_occurrences(&self.db, std::slice::from_ref(&row.id), now)
+        let old_next = store::next_occurrence(&self.db, &row.id, now)
             .await?
-            .first()
-            .map(|(_, start, _)| *start);
+            .map(|(start, _)| start);
         let new_next = next_start(&draft.spec, now);
         let moved = rescheduling && old_next.is_some() && old_next != new_next;
         let old_status: EventStatus = row.status.parse().unwrap_or(EventStatus::Scheduled);
@@ -245,6 +245,10 @@ fn occurrence_rows(
         return Vec::new();
     };
     let accessible = !spec.accessibility.is_empty() || !venue.accessibility.is_empty();
+    // A venue's coordinates were checked when it was written.
+    let vector = Coordinates::new(venue.lat, venue.lon)
+        .ok()
+        .map(Coordinates::unit_vector);
     spec.schedule
         .occurrences(from, to, MAX_OCCURRENCES)
         .into_iter()
@@ -254,6 +258,7 @@ fn occurrence_rows(
             cell: grid::cell(venue.lat, venue.lon),
             lat: venue.lat,
             lon: venue.lon,
+            vector,
             municipality: municipality.to_owned(),
             category: spec.category.as_str().to_owned(),
             free: spec.is_free(),
