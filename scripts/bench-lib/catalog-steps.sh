@@ -119,13 +119,22 @@ with open(f"{out}/queries.sql", "w") as f:
         q = urllib.parse.parse_qs(line.split("?", 1)[-1])["q"][0].replace("'", "''")
         f.write(f"INSERT INTO raw VALUES ({n}, '{q}');\n")
     f.write(f"INSERT INTO bench_queries SELECT n, q, {tsq}::text, regexp_replace(q, '[- ]', '', 'g') FROM raw;\n")
+search = ("SELECT r.id, ts_rank(r.tsv, x.query) AS rank FROM bench_records r, CAST(:tsq AS tsquery) AS x(query) "
+          "WHERE r.tsv @@ x.query OR r.isbn = :isbn ORDER BY rank DESC LIMIT 20;\n")
+fetch = "SELECT quote_literal(tsq) AS tsq, quote_literal(isbn) AS isbn FROM bench_queries WHERE n = {} \\gset\n"
 with open(f"{out}/pgbench.sql", "w") as f:
-    f.write(f"\\set i random(1, {len(lines)})\n")
-    f.write("SELECT quote_literal(tsq) AS tsq, quote_literal(isbn) AS isbn FROM bench_queries WHERE n = :i \\gset\n")
-    f.write("SELECT r.id, ts_rank(r.tsv, x.query) AS rank FROM bench_records r, CAST(:tsq AS tsquery) AS x(query) "
-            "WHERE r.tsv @@ x.query OR r.isbn = :isbn ORDER BY rank DESC LIMIT 20;\n")
+    f.write(f"\\set i random(1, {len(lines)})\n" + fetch.format(":i") + search)
+# psql interpolates :tsq and :isbn as pgbench does: the plan of the first few searches.
+with open(f"{out}/explain.sql", "w") as f:
+    for n in range(1, min(len(lines), 5) + 1):
+        f.write(fetch.format(n) + "EXPLAIN " + search)
 EOF
     psql_run -f "$dir/queries.sql"
+    psql_run -f "$dir/explain.sql" >"$dir/plan.txt"
+    if grep -q "Seq Scan on bench_records" "$dir/plan.txt"; then
+        printf 'PostgreSQL plans a sequential scan for %s (see its plan.txt):\n' "$1" >&2
+        cat "$dir/plan.txt" >&2
+    fi
     (cd "$dir" && "$PG_BIN/pgbench" -n -h 127.0.0.1 -p "$PG_PORT" -U sportello -c "$clients" -j 2 -T "$duration" \
         -f "$dir/pgbench.sql" -l --log-prefix=pglog sportello_test >"$dir/pgbench.txt" 2>&1) || cat "$dir/pgbench.txt" >&2
     python3 - "$dir" <<'EOF'
