@@ -25,7 +25,9 @@
 # Knobs (environment): BENCH_RECORDS (default 1000000), BENCH_LIBRARIES (120), BENCH_CLIENTS
 # (64), BENCH_DURATION (seconds per load run, 20), BENCH_TARGET_RPS (1000), BENCH_PROFILE
 # (release; `debug` only to try the script quickly), SPORTELLO_BIN (a built `sportello`, see
-# bench-lib/bin.sh), BENCH_LUCENE and BENCH_POSTGRES (1; 0 skips that peer).
+# bench-lib/bin.sh), BENCH_LUCENE and BENCH_POSTGRES (1; 0 skips that peer), BENCH_OPEN_LOOP (1;
+# 0 skips the runs at the target rate, e.g. where oha cannot be built: those targets then read
+# "not measured").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -38,6 +40,7 @@ profile="${BENCH_PROFILE:-release}"
 target_rps="${BENCH_TARGET_RPS:-1000}"
 with_lucene="${BENCH_LUCENE:-1}"
 with_postgres="${BENCH_POSTGRES:-1}"
+open_loop="${BENCH_OPEN_LOOP:-1}"
 # The kinds of issue 20's table (and the mix), measured in closed loop and at the target rate.
 kinds=(one_word two_words three_words prefix isbn filter headline mix)
 # The live filters and sorts that make up `filter`, each in closed loop on its own.
@@ -61,7 +64,7 @@ source scripts/bench-lib/bin.sh
 source scripts/bench-lib/catalog-steps.sh
 # shellcheck source=../lib/jvm-tests.sh
 source scripts/lib/jvm-tests.sh
-oha_bin >/dev/null
+[[ "$open_loop" == 1 ]] && oha_bin >/dev/null
 
 work="$(mktemp -d /tmp/sportello-bench-real.XXXXXX)"
 server_pid=""
@@ -141,6 +144,7 @@ for kind in "${kinds[@]}" "${filters[@]}"; do
 done
 step "latency at $target_rps req/s offered, $clients connections, ${duration}s per kind (oha)"
 for kind in "${kinds[@]}"; do
+    [[ "$open_loop" == 1 ]] || break
     printf '%s ' "$kind" >&2
     catalog_oha_rate "$target_rps" "$queries/$kind.paths" >"$work/$kind.rate"
 done
@@ -230,13 +234,17 @@ print(f"\nclosed-loop errors over every kind: {errors}; Lucene's p99 is in-proce
 print("(Lucene and PostgreSQL: same records and text; Lucene applies the filters it has an equivalent for, on its own index fields)")
 print()
 def check(name, ok):
-    print(f"{'PASS' if ok else 'not met'}: {name}")
+    print(f"{'not measured' if ok is None else 'PASS' if ok else 'not met'}: {name}")
+def at_rate(r):
+    if not r:
+        return None
+    return int(target_rps) >= 1000 and float(r["p99_ms"]) <= 30 and int(r["errors"]) == 0
 mix, head = result("mix.rate"), result("headline.rate")
 check(f"whole mix at {target_rps} req/s offered: p99 <= 30 ms, no errors ({mix.get('p99_ms')} ms, {mix.get('errors')} errors)",
-      int(target_rps) >= 1000 and float(mix["p99_ms"]) <= 30 and int(mix["errors"]) == 0)
+      at_rate(mix))
 hc = rps(result("headline.closed"))
-check(f"available=true&sort=distance&near= with a common word: >= 2,000 req/s closed loop ({hc:,.0f}), p99 <= 30 ms at {target_rps} req/s ({head.get('p99_ms')} ms)",
-      hc >= 2000 and int(target_rps) >= 1000 and float(head["p99_ms"]) <= 30 and int(head["errors"]) == 0)
+check(f"available=true&sort=distance&near= with a common word: >= 2,000 req/s closed loop ({hc:,.0f})", hc >= 2000)
+check(f"the same: p99 <= 30 ms at {target_rps} req/s offered ({head.get('p99_ms')} ms)", at_rate(head))
 slow = [k for k in kinds if k != "mix" and rps(result(f"{k}.closed")) < 2000]
 check(f"every kind >= 2,000 req/s closed loop (below: {', '.join(slow) or 'none'})", not slow)
 if lucene:
