@@ -38,6 +38,8 @@ source scripts/lib/postgres.sh
 source scripts/bench-lib/oha.sh
 # shellcheck source=bin.sh
 source scripts/bench-lib/bin.sh
+# shellcheck source=catalog-steps.sh
+source scripts/bench-lib/catalog-steps.sh
 oha_bin >/dev/null
 
 work="$(mktemp -d /tmp/sportello-bench.XXXXXX)"
@@ -68,30 +70,13 @@ python3 scripts/bench-lib/synth_catalog.py "$work/synth" "$records" "$copies" "$
 ls -l "$work/synth/catalogue.mrc" >&2
 
 step "server (SQLite in the data dir, loopback)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-# One client at full speed is the point of a load test: no per-client rate limits.
-SPORTELLO__RATE_LIMITS__ENABLED=false SPORTELLO_LOG=warn "$bin" --data-dir "$work/srv" serve --listen "127.0.0.1:$port" --dev-auth \
-    >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-token="$(dev_admin_token "$base")"
-library_maps "$work/synth/libraries.json" "$base" "$token"
+catalog_serve "$bin"
 
 step "import (CLI, end to end into the database)"
-start_ns=$(date +%s%N)
-"$bin" --data-dir "$work/srv" catalog import --library bench-000 --format unimarc "${maps[@]}" \
-    "$work/synth/catalogue.mrc" | tee "$work/import.txt" >&2
-import_ns=$(( $(date +%s%N) - start_ns ))
-for _ in $(seq 1 3000); do
-    total="$(curl -fs "$base/v1/catalog/search?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
-    [[ "$total" -ge "$records" ]] && break
-    sleep 0.5
-done
-indexed_ns=$(( $(date +%s%N) - start_ns ))
+catalog_import "$bin" "$work/synth/libraries.json" "$records" "$work/synth/catalogue.mrc"
 index_size="$(du -sh "$work/srv/catalog-index" | cut -f1)"
 db_size="$(du -sh "$work/srv/sportello.db" | cut -f1)"
-rss_kb="$(awk '/RssAnon/ {a = $2} /RssFile/ {f = $2} END {print a ":" f}' "/proc/$server_pid/status")"
+rss_kb="$(catalog_rss "$server_pid")"
 
 step "load: search with availability and the availability endpoint ($clients connections, ${duration}s each)"
 python3 - "$work" "$base" <<'EOF'
@@ -111,78 +96,18 @@ with open(f"{work}/unique.paths", "w") as f:
 with open(f"{work}/availability.paths", "w") as f:
     f.write("\n".join(f"/v1/catalog/records/{i}/availability?near={near}" for i in ids) + "\n")
 EOF
-cat >"$work/mix.lua" <<'EOF'
-local paths = {}
-for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
-local counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter % #paths) + 1])
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT requests=%d errors=%d seconds=%.3f p50_ms=%.2f p99_ms=%.2f\n",
-    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
-    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-EOF
-run_wrk() {
-    PATHS_FILE="$1" wrk -t2 -c"$clients" -d"${duration}s" --timeout 10s -s "$work/mix.lua" "$base" | grep RESULT
-}
-run_wrk "$work/search.paths" >"$work/search.result"
-run_wrk "$work/unique.paths" >"$work/unique.result"
-run_wrk "$work/availability.paths" >"$work/availability.result"
+catalog_wrk "$work/search.paths" >"$work/search.result"
+catalog_wrk "$work/unique.paths" >"$work/unique.result"
+catalog_wrk "$work/availability.paths" >"$work/availability.result"
 step "latency at $target_rps req/s offered ($clients connections, ${duration}s each, oha)"
 for mix in search unique; do
-    sed "s|^|$base|" "$work/$mix.paths" >"$work/$mix.urls"
-    # Warm-up at the same rate, not reported: the first seconds after a switch of query mix
-    # (cold answer cache, page cache, allocator) are not the steady state the target is about.
-    oha_rate "$target_rps" 3 "$clients" --urls-from-file "$work/$mix.urls" >/dev/null
-    oha_rate "$target_rps" "$duration" "$clients" --urls-from-file "$work/$mix.urls" >"$work/${mix}_rate.result"
+    catalog_oha_rate "$target_rps" "$work/$mix.paths" >"$work/${mix}_rate.result"
 done
-rss_after_kb="$(awk '/RssAnon/ {a = $2} /RssFile/ {f = $2} END {print a ":" f}' "/proc/$server_pid/status")"
+rss_after_kb="$(catalog_rss "$server_pid")"
 
 step "PostgreSQL full text on the same records (italian, GIN, ts_rank; pgbench, $clients clients)"
-pg_start_throwaway >/dev/null
-psql_run() { "$PG_BIN/psql" -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U sportello -d sportello_test "$@"; }
-psql_run -c "CREATE TABLE bench_records (id TEXT PRIMARY KEY, title TEXT, author TEXT, subject TEXT, publisher TEXT, isbn TEXT)"
-psql_run -c "\\copy bench_records FROM '$work/synth/records.tsv'"
-psql_run -c "ALTER TABLE bench_records ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
-    setweight(to_tsvector('italian', coalesce(title,'')), 'A') || setweight(to_tsvector('italian', coalesce(author,'')), 'B') ||
-    to_tsvector('italian', coalesce(subject,'') || ' ' || coalesce(publisher,''))) STORED"
-psql_run -c "CREATE INDEX bench_records_tsv ON bench_records USING GIN (tsv)" -c "CREATE INDEX bench_records_isbn ON bench_records (isbn)" -c "ANALYZE bench_records"
-python3 - "$work" <<'EOF'
-import sys, urllib.parse
-work = sys.argv[1]
-queries = [l.strip() for l in open(f"{work}/synth/queries.txt") if l.strip()]
-with open(f"{work}/queries.sql", "w") as f:
-    f.write("CREATE TABLE bench_queries (n INT PRIMARY KEY, q TEXT);\n")
-    for n, line in enumerate(queries, 1):
-        q = urllib.parse.parse_qs(line)["q"][0].replace("'", "''")
-        f.write(f"INSERT INTO bench_queries VALUES ({n}, '{q}');\n")
-with open(f"{work}/pgbench.sql", "w") as f:
-    f.write(f"\\set i random(1, {len(queries)})\n")
-    f.write("SELECT r.id, ts_rank(r.tsv, x.query) AS rank FROM bench_records r, "
-            "(SELECT plainto_tsquery('italian', q) AS query, q FROM bench_queries WHERE n = :i) x "
-            "WHERE r.tsv @@ x.query OR r.isbn = x.q ORDER BY rank DESC LIMIT 20;\n")
-EOF
-psql_run -f "$work/queries.sql"
-(cd "$work" && "$PG_BIN/pgbench" -n -h 127.0.0.1 -p "$PG_PORT" -U sportello -c "$clients" -j 2 -T "$duration" \
-    -f "$work/pgbench.sql" -l --log-prefix=pglog sportello_test >"$work/pgbench.txt" 2>&1) || cat "$work/pgbench.txt" >&2
-python3 - "$work" >"$work/pg.result" <<'EOF'
-import glob, sys
-lat = []
-for path in glob.glob(f"{sys.argv[1]}/pglog*"):
-    for line in open(path):
-        parts = line.split()
-        if len(parts) > 2:
-            lat.append(int(parts[2]) / 1000)
-lat.sort()
-import re
-text = open(f"{sys.argv[1]}/pgbench.txt").read()
-tps = re.search(r"tps = ([0-9.]+)", text)
-pick = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] if lat else float("nan")
-print(f"RESULT requests={len(lat)} p50_ms={pick(0.5):.2f} p99_ms={pick(0.99):.2f} tps={tps.group(1) if tps else 'nan'}")
-EOF
+catalog_pg_load "$work/synth/records.tsv"
+catalog_pg_bench search "$work/synth/queries.txt" >"$work/pg.result"
 
 step "MARC parsing: ours vs pymarc on the same $pymarc_records records"
 python3 - "$work/synth/catalogue.mrc" "$work/subset.mrc" "$pymarc_records" <<'EOF'

@@ -72,11 +72,9 @@ def record(fields):
     return leader + directory + data + RT
 
 
-def main():
-    out, n, copies, libraries, comuni_path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(20261126)
+def make_libraries(rng, libraries, comuni_path):
+    """The benchmark's libraries (id, SBN-style two-character code, municipality, coordinates):
+    one per municipality of COMUNI_JSON first, the rest in Genova (its share of the population)."""
     comuni = json.load(open(comuni_path))
     libs = []
     for i in range(libraries):
@@ -85,6 +83,15 @@ def main():
         lat = comune["lat"] + rng.uniform(-0.01, 0.01)
         lon = comune["lon"] + rng.uniform(-0.01, 0.01)
         libs.append({"id": f"bench-{i:03d}", "code": CODES[i], "municipality": comune["istat_code"], "lat": lat, "lon": lon})
+    return libs
+
+
+def main():
+    out, n, copies, libraries, comuni_path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(20261126)
+    libs = make_libraries(rng, libraries, comuni_path)
     (out / "libraries.json").write_text(json.dumps(libs))
     with open(out / "catalogue.mrc", "wb") as f, open(out / "records.tsv", "w", encoding="utf-8") as tsv:
         for r in range(n):
