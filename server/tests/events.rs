@@ -486,6 +486,58 @@ async fn searches_near_a_point_rank_scattered_events_exactly_across_the_rings() 
     }
 }
 
+/// Events at the same place, each with several occurrences in the window, paged two at a time:
+/// every event once, soonest first, with its first occurrence and its count, even when a page
+/// ends between the occurrences of events at the cursor's own place.
+#[tokio::test]
+async fn pages_near_a_point_list_each_event_of_a_shared_place_once() {
+    use std::fmt::Write as _;
+    let server = TestServer::start().await;
+    let (genova, _) = server
+        .dev_login(GENOVA_OPERATOR, &["operator:010025:events"])
+        .await;
+    let sat = saturday();
+    let sun = sat.tomorrow().unwrap();
+    let mut expected = Vec::new();
+    // Interleaved: event i at 10+i on Saturday and 9+i on Sunday.
+    for i in 0..5 {
+        let mut body = event_body(
+            &format!("Replica {i}"),
+            "",
+            &[
+                format!("{sat}T{:02}:00", 10 + i),
+                format!("{sun}T{:02}:00", 9 + i),
+            ],
+        );
+        body.as_object_mut().unwrap().remove("venue");
+        body["place"] = json!({"name": "Sala", "address": "Genova", "lat": DUCALE.0, "lon": DUCALE.1});
+        expected.push(create(&server, &genova, GENOVA, &body).await.id);
+    }
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!(
+            "/v1/events?near={},{}&radius_km=1&from={sat}&to={sun}&limit=2",
+            DUCALE.0, DUCALE.1
+        );
+        if let Some(c) = &cursor {
+            let _ = write!(url, "&cursor={c}");
+        }
+        let page: api::EventPage = server.get_json(&url).await;
+        for hit in &page.items {
+            assert_eq!(hit.occurrences_in_window, 2, "{}", hit.title);
+            assert!(hit.starts_at.contains(&format!("{sat}")), "{}", hit.starts_at);
+        }
+        listed.extend(page.items.into_iter().map(|h| h.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(listed, expected);
+    server.stop().await;
+}
+
 /// Occurrences written before migration 0015 (or by an older instance in a rolling upgrade)
 /// have no unit vector: search near a point does not see them until the server fills them in,
 /// as it does at every start; then it finds them again, nearest first.

@@ -8,6 +8,7 @@
 //! through the start index. The page's events are then read by id.
 
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use sportello_core::api;
@@ -16,7 +17,7 @@ use sportello_core::events::{Category, Lang};
 use sportello_core::geo::{Coordinates, chord_squared_from_km, km_from_chord_squared};
 
 use super::grid;
-use super::store::{self, MatchRow, NearOrder, OccurrenceQuery, PageRow};
+use super::store::{self, NearOrder, NearRow, OccurrenceQuery};
 use super::{DAY_MS, Events, EventsError, wire};
 use crate::clock::now_ms;
 use crate::pagination::{Cursor, PageRequest};
@@ -157,69 +158,20 @@ impl Events {
             accessible: request.accessible,
             text: request.words.as_ref().map(|w| format!("%{w}%")),
             after: None,
-            near: None,
             limit: request.page.fetch_limit(),
         };
-        // (hit, distance in metres) in page order.
-        let (ranked, next_cursor) = match request.near {
-            None => {
-                query.after = request
-                    .page
-                    .after
-                    .as_ref()
-                    .map(|c| Ok::<_, EventsError>((c.key_number()?, c.id.clone())))
-                    .transpose()?;
-                let rows = store::matches_with_events(&self.db, &query, now_ms()).await?;
-                let (rows, next) = request.page.page(rows, |r| {
-                    Cursor::new(r.matched.first_start, r.matched.event_id.clone())
-                });
-                (rows.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), next)
-            }
-            Some((at, radius)) => {
-                let after = request
-                    .page
-                    .after
-                    .as_ref()
-                    .map(|c| {
-                        let (chord, start) = near_key(&c.key)?;
-                        Ok::<_, EventsError>((chord, start, c.id.clone()))
-                    })
-                    .transpose()?;
-                query.near = Some(NearOrder {
-                    point: at.unit_vector(),
-                    within: chord_squared_from_km(radius),
-                    after,
-                });
-                query.limit = request.page.fetch_limit();
-                let found = self.nearest(&mut query, at, radius).await?;
-                let (rows, next) = request.page.page(found, |r| {
-                    // The squared chord as Rust prints an f64: it parses back to the same bits.
-                    let chord = r.matched.chord_squared.unwrap_or_default();
-                    Cursor::new(
-                        format!("{chord:?}:{}", r.matched.first_start),
-                        r.matched.event_id.clone(),
-                    )
-                });
-                (
-                    rows.into_iter()
-                        .map(|r| {
-                            let km = km_from_chord_squared(r.matched.chord_squared.unwrap_or_default());
-                            (r, Some(metres(km)))
-                        })
-                        .collect(),
-                    next,
-                )
-            }
+        let (hits, next_cursor) = match request.near {
+            None => self.soonest(request, &mut query).await?,
+            Some((at, radius)) => self.near(request, &mut query, at, radius).await?,
         };
-        let mut items = Vec::with_capacity(ranked.len());
-        for (
-            PageRow {
-                matched: m,
-                event: row,
-                next,
-            },
-            distance,
-        ) in ranked
+        let mut items = Vec::with_capacity(hits.len());
+        for Hit {
+            event: row,
+            first_start,
+            count,
+            next,
+            metres: distance,
+        } in hits
         {
             let summary = wire::summary(&row)?;
             let (lang, title) = summary.title(request.lang);
@@ -236,9 +188,9 @@ impl Events {
                 distance_km: distance.map(|d| {
                     crate::catalog::round_km(f64::from(u32::try_from(d).unwrap_or(u32::MAX)) / 1000.0)
                 }),
-                starts_at: crate::clock::rfc3339_from_ms(m.first_start),
-                ends_at: crate::clock::rfc3339_from_ms(m.first_start + length),
-                occurrences_in_window: u32::try_from(m.count).unwrap_or(u32::MAX),
+                starts_at: crate::clock::rfc3339_from_ms(first_start),
+                ends_at: crate::clock::rfc3339_from_ms(first_start + length),
+                occurrences_in_window: u32::try_from(count).unwrap_or(u32::MAX),
                 next_occurrence: next.map(wire::occurrence),
                 free: summary.price_cents().is_none(),
                 price_cents: summary.price_cents(),
@@ -250,68 +202,189 @@ impl Events {
     }
 }
 
+/// A hit before it is written for the wire.
+struct Hit {
+    event: store::EventRow,
+    first_start: i64,
+    count: i64,
+    next: Option<(i64, i64)>,
+    metres: Option<u64>,
+}
+
 impl Events {
-    /// The page of events nearest to `at` within `radius` km that pass the query's filters
-    /// (its `near` order set, with the keyset to continue after), nearest first.
-    ///
-    /// Reads the grid in rings: the cells within 1 km, then 2, 4, 8… Each ring's new cells are
-    /// ranked in the database, which returns their best page; the page of all the rings read is
-    /// the best of those pages. It is final when its last event lies within the rings' reach,
-    /// as every unread cell lies farther, or when the radius is read.
-    async fn nearest(
+    /// A page soonest first, and the cursor of the next.
+    async fn soonest(
         &self,
+        request: &SearchRequest,
+        query: &mut OccurrenceQuery,
+    ) -> Result<(Vec<Hit>, Option<String>), EventsError> {
+        query.after = request
+            .page
+            .after
+            .as_ref()
+            .map(|c| Ok::<_, EventsError>((c.key_number()?, c.id.clone())))
+            .transpose()?;
+        let rows = store::matches_with_events(&self.db, query, now_ms()).await?;
+        let (rows, next) = request.page.page(rows, |r| {
+            Cursor::new(r.matched.first_start, r.matched.event_id.clone())
+        });
+        let hits = rows
+            .into_iter()
+            .map(|r| Hit {
+                event: r.event,
+                first_start: r.matched.first_start,
+                count: r.matched.count,
+                next: r.next,
+                metres: None,
+            })
+            .collect();
+        Ok((hits, next))
+    }
+
+    /// A page nearest first around `at`, and the cursor of the next.
+    async fn near(
+        &self,
+        request: &SearchRequest,
         query: &mut OccurrenceQuery,
         at: Coordinates,
         radius: f64,
-    ) -> Result<Vec<PageRow>, EventsError> {
-        let now = now_ms();
-        let Some(cells) = grid::cells_within(at, radius) else {
-            // Near a pole: the window everywhere, ranked whole.
-            query.cells.clear();
-            return Ok(store::matches_with_events(&self.db, query, now).await?);
-        };
-        let wanted = usize::try_from(query.limit).unwrap_or(usize::MAX);
-        // The cursor's distance is already ranked: start from there.
-        let after_km = query
-            .near
+    ) -> Result<(Vec<Hit>, Option<String>), EventsError> {
+        let after = request
+            .page
+            .after
             .as_ref()
-            .and_then(|n| n.after.as_ref())
+            .map(|c| {
+                let (chord, start) = near_key(&c.key)?;
+                Ok::<_, EventsError>((chord, start, c.id.clone()))
+            })
+            .transpose()?;
+        let near = NearOrder {
+            point: at.unit_vector(),
+            within: chord_squared_from_km(radius),
+            after,
+        };
+        let wanted = request.page.limit + 1;
+        let found = self.nearest(query, &near, at, radius, wanted).await?;
+        let (rows, next) = request.page.page(found, |r| {
+            // The squared chord as Rust prints an f64: it parses back to the same bits.
+            Cursor::new(
+                format!("{:?}:{}", r.chord_squared, r.starts_at),
+                r.event_id.clone(),
+            )
+        });
+        let ids: Vec<String> = rows.iter().map(|r| r.event_id.clone()).collect();
+        let mut events: HashMap<String, store::PageEvent> =
+            store::page_events(&self.db, &ids, (request.from, request.to), now_ms())
+                .await?
+                .into_iter()
+                .map(|e| (e.event.id.clone(), e))
+                .collect();
+        let hits = rows
+            .into_iter()
+            // An event deleted between the two reads is left out.
+            .filter_map(|r| {
+                let page = events.remove(&r.event_id)?;
+                Some(Hit {
+                    event: page.event,
+                    first_start: r.starts_at,
+                    count: page.count,
+                    next: page.next,
+                    metres: Some(metres(km_from_chord_squared(r.chord_squared))),
+                })
+            })
+            .collect();
+        Ok((hits, next))
+    }
+
+    /// The `wanted` events nearest to `at` within `radius` km that pass the query's filters and
+    /// come after `near.after`, nearest first, each as its first occurrence in the window.
+    ///
+    /// Reads the grid in rings: the cells within 1 km, then 2, 4, 8… For each ring's new cells
+    /// the database orders the occurrences, and the best `wanted` events among them are read
+    /// ([`Events::best_in`]); the best of all the rings read are the best of those. They are
+    /// final when the last lies within the rings' reach, as every unread cell lies farther, or
+    /// when the radius is read.
+    async fn nearest(
+        &self,
+        query: &mut OccurrenceQuery,
+        near: &NearOrder,
+        at: Coordinates,
+        radius: f64,
+        wanted: usize,
+    ) -> Result<Vec<NearRow>, EventsError> {
+        let Some(cells) = grid::cells_within(at, radius) else {
+            // Near a pole: the window everywhere.
+            query.cells.clear();
+            return self.best_in(query, near, wanted).await;
+        };
+        // The cursor's distance is already ranked: start from there.
+        let after_km = near
+            .after
+            .as_ref()
             .map_or(0.0, |(chord, _, _)| km_from_chord_squared(*chord));
         let mut reach = FIRST_RING_KM + after_km;
         let mut read = 0;
-        let mut found: Vec<PageRow> = Vec::new();
+        let mut found: Vec<NearRow> = Vec::new();
         loop {
             let upto = cells.partition_point(|c| c.nearest_km <= reach);
             if upto > read {
                 query.cells = cells[read..upto].iter().map(|c| c.cell).collect();
-                found.extend(store::matches_with_events(&self.db, query, now).await?);
+                found.extend(self.best_in(query, near, wanted).await?);
                 read = upto;
                 found.sort_by(|a, b| {
-                    near_order(&a.matched)
-                        .partial_cmp(&near_order(&b.matched))
+                    near_order(a)
+                        .partial_cmp(&near_order(b))
                         .unwrap_or(Ordering::Equal)
                 });
                 found.truncate(wanted);
             }
             let complete = found
                 .get(wanted.saturating_sub(1))
-                .and_then(|r| r.matched.chord_squared)
-                .is_some_and(|chord| chord <= chord_squared_from_km(reach));
+                .is_some_and(|r| r.chord_squared <= chord_squared_from_km(reach));
             if complete || read == cells.len() {
                 return Ok(found);
             }
             reach *= 2.0;
         }
     }
+
+    /// The `wanted` nearest events of the query's cells, each as its first occurrence: the
+    /// occurrences nearest first in batches that double, until `wanted` events are seen or
+    /// none are left (a daily exhibition has an occurrence each day of a long window).
+    async fn best_in(
+        &self,
+        query: &OccurrenceQuery,
+        near: &NearOrder,
+        wanted: usize,
+    ) -> Result<Vec<NearRow>, EventsError> {
+        let mut seen = HashSet::new();
+        let mut best = Vec::new();
+        let mut batch = i64::try_from(wanted.max(8) * 2).unwrap_or(i64::MAX);
+        let mut last: Option<NearRow> = None;
+        loop {
+            let rows = store::nearest_occurrences(&self.db, query, near, last.as_ref(), batch).await?;
+            let exhausted = rows.len() < usize::try_from(batch).unwrap_or(usize::MAX);
+            last = rows.last().cloned();
+            for row in rows {
+                if seen.insert(row.event_id.clone()) {
+                    best.push(row);
+                }
+            }
+            if best.len() >= wanted || exhausted {
+                best.truncate(wanted);
+                return Ok(best);
+            }
+            batch = (batch * 2).min(MAX_BATCH);
+        }
+    }
 }
 
-/// The order of search near a point, as the database ranks: squared chord, first start, id.
-fn near_order(m: &MatchRow) -> (f64, i64, &str) {
-    (
-        m.chord_squared.unwrap_or(f64::INFINITY),
-        m.first_start,
-        m.event_id.as_str(),
-    )
+/// Most occurrences read at once by [`Events::best_in`].
+const MAX_BATCH: i64 = 4_096;
+
+/// The order of search near a point, as the database ranks: squared chord, start, event id.
+fn near_order(r: &NearRow) -> (f64, i64, &str) {
+    (r.chord_squared, r.starts_at, r.event_id.as_str())
 }
 
 /// A window bound: an RFC 3339 instant, or a date in Europe/Rome (its start, or with `end` the

@@ -1,11 +1,11 @@
 //! SQL of the events context: venues, events, their materialised occurrences, followers.
-
-use std::fmt::Write as _;
-
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{self, Chunked, Db, Markers};
+
+mod search;
+pub use search::*;
 
 /// A venue that is not a library, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,50 +57,6 @@ pub struct OccurrenceRow {
     pub category: String,
     pub free: bool,
     pub accessible: bool,
-}
-
-/// What a search asks of the occurrences table; every filter optional.
-#[derive(Debug, Clone, Default)]
-pub struct OccurrenceQuery {
-    pub from: i64,
-    pub to: i64,
-    /// Grid cells to look in (a radius' bounding box); empty for everywhere.
-    pub cells: Vec<i64>,
-    pub municipality: Option<String>,
-    pub category: Option<String>,
-    pub free: bool,
-    pub accessible: bool,
-    /// A `LIKE` pattern on the events' folded titles.
-    pub text: Option<String>,
-    /// Keyset of the soonest-first order: events whose first start in the window comes after.
-    pub after: Option<(i64, String)>,
-    /// Nearest first around a point instead of soonest first.
-    pub near: Option<NearOrder>,
-    /// Most events returned.
-    pub limit: i64,
-}
-
-/// The nearest-first order of a search: by squared chord to the point's unit vector (which
-/// grows with the great-circle distance), then first start, then id.
-#[derive(Debug, Clone)]
-pub struct NearOrder {
-    /// `Coordinates::unit_vector` of the point.
-    pub point: [f64; 3],
-    /// Largest squared chord (the radius).
-    pub within: f64,
-    /// Keyset: events after this (squared chord, first start, id).
-    pub after: Option<(f64, i64, String)>,
-}
-
-/// One event matched by a search: where it is, its first occurrence in the window and how
-/// many it has there.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MatchRow {
-    pub event_id: String,
-    pub first_start: i64,
-    pub count: i64,
-    /// Squared chord to the point of a search near one.
-    pub chord_squared: Option<f64>,
 }
 
 const VENUE_COLUMNS: &str = "id, municipality, name, address, lat, lon, accessibility, opening_hours, demo";
@@ -372,10 +328,7 @@ pub async fn next_occurrence(db: &Db, id: &str, now: i64) -> Result<Option<(i64,
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let start: Option<i64> = row.try_get("next_start")?;
-    let end: Option<i64> = row.try_get("next_end")?;
-    Ok(start.zip(end))
+    row.as_ref().map_or(Ok(None), next_from_row)
 }
 
 /// Occurrences of one event starting in `[from, to)`, at most `limit`.
@@ -401,190 +354,11 @@ pub async fn occurrences(
         .collect()
 }
 
-/// The events with an occurrence in the window that pass the filters, each with its first
-/// occurrence there: soonest first (then by id), or with `near` nearest first (then soonest,
-/// then by id) within its radius.
-pub async fn matches(db: &Db, q: &OccurrenceQuery) -> Result<Vec<MatchRow>, sqlx::Error> {
-    let mut markers = Markers::new(db.backend());
-    let sql = matches_sql(q, &mut markers);
-    let rows = bind_matches(sqlx::query(&sql), q).fetch_all(db.pool()).await?;
-    rows.iter().map(|row| match_from_row(row, q)).collect()
-}
-
-/// A page of a search: [`matches`] with each event and its first occurrence at or after
-/// `now`, in one statement (each statement is a round trip to the database's thread).
-pub async fn matches_with_events(
-    db: &Db,
-    q: &OccurrenceQuery,
-    now: i64,
-) -> Result<Vec<PageRow>, sqlx::Error> {
-    let mut markers = Markers::new(db.backend());
-    // In the order of the text: SQLite's markers are positional.
-    let (now_marker, now_again) = (markers.one(), markers.one());
-    let ranked = matches_sql(q, &mut markers);
-    let order = if q.near.is_some() {
-        "m.d2, m.first, m.event_id"
-    } else {
-        "m.first, m.event_id"
-    };
-    let sql = format!(
-        "SELECT m.*, {}, {} FROM ({ranked}) m JOIN events e ON e.id = m.event_id ORDER BY {order}",
-        EVENT_COLUMNS
-            .split(", ")
-            .map(|c| format!("e.{c}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        next_occurrence_columns("e", &now_marker, &now_again),
-    );
-    let rows = bind_matches(sqlx::query(&sql).bind(now).bind(now), q)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let start: Option<i64> = row.try_get("next_start")?;
-            let end: Option<i64> = row.try_get("next_end")?;
-            Ok(PageRow {
-                matched: match_from_row(row, q)?,
-                event: event_from_row(row)?,
-                next: start.zip(end),
-            })
-        })
-        .collect()
-}
-
-/// One hit of a page: what matched, the event, its next occurrence (start, end).
-#[derive(Debug, Clone)]
-pub struct PageRow {
-    pub matched: MatchRow,
-    pub event: EventRow,
-    pub next: Option<(i64, i64)>,
-}
-
-/// The ranked statement of [`matches`]: columns `event_id`, `first`, `n` and with `near` `d2`.
-fn matches_sql(q: &OccurrenceQuery, markers: &mut Markers) -> String {
-    let mut sql = String::from("SELECT o.event_id, MIN(o.starts_at) AS first, COUNT(*) AS n");
-    if q.near.is_some() {
-        // The same for every occurrence of an event: MIN picks it.
-        let m: Vec<String> = (0..6).map(|_| markers.one()).collect();
-        let _ = write!(
-            sql,
-            ", MIN((o.x - {}) * (o.x - {}) + (o.y - {}) * (o.y - {}) + (o.z - {}) * (o.z - {})) AS d2",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        );
-    }
-    sql.push_str(" FROM event_occurrences o");
-    if q.text.is_some() {
-        sql.push_str(" JOIN events e ON e.id = o.event_id");
-    }
-    let _ = write!(
-        sql,
-        " WHERE o.starts_at >= {} AND o.starts_at < {}",
-        markers.one(),
-        markers.one()
-    );
-    if q.near.is_some() {
-        sql.push_str(" AND o.x IS NOT NULL");
-    }
-    if !q.cells.is_empty() {
-        let _ = write!(sql, " AND o.cell IN ({})", markers.list(q.cells.len()));
-    }
-    if q.municipality.is_some() {
-        let _ = write!(sql, " AND o.municipality = {}", markers.one());
-    }
-    if q.category.is_some() {
-        let _ = write!(sql, " AND o.category = {}", markers.one());
-    }
-    if q.free {
-        sql.push_str(" AND o.free = 1");
-    }
-    if q.accessible {
-        sql.push_str(" AND o.accessible = 1");
-    }
-    if q.text.is_some() {
-        let _ = write!(sql, " AND e.search_text LIKE {}", markers.one());
-    }
-    sql.push_str(" GROUP BY o.event_id");
-    if let Some(near) = &q.near {
-        // Ranked here, so that a page's rows leave the database, not every event around.
-        let _ = write!(sql, ") m WHERE d2 <= {}", markers.one());
-        sql.insert_str(0, "SELECT event_id, first, n, d2 FROM (");
-        if near.after.is_some() {
-            let m: Vec<String> = (0..5).map(|_| markers.one()).collect();
-            let _ = write!(
-                sql,
-                " AND (d2 > {} OR (d2 = {} AND (first > {} OR (first = {} AND event_id > {}))))",
-                m[0], m[1], m[2], m[3], m[4]
-            );
-        }
-        let _ = write!(sql, " ORDER BY d2, first, event_id LIMIT {}", markers.one());
-    } else {
-        if q.after.is_some() {
-            let (a, b, c) = (markers.one(), markers.one(), markers.one());
-            let _ = write!(
-                sql,
-                " HAVING MIN(o.starts_at) > {a} OR (MIN(o.starts_at) = {b} AND o.event_id > {c})"
-            );
-        }
-        let _ = write!(sql, " ORDER BY first, o.event_id LIMIT {}", markers.one());
-    }
-    sql
-}
-
-/// Binds the parameters of [`matches_sql`], in its order.
-fn bind_matches<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    q: &'q OccurrenceQuery,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    if let Some(near) = &q.near {
-        for v in near.point {
-            query = query.bind(v).bind(v);
-        }
-    }
-    query = query.bind(q.from).bind(q.to);
-    for cell in &q.cells {
-        query = query.bind(*cell);
-    }
-    if let Some(m) = &q.municipality {
-        query = query.bind(m.as_str());
-    }
-    if let Some(c) = &q.category {
-        query = query.bind(c.as_str());
-    }
-    if let Some(t) = &q.text {
-        query = query.bind(t.as_str());
-    }
-    match &q.near {
-        Some(near) => {
-            query = query.bind(near.within);
-            if let Some((d2, start, id)) = &near.after {
-                query = query
-                    .bind(*d2)
-                    .bind(*d2)
-                    .bind(*start)
-                    .bind(*start)
-                    .bind(id.as_str());
-            }
-        }
-        None => {
-            if let Some((start, id)) = &q.after {
-                query = query.bind(*start).bind(*start).bind(id.as_str());
-            }
-        }
-    }
-    query.bind(q.limit)
-}
-
-fn match_from_row(row: &AnyRow, q: &OccurrenceQuery) -> Result<MatchRow, sqlx::Error> {
-    Ok(MatchRow {
-        event_id: row.try_get("event_id")?,
-        first_start: row.try_get("first")?,
-        count: row.try_get("n")?,
-        chord_squared: if q.near.is_some() {
-            Some(row.try_get("d2")?)
-        } else {
-            None
-        },
-    })
+/// The columns of [`next_occurrence_columns`].
+fn next_from_row(row: &AnyRow) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let start: Option<i64> = row.try_get("next_start")?;
+    let end: Option<i64> = row.try_get("next_end")?;
+    Ok(start.zip(end))
 }
 
 /// Places of occurrences written without their unit vector (before migration 0015, or by an
