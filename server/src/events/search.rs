@@ -299,7 +299,8 @@ impl Events {
     /// The `wanted` events nearest to `at` within `radius` km that pass the query's filters and
     /// come after `near.after`, nearest first, each as its first occurrence in the window.
     ///
-    /// Reads the grid in rings: the cells within 1 km, then 2, 4, 8… For each ring's new cells
+    /// Reads the grid in rings: the cells within [`FIRST_RING_KM`], then twice, four times…
+    /// that reach. For each ring's new cells
     /// the database orders the occurrences, and the best `wanted` events among them are read
     /// ([`Events::best_in`]); the best of all the rings read are the best of those. They are
     /// final when the last lies within the rings' reach, as every unread cell lies farther, or
@@ -331,11 +332,7 @@ impl Events {
                 query.cells = cells[read..upto].iter().map(|c| c.cell).collect();
                 found.extend(self.best_in(query, near, wanted).await?);
                 read = upto;
-                found.sort_by(|a, b| {
-                    near_order(a)
-                        .partial_cmp(&near_order(b))
-                        .unwrap_or(Ordering::Equal)
-                });
+                found.sort_by(near_order);
                 found.truncate(wanted);
             }
             let complete = found
@@ -383,8 +380,11 @@ impl Events {
 const MAX_BATCH: i64 = 4_096;
 
 /// The order of search near a point, as the database ranks: squared chord, start, event id.
-fn near_order(r: &NearRow) -> (f64, i64, &str) {
-    (r.chord_squared, r.starts_at, r.event_id.as_str())
+fn near_order(a: &NearRow, b: &NearRow) -> Ordering {
+    a.chord_squared
+        .total_cmp(&b.chord_squared)
+        .then(a.starts_at.cmp(&b.starts_at))
+        .then_with(|| a.event_id.cmp(&b.event_id))
 }
 
 /// A window bound: an RFC 3339 instant, or a date in Europe/Rome (its start, or with `end` the
