@@ -121,7 +121,10 @@ class EventsTest {
         }
         val onDevice = tourist.searchEventsNearestOnDevice(query, DE_FERRARI)
         assertEquals(ranked.map { it.id }, onDevice.items.filter { it.distanceKm!! <= 25.0 }.map { it.id })
-        assertEquals(id, rankEventsByDistance(unranked.items, DE_FERRARI, 1u).single().id, "the nearest")
+        // Other tests' events at the Ducale can share its distance and start (on a Monday in Rome
+        // "this weekend" puts them all at Saturday 18:00): the nearest is one of those ties.
+        val nearest = rankEventsByDistance(unranked.items, DE_FERRARI, 1u).single()
+        assertEquals(mine.distanceKm!!, nearest.distanceKm!!, 0.001, "the nearest")
     }
 
     @Test
